@@ -1,0 +1,20 @@
+--[[
+  Removes everything Redis holds of a bucket (config, switch, schedule, lease, state,
+  status, last scan) and announces it. Secrets are removed by the caller's secret store.
+
+  KEYS[1] bucket config   KEYS[2] notifications_disabled   KEYS[3] last_scan
+  KEYS[4] object state    KEYS[5] scan status              KEYS[6] lease
+  KEYS[7] schedule (zset) KEYS[8] legacy webhook_url       KEYS[9] deletion-pass seen set
+  KEYS[10] config version
+  ARGV[1] bucket name
+  ARGV[2] pub/sub channel
+
+  Returns the new config version, or -2 when the bucket does not exist.
+]]
+local rcall = redis.call
+if rcall('EXISTS', KEYS[1]) == 0 then return -2 end
+rcall('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[8], KEYS[9])
+rcall('ZREM', KEYS[7], ARGV[1])
+local version = rcall('INCR', KEYS[10])
+rcall('PUBLISH', ARGV[2], ARGV[1])
+return version

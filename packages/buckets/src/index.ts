@@ -1,0 +1,11 @@
+export {
+  BucketName, Endpoint, HttpUrl, Pattern, StoredBucket, StoredWebhookAuth, SECRET_KINDS,
+  endpointUrl, endpointHost, secretName, type Bucket, type SecretKind
+} from './schema.ts'
+export { createBucketStore, type BucketStore, type SaveMode, type SaveResult } from './bucket-store.ts'
+export { BucketRegistry, type BucketChange, type BucketRegistryOptions } from './registry.ts'
+export {
+  createMemorySecretStore, createCachedSecretStore,
+  type SecretStore, type CachedSecretStore, type SecretStoreHealth
+} from './secret-store.ts'
+export { createEmbeddedSecretStore, parseSecretsKey, encryptSecret, decryptSecret } from './embedded-store.ts'

@@ -1,0 +1,97 @@
+import { EventEmitter } from 'node:events'
+import type { Redis } from 'ioredis'
+import type { Keys } from '@internal/redis'
+import type { Bucket } from './schema.ts'
+import type { BucketStore } from './bucket-store.ts'
+
+export interface BucketRegistryOptions {
+  store: BucketStore
+  keys: Keys
+  /** A second connection for SUBSCRIBE (a subscribed connection can run nothing else). */
+  subscriber: Redis
+  /** How often the version is compared, in case a pub/sub message was missed. */
+  checkIntervalMs?: number
+  onError?: (err: unknown) => void
+}
+
+export interface BucketChange {
+  name: string
+  before: Bucket | undefined
+  after: Bucket | undefined
+}
+
+/**
+ * Every replica's live view of the bucket configurations. A change published by any replica
+ * arrives through pub/sub at once; a periodic version check catches a missed message.
+ * Emits `change` with { name, before, after } for each bucket that changed.
+ */
+export class BucketRegistry extends EventEmitter {
+  readonly #opts: Required<Omit<BucketRegistryOptions, 'onError'>> & Pick<BucketRegistryOptions, 'onError'>
+  #buckets = new Map<string, Bucket>()
+  #version = -1
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+  #reloading: Promise<void> | undefined
+
+  constructor (opts: BucketRegistryOptions) {
+    super()
+    this.#opts = { checkIntervalMs: 5000, ...opts }
+  }
+
+  get size (): number { return this.#buckets.size }
+  get version (): number { return this.#version }
+  get (name: string): Bucket | undefined { return this.#buckets.get(name) }
+  all (): Bucket[] { return [...this.#buckets.values()] }
+
+  async start (): Promise<void> {
+    const { subscriber, keys, checkIntervalMs } = this.#opts
+    subscriber.on('message', (_channel: string, name: string) => { this.#refresh(name).catch(err => this.#opts.onError?.(err)) })
+    await subscriber.subscribe(keys.configChannel)
+    await this.reload()
+    this.#timer = setInterval(() => { this.#checkVersion().catch(err => this.#opts.onError?.(err)) }, checkIntervalMs)
+    this.#timer.unref()
+  }
+
+  /** Reads every bucket again; concurrent callers share one reload. */
+  reload (): Promise<void> {
+    this.#reloading ??= this.#reloadAll().finally(() => { this.#reloading = undefined })
+    return this.#reloading
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearInterval(this.#timer)
+    await this.#opts.subscriber.unsubscribe().catch(() => {})
+  }
+
+  async #reloadAll (): Promise<void> {
+    const { store } = this.#opts
+    const version = await store.version()
+    const fresh = new Map((await store.list()).map(b => [b.name, b]))
+    const names = new Set([...this.#buckets.keys(), ...fresh.keys()])
+    const before = this.#buckets
+    this.#buckets = fresh
+    this.#version = version
+    for (const name of names) this.#announce(name, before.get(name), fresh.get(name))
+  }
+
+  async #refresh (name: string): Promise<void> {
+    const after = await this.#opts.store.get(name)
+    const before = this.#buckets.get(name)
+    if (after) this.#buckets.set(name, after)
+    else this.#buckets.delete(name)
+    this.#announce(name, before, after)
+    this.#version = Math.max(this.#version, await this.#opts.store.version())
+  }
+
+  async #checkVersion (): Promise<void> {
+    if (this.#closed) return
+    if (await this.#opts.store.version() !== this.#version) await this.reload()
+  }
+
+  #announce (name: string, before: Bucket | undefined, after: Bucket | undefined): void {
+    if (JSON.stringify(before) === JSON.stringify(after)) return
+    this.emit('change', { name, before, after } satisfies BucketChange)
+  }
+}

@@ -1,0 +1,77 @@
+import { isIP } from 'node:net'
+import { z } from 'zod'
+
+/** S3's bucket naming rules: 3-63 of a-z 0-9 . -, starting and ending alphanumeric, no `..`, not an IP. */
+export const BucketName = z.string()
+  .min(3, 'must be 3 to 63 characters').max(63, 'must be 3 to 63 characters')
+  .regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/, 'only lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit')
+  .refine(name => !name.includes('..'), 'must not contain two adjacent dots')
+  .refine(name => isIP(name) === 0, 'must not look like an IP address')
+
+/** A bare host (`us-east-1.linodeobjects.com`, meaning https) or a full http(s) URL. */
+export const Endpoint = z.string().min(1).max(253).refine(isEndpoint, 'must be a host name or an http(s) URL')
+
+function isEndpoint (value: string): boolean {
+  if (/^https?:\/\//.test(value)) {
+    try { return new URL(value).hostname.length > 0 } catch { return false }
+  }
+  return /^[a-zA-Z0-9.-]+(:\d{1,5})?$/.test(value)
+}
+
+/** The URL the S3 client talks to: a bare host means https. */
+export function endpointUrl (endpoint: string): string {
+  return /^https?:\/\//.test(endpoint) ? endpoint.replace(/\/+$/, '') : `https://${endpoint}`
+}
+
+/** The `region` field of events: the endpoint's host, as the original sends it. */
+export function endpointHost (endpoint: string): string {
+  return /^https?:\/\//.test(endpoint) ? new URL(endpoint).host : endpoint
+}
+
+export const HttpUrl = z.string().max(2048).url().refine(u => /^https?:$/.test(new URL(u).protocol), 'must be an http or https URL')
+
+export const Pattern = z.string().min(1).max(512)
+
+/** OAuth2 client credentials as kept in the stored config; the secret lives in the secret store. */
+export const StoredWebhookAuth = z.object({
+  type: z.literal('oauth2'),
+  client_id: z.string().min(1).max(512),
+  token_url: HttpUrl,
+  scope: z.string().max(1024).optional()
+})
+export type StoredWebhookAuth = z.infer<typeof StoredWebhookAuth>
+
+/**
+ * A bucket's configuration as stored in Redis under the original's key: no secret ever.
+ * `.loose()` keeps the original's extra fields readable (an old config is adopted, not refused).
+ */
+export const StoredBucket = z.object({
+  name: BucketName,
+  endpoint: Endpoint,
+  webhook_url: HttpUrl.nullable().optional(),
+  webhook_auth: StoredWebhookAuth.optional(),
+  has_signing_secret: z.boolean().optional(),
+  polling_interval: z.number().positive().max(86_400).optional(),
+  include: z.array(Pattern).max(100).optional(),
+  exclude: z.array(Pattern).max(100).optional(),
+  first_scan: z.enum(['emit', 'baseline']).optional(),
+  signing_region: z.string().min(1).max(64).optional(),
+  status: z.string().default('active'),
+  added_at: z.string().optional(),
+  updated_at: z.string().optional()
+}).loose()
+export type StoredBucket = z.infer<typeof StoredBucket>
+
+/** A bucket as the services use it: the stored config plus its notification switch. */
+export type Bucket = StoredBucket & { notifications_enabled: boolean }
+
+export const SECRET_KINDS = ['ACCESS_KEY', 'SECRET_KEY', 'WEBHOOK_CLIENT_SECRET', 'SIGNING_SECRET'] as const
+export type SecretKind = typeof SECRET_KINDS[number]
+
+/**
+ * The original's Infisical names (`MY_BUCKET_ACCESS_KEY`: upper case, `-` as `_`). A dot,
+ * which the original mangled into names Infisical refuses, becomes `_DOT_`.
+ */
+export function secretName (bucket: string, kind: SecretKind): string {
+  return `${bucket.toUpperCase().replaceAll('-', '_').replaceAll('.', '_DOT_')}_${kind}`
+}

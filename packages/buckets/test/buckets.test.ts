@@ -1,0 +1,102 @@
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { createKeys } from '@internal/redis'
+import {
+  BucketRegistry, createBucketStore, createEmbeddedSecretStore, createCachedSecretStore, createMemorySecretStore,
+  secretName, BucketName, type BucketChange
+} from '@internal/buckets'
+import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
+import { waitFor } from '../../../test/support/ports.ts'
+
+const keys = createKeys({ queueName: 'linode:notifications:queue', deadLetterName: 'linode:notifications:dead', statePrefix: 'linode:objstore:state:' })
+let server: RedisServer
+let redis: Redis
+before(async () => { server = await startRedis(); redis = server.client() })
+after(async () => { await server.stop() })
+
+test('bucket names follow the S3 rules', () => {
+  for (const ok of ['abc', 'my-bucket', 'my.bucket.1']) assert.equal(BucketName.safeParse(ok).success, true, ok)
+  for (const bad of ['ab', 'My-Bucket', '-abc', 'abc-', 'a..b', '192.168.1.1', 'a_b', 'x'.repeat(64)]) assert.equal(BucketName.safeParse(bad).success, false, bad)
+})
+
+test('secret names keep the original Infisical scheme', () => {
+  assert.equal(secretName('my-bucket', 'ACCESS_KEY'), 'MY_BUCKET_ACCESS_KEY')
+  assert.equal(secretName('my.bucket', 'SECRET_KEY'), 'MY_DOT_BUCKET_SECRET_KEY')
+})
+
+test('save, notifications switch, list and delete, with the original keys', async () => {
+  const store = createBucketStore(redis, keys)
+  const config = { name: 'photos', endpoint: 'http://127.0.0.1:9000', webhook_url: 'http://127.0.0.1:1/h', status: 'active' }
+  assert.deepEqual(await store.save(config, 'create'), { ok: true, version: 1 })
+  assert.deepEqual(await store.save(config, 'create'), { ok: false, reason: 'exists' })
+  assert.deepEqual(await store.save({ ...config, name: 'nope' }, 'update'), { ok: false, reason: 'missing' })
+  assert.equal(JSON.parse(await redis.get('linode:objstore:config:bucket:photos') ?? '{}').endpoint, 'http://127.0.0.1:9000')
+  assert.equal(await store.setNotifications('photos', false), true)
+  assert.equal(await redis.get('linode:objstore:config:photos:notifications_disabled'), 'true')
+  assert.equal((await store.get('photos'))?.notifications_enabled, false)
+  assert.equal(await store.setNotifications('missing', false), false)
+  assert.deepEqual((await store.list()).map(b => b.name), ['photos'])
+  await redis.hset(keys.objectState('photos'), 'a', 'b')
+  assert.equal(await store.remove('photos'), true)
+  assert.equal(await redis.exists(keys.bucketConfig('photos'), keys.objectState('photos'), keys.notificationsDisabled('photos')), 0)
+  assert.equal(await store.remove('photos'), false)
+})
+
+test('plaintext keys in an old stored config never reach the services', async () => {
+  const store = createBucketStore(redis, keys)
+  await redis.set(keys.bucketConfig('legacy'), JSON.stringify({ name: 'legacy', endpoint: 'us-east-1.linodeobjects.com', access_key: 'AK', secret_key: 'SK' }))
+  const bucket = await store.get('legacy') as Record<string, unknown>
+  assert.equal(bucket.access_key, undefined)
+  assert.equal(bucket.secret_key, undefined)
+  await redis.del(keys.bucketConfig('legacy'))
+})
+
+test('a change reaches another replica through pub/sub', async () => {
+  const store = createBucketStore(redis, keys)
+  const registry = new BucketRegistry({ store, keys, subscriber: server.client(), checkIntervalMs: 60_000 })
+  await registry.start()
+  const changes: BucketChange[] = []
+  registry.on('change', c => changes.push(c))
+  const started = Date.now()
+  await createBucketStore(server.client(), keys).save({ name: 'live', endpoint: 'h.example', status: 'active' }, 'put')
+  await waitFor(() => registry.get('live') !== undefined, { what: 'registry update' })
+  assert.ok(Date.now() - started < 1000)
+  assert.equal(changes[0]?.name, 'live')
+  await store.remove('live')
+  await waitFor(() => registry.get('live') === undefined, { what: 'registry delete' })
+  await registry.close()
+})
+
+test('embedded secrets are encrypted in Redis and bound to their name', async () => {
+  const key = randomBytes(32)
+  const store = createEmbeddedSecretStore(redis, keys.secrets, key)
+  await store.set('PHOTOS_SECRET_KEY', 'super-secret-value')
+  const blob = await redis.hget(keys.secrets, 'PHOTOS_SECRET_KEY') ?? ''
+  assert.ok(!blob.includes('super-secret-value'))
+  assert.equal(await store.get('PHOTOS_SECRET_KEY'), 'super-secret-value')
+  await redis.hset(keys.secrets, 'OTHER', blob)
+  await assert.rejects(store.get('OTHER'))
+  await assert.rejects(createEmbeddedSecretStore(redis, keys.secrets, randomBytes(32)).get('PHOTOS_SECRET_KEY'))
+  await store.delete('PHOTOS_SECRET_KEY')
+  assert.equal(await store.get('PHOTOS_SECRET_KEY'), undefined)
+})
+
+test('the secret cache serves stale values while the backend is down', async () => {
+  let now = 0
+  let down = false
+  const inner = createMemorySecretStore()
+  const flaky = { ...inner, kind: inner.kind, get: async (n: string) => { if (down) throw new Error('down'); return inner.get(n) } }
+  const cached = createCachedSecretStore(flaky, { ttlMs: 1000, now: () => now })
+  await inner.set('A', '1')
+  assert.equal(await cached.get('A'), '1')
+  down = true
+  now = 5000
+  assert.equal(await cached.get('A'), '1')
+  assert.equal(cached.health().degraded, true)
+  await assert.rejects(cached.get('B'))
+  down = false
+  assert.equal(await cached.get('A'), '1')
+  assert.equal(cached.health().ok, true)
+})

@@ -1,0 +1,94 @@
+import { z } from 'zod'
+
+// The original's ConfigMap keys (seed 001, notes section 9), with the original's defaults,
+// plus the keys this implementation adds. Unknown keys are accepted where the original
+// shipped keys it never read (connection_pool_size, logging.*), so an old file loads unchanged.
+
+const seconds = z.coerce.number().positive()
+const count = z.coerce.number().int().positive()
+
+export const StaggerMethod = z.enum(['hash', 'equal', 'random'])
+
+export const DefaultsSection = z.object({
+  polling_interval: seconds.default(60),
+  endpoint: z.string().min(1).default('us-east-1.linodeobjects.com'),
+  /** Page size of ListObjectsV2 (S3 caps it at 1000); the original's per-scan cap is gone. */
+  max_objects_per_batch: count.max(1000).default(1000),
+  /** SigV4 signing region; Linode accepts any. */
+  signing_region: z.string().min(1).default('us-east-1'),
+  first_scan: z.enum(['emit', 'baseline']).default('emit')
+}).loose()
+
+export const ParallelSection = z.object({
+  max_workers: count.default(60),
+  rate_limit_per_region: count.default(15),
+  stagger_method: StaggerMethod.default('hash'),
+  /** How long a replica owns a bucket scan before another may take it over. */
+  lease_ttl: seconds.default(30)
+}).loose()
+
+export const RedisSection = z.object({
+  sentinel_host: z.string().min(1).nullable().default(null),
+  sentinel_port: z.coerce.number().int().min(1).max(65535).default(26379),
+  master_name: z.string().min(1).default('mymaster'),
+  password: z.string().nullable().default(null),
+  db: z.coerce.number().int().min(0).default(0),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(1).max(65535).default(6379),
+  queue_name: z.string().min(1).default('linode:notifications:queue'),
+  dead_letter_queue: z.string().min(1).default('linode:notifications:dead'),
+  state_prefix: z.string().min(1).default('linode:objstore:state:'),
+  ttl: z.coerce.number().int().positive().default(2592000),
+  /** Wait for this many replicas to acknowledge a scan's writes (0 = do not wait). */
+  wait_replicas: z.coerce.number().int().min(0).default(0),
+  wait_timeout_ms: z.coerce.number().int().positive().default(500)
+}).loose()
+
+export const OAuthSection = z.object({
+  token_url: z.string().url().optional(),
+  client_id: z.string().min(1).optional(),
+  client_secret: z.string().min(1).optional(),
+  scope: z.string().optional()
+}).loose()
+
+export const WebhookSection = z.object({
+  url: z.string().url().nullable().default(null),
+  timeout: seconds.default(10),
+  max_retries: z.coerce.number().int().min(0).default(3),
+  backoff_factor: z.coerce.number().min(1).default(2),
+  /** Upper bound of one backoff wait, seconds. */
+  max_backoff: seconds.default(3600),
+  /** Upper bound honoured for a receiver's Retry-After, seconds. */
+  max_retry_after: seconds.default(600),
+  circuit_threshold: count.default(5),
+  circuit_reset_time: seconds.default(60),
+  /** Deliveries in flight to one endpoint at once. */
+  max_per_endpoint: count.default(10),
+  allowed_networks: z.array(z.string()).default([]),
+  user_agent: z.string().default('watch-folder/1.0')
+}).loose()
+
+export const ConsumerSection = z.object({
+  polling_interval: seconds.default(1),
+  batch_size: count.default(10),
+  webhook_threads: count.default(20),
+  max_empty_polls: count.default(10),
+  visibility_timeout: seconds.default(30)
+}).loose()
+
+export const ApiClient = z.object({
+  client_id: z.string().min(1),
+  client_secret: z.string().min(16),
+  scopes: z.array(z.enum(['read', 'write'])).default(['read'])
+}).strict()
+
+export const ApiSection = z.object({
+  token_ttl: seconds.default(3600),
+  clients: z.array(ApiClient).default([]),
+  token_rate_limit: count.default(10),
+  body_limit_bytes: count.default(64 * 1024)
+}).loose()
+
+export const LoggingSection = z.object({
+  level: z.string().optional()
+}).loose()

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto'
+import { z } from 'zod'
+
+export const EventType = z.enum(['created', 'updated', 'detected', 'deleted'])
+export type EventType = z.infer<typeof EventType>
+
+/**
+ * One change of one object, as the monitor writes it on the queue: seed 000's payload
+ * fields exactly, plus `event_id`. The consumer adds `retry_count`, `request_id` and
+ * `delivery_attempt_time` when it delivers.
+ */
+export const ChangeEvent = z.object({
+  event_id: z.string().min(1),
+  bucket: z.string().min(1),
+  key: z.string().min(1),
+  /** The endpoint host, as the original sends it (not a region id). */
+  region: z.string(),
+  etag: z.string(),
+  size: z.number().int().nonnegative(),
+  /** Epoch seconds. */
+  last_modified: z.number(),
+  event_type: EventType,
+  content_type: z.string(),
+  metadata: z.record(z.string(), z.string()),
+  /** Epoch seconds at which the scan saw the change. */
+  detection_time: z.number(),
+  is_recent: z.boolean()
+})
+export type ChangeEvent = z.infer<typeof ChangeEvent>
+
+/** What the consumer keeps on a queued event between attempts. */
+export const DeliveryFields = z.object({
+  retry_count: z.number().int().nonnegative().default(0),
+  request_id: z.string().optional()
+})
+
+export const QueuedEvent = ChangeEvent.extend(DeliveryFields.shape).loose()
+export type QueuedEvent = z.infer<typeof QueuedEvent>
+
+/**
+ * The same change always gets the same id, whoever detects it and however often:
+ * it hashes what identifies the change, never when or by whom it was seen.
+ */
+export function eventId (change: { bucket: string, key: string, etag: string, last_modified: number, event_type: EventType }): string {
+  const kind = change.event_type === 'deleted' ? 'deleted' : 'present'
+  return createHash('sha256')
+    .update([change.bucket, change.key, change.etag, String(change.last_modified), kind].join('\0'))
+    .digest('hex').slice(0, 32)
+}
+
+/** Seconds within which an object first seen counts as `created` rather than `detected`. */
+export const RECENT_SECONDS = 86_400
+
+export function isRecent (lastModifiedSec: number, nowSec: number): boolean {
+  return nowSec - lastModifiedSec <= RECENT_SECONDS
+}
+
+export function encodeEvent (event: ChangeEvent | QueuedEvent): string {
+  return JSON.stringify(event)
+}
+
+export type DecodeResult =
+  | { ok: true, event: QueuedEvent }
+  | { ok: false, reason: string }
+
+/** Parses a raw queue entry; a malformed one yields the reason instead of throwing. */
+export function decodeEvent (raw: string): DecodeResult {
+  let json: unknown
+  try {
+    json = JSON.parse(raw)
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` }
+  }
+  const parsed = QueuedEvent.safeParse(json)
+  if (parsed.success) return { ok: true, event: parsed.data }
+  const reason = parsed.error.issues.map(i => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
+  return { ok: false, reason }
+}

@@ -1,0 +1,55 @@
+/**
+ * Every Redis key name, built in this one module. The `linode:*` names and formats of the
+ * original (notes, section 4) are kept so an existing deployment is adopted in place.
+ */
+export interface KeyOptions {
+  queueName: string
+  deadLetterName: string
+  statePrefix: string
+}
+
+const CONFIG = 'linode:objstore:config'
+const OBJSTORE = 'linode:objstore'
+
+export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptions) {
+  return {
+    // Bucket configuration (the original's keys).
+    bucketConfig: (bucket: string) => `${CONFIG}:bucket:${bucket}`,
+    bucketConfigPattern: `${CONFIG}:bucket:*`,
+    bucketConfigPrefix: `${CONFIG}:bucket:`,
+    notificationsDisabled: (bucket: string) => `${CONFIG}:${bucket}:notifications_disabled`,
+    legacyWebhookUrl: (bucket: string) => `${CONFIG}:${bucket}:webhook_url`,
+    lastScan: (bucket: string) => `${OBJSTORE}:last_scan:${bucket}`,
+    legacyPendingPattern: `${OBJSTORE}:pending_buckets:*`,
+    /** The original kept one string per object: `{state_prefix}{bucket}:{key}`. */
+    legacyObjectStatePattern: (bucket: string) => `${statePrefix}${bucket}:*`,
+
+    // Live configuration: a version counter plus a pub/sub channel.
+    configVersion: `${CONFIG}:version`,
+    configChannel: `${CONFIG}:changed`,
+
+    // Object state: one hash per bucket, field = object key, value = fingerprint.
+    objectState: (bucket: string) => `${statePrefix}${bucket}`,
+    /** Keys listed by a deletion pass, kept only while that pass runs. */
+    scanSeen: (bucket: string) => `${OBJSTORE}:scan:seen:${bucket}`,
+
+    // Scheduling across replicas.
+    schedule: `${OBJSTORE}:schedule`,
+    lease: (bucket: string) => `${OBJSTORE}:lease:${bucket}`,
+    bucketStatus: (bucket: string) => `${OBJSTORE}:status:${bucket}`,
+
+    // Secrets (embedded store): hash of name -> AES-256-GCM blob.
+    secrets: `${OBJSTORE}:secrets`,
+
+    // Delivery.
+    queue: queueName,
+    processing: (consumerId: string) => `${queueName}:processing:${consumerId}`,
+    processingPrefix: `${queueName}:processing:`,
+    consumers: `${queueName}:consumers`,
+    retry: `${queueName}:retry`,
+    deadLetter: deadLetterName,
+    endpointStatus: 'linode:notifications:endpoints'
+  } as const
+}
+
+export type Keys = ReturnType<typeof createKeys>

@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { freePort, waitFor } from './ports.ts'
+
+export interface RedisServer {
+  port: number
+  url: string
+  /** A fresh client; closed by stop(). */
+  client (): Redis
+  /** Stops the server with SIGKILL (a crash) or SIGTERM. */
+  kill (signal?: NodeJS.Signals): Promise<void>
+  stop (): Promise<void>
+}
+
+/** Starts a private redis-server on a free loopback port, kept in memory only. */
+export async function startRedis (extraArgs: string[] = []): Promise<RedisServer> {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'wf-redis-'))
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: 'ignore' })
+  const clients: Redis[] = []
+  await waitFor(() => ping(port), { what: `redis-server on ${port}` })
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    client () {
+      const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 3, lazyConnect: false })
+      clients.push(c)
+      return c
+    },
+    kill: signal => killProcess(proc, signal ?? 'SIGKILL'),
+    async stop () {
+      await Promise.all(clients.map(c => c.quit().catch(() => c.disconnect())))
+      await killProcess(proc, 'SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+export async function killProcess (proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return
+  const exited = new Promise(resolve => proc.once('exit', resolve))
+  proc.kill(signal)
+  await exited
+}
+
+async function ping (port: number): Promise<boolean> {
+  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  try {
+    await c.connect()
+    return (await c.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    c.disconnect()
+  }
+}
