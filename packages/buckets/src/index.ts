@@ -9,3 +9,6 @@ export {
   type SecretStore, type CachedSecretStore, type SecretStoreHealth
 } from './secret-store.ts'
 export { createEmbeddedSecretStore, parseSecretsKey, encryptSecret, decryptSecret } from './embedded-store.ts'
+export { BucketInputFields, WebhookAuthInput, normalizeBucketInput, bucketSecretNames, type BucketInput, type NormalizedBucket } from './input.ts'
+export { createNetworkPolicy, type NetworkPolicy } from './network-policy.ts'
+export { createSecretStore, type SecretStoreEnv } from './secret-store-factory.ts'
