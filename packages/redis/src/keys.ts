@@ -37,6 +37,8 @@ export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptio
     schedule: `${OBJSTORE}:schedule`,
     lease: (bucket: string) => `${OBJSTORE}:lease:${bucket}`,
     bucketStatus: (bucket: string) => `${OBJSTORE}:status:${bucket}`,
+    /** Held by the API while it changes one bucket, so two replicas never interleave add/update/delete. */
+    apiLock: (bucket: string) => `${OBJSTORE}:api-lock:${bucket}`,
 
     // Secrets (embedded store): hash of name -> AES-256-GCM blob.
     secrets: `${OBJSTORE}:secrets`,
