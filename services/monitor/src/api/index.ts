@@ -1,8 +1,25 @@
-import type { FastifyInstance } from 'fastify'
-import type { Redis, Keys } from '@internal/redis'
-import type { BucketStore, BucketRegistry, CachedSecretStore } from '@internal/buckets'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { createDeadLetters, type DeadLetters, type Redis, type Keys } from '@internal/redis'
+import { createNetworkPolicy, invalidateSecretsOnChange, type BucketStore, type BucketRegistry, type CachedSecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
-import type { Logger } from '@internal/telemetry'
+import type { Logger, Registry } from '@internal/telemetry'
+import { bearerHook, createAuth, type ApiClientEntry } from './auth.ts'
+import { createRateLimiter } from './rate-limit.ts'
+import { createNetworkGuard, type Lookup } from './network-guard.ts'
+import { createCredentialCheck, type CredentialCheck } from './credential-check.ts'
+import { createBucketLock } from './lock.ts'
+import { ApiError, installErrorHandler } from './errors.ts'
+import { createApiMetrics } from './metrics.ts'
+import { tokenRoute } from './token-route.ts'
+import { bucketRoutes } from './bucket-routes.ts'
+import { notificationRoutes } from './notification-routes.ts'
+import { deadLetterRoutes } from './dead-letter-routes.ts'
+import { openApiDocument } from './openapi.ts'
+import type { BucketOpsContext } from './context.ts'
+import type { RouteSpec } from './route-spec.ts'
+
+export { createNetworkGuard, systemLookup, type NetworkGuard, type NetworkProblem, type Lookup } from './network-guard.ts'
+export { createCredentialCheck, type CredentialCheck } from './credential-check.ts'
 
 /** What the scanner offers the API (status, resync); implemented by the monitor's scheduler. */
 export interface ScanControl {
@@ -22,7 +39,89 @@ export interface ApiDeps {
   /** API environment: JWT_SECRET, API_CLIENT_ID, API_CLIENT_SECRET (checked at start-up). */
   auth: { jwtSecret: string, clientId: string, clientSecret: string }
   now?: () => number
+  /** The service's metrics registry; the API adds its counters and the secret store gauges. */
+  metrics?: Registry
+  /** Defaults to the consumer's dead-letter functions on `redis`. */
+  deadLetters?: DeadLetters
+  /** Defaults to a one-key ListObjectsV2 with the given credentials. */
+  checkCredentials?: CredentialCheck
+  /** DNS resolution for the SSRF guard; defaults to the system resolver. */
+  lookup?: Lookup
 }
 
-/** Registers the REST API routes (issue 4). Placeholder until the API lands. */
-export async function registerApi (_app: FastifyInstance, _deps: ApiDeps): Promise<void> {}
+/**
+ * Registers the REST API under /api: the token route, bucket and notification management,
+ * dead letters and the OpenAPI document. Every route but the token route needs a bearer token
+ * (read scope for GET, write for the rest).
+ */
+export async function registerApi (app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { config } = deps
+  const now = deps.now ?? Date.now
+  const clients: ApiClientEntry[] = [
+    { client_id: deps.auth.clientId, client_secret: deps.auth.clientSecret, scopes: ['read', 'write'] },
+    ...config.api.clients
+  ]
+  const auth = createAuth({ jwtSecret: deps.auth.jwtSecret, clients, tokenTtlSec: config.api.token_ttl, now })
+  const metrics = createApiMetrics(deps.metrics, deps.secrets)
+  const limiter = createRateLimiter({ limit: config.api.token_rate_limit, windowMs: 60_000, now })
+  const ctx: BucketOpsContext = {
+    config, log: deps.log, redis: deps.redis, keys: deps.keys, store: deps.store, secrets: deps.secrets, now,
+    guard: createNetworkGuard(createNetworkPolicy(config.webhook.allowed_networks), deps.lookup),
+    checkCredentials: deps.checkCredentials ?? createCredentialCheck(),
+    withBucketLock: createBucketLock(deps.redis, deps.keys)
+  }
+  const routes: RouteSpec[] = [
+    tokenRoute(auth, limiter, metrics),
+    ...notificationRoutes(ctx),
+    ...bucketRoutes(ctx, deps.scans),
+    ...deadLetterRoutes(deps.deadLetters ?? createDeadLetters(deps.redis, deps.keys))
+  ]
+  routes.push(openApiRoute(routes))
+  invalidateSecretsOnChange(deps.registry, deps.secrets)
+  const protect = bearerHook(auth, reason => metrics.authFailure(reason))
+
+  await app.register(async api => {
+    installJsonParser(api, config.api.body_limit_bytes)
+    installErrorHandler(api)
+    api.addHook('onResponse', async (request, reply) => {
+      metrics.request(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode)
+    })
+    for (const route of routes) {
+      api.route({
+        method: route.method,
+        url: route.url.slice('/api'.length),
+        bodyLimit: config.api.body_limit_bytes,
+        onRequest: route.auth ? protect : route.onRequest,
+        handler: route.handler
+      })
+    }
+  }, { prefix: '/api' })
+}
+
+function openApiRoute (routes: RouteSpec[]): RouteSpec {
+  let document: unknown
+  return {
+    method: 'GET',
+    url: '/api/openapi.json',
+    auth: true,
+    summary: 'This document',
+    responses: { 200: { description: 'OpenAPI 3.0 document' } },
+    handler: async () => { document ??= openApiDocument(routes); return document }
+  }
+}
+
+// JSON bodies parsed here rather than by fastify's default parser so that an empty body on
+// the query-only POST routes is no error, and a malformed one is a 400 in our error shape.
+function installJsonParser (api: FastifyInstance, bodyLimit: number): void {
+  api.removeContentTypeParser('application/json')
+  api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const text = body.toString()
+    if (text.trim() === '') return done(null, undefined)
+    try {
+      done(null, JSON.parse(text))
+    } catch (err) {
+      done(new ApiError(400, `Invalid JSON: ${(err as Error).message}`))
+    }
+  })
+}
+

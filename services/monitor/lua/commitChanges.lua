@@ -1,0 +1,36 @@
+--[[
+  Records a page's changes and enqueues their events in one step, as compare-and-set: a
+  change is applied only if the stored fingerprint is still the one the scan compared
+  against, and never when it already equals the new one. A crash-and-rescan or a replica
+  whose lease ran out therefore never enqueues a change twice.
+
+  KEYS[1] object state  hash  field = object key, value = fingerprint
+  KEYS[2] event queue   list  RPUSH of JSON events
+  ARGV[1] '1' to enqueue events, '0' to track state only (notifications off, baseline)
+  ARGV[2..] quads: object key, expected fingerprint ('' = no state),
+            new fingerprint ('' = remove the state), event JSON ('' = no event)
+
+  Returns { applied, pushed, skipped, i1, i2, ... }: the counts, then the 0-based index of
+  every quad skipped.
+]]
+local rcall = redis.call
+local stateKey, queueKey = KEYS[1], KEYS[2]
+local push = ARGV[1] == '1'
+
+local applied, pushed = 0, 0
+local skippedAt = {}
+for i = 2, #ARGV, 4 do
+  local field, expected, fp, event = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local cur = rcall('HGET', stateKey, field) or ''
+  if cur == fp or cur ~= expected then
+    skippedAt[#skippedAt + 1] = (i - 2) / 4
+  else
+    if fp == '' then rcall('HDEL', stateKey, field) else rcall('HSET', stateKey, field, fp) end
+    applied = applied + 1
+    if push and event ~= '' then
+      rcall('RPUSH', queueKey, event)
+      pushed = pushed + 1
+    end
+  end
+end
+return { applied, pushed, #skippedAt, unpack(skippedAt) }

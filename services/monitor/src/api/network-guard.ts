@@ -1,0 +1,51 @@
+import { lookup as dnsLookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
+import { endpointUrl, type NetworkPolicy, type StoredBucket } from '@internal/buckets'
+
+export type Lookup = (host: string) => Promise<string[]>
+
+/** Every address the system resolver gives for `host`. */
+export const systemLookup: Lookup = async host => (await dnsLookup(host, { all: true, verbatim: true })).map(a => a.address)
+
+export interface NetworkProblem { field: string, reason: string }
+
+/**
+ * Refuses URLs whose host is, or resolves to, an address the network policy forbids
+ * (loopback, link-local, private ranges unless listed in webhook.allowed_networks).
+ * Every resolved address must be allowed, so one public A record cannot smuggle in a private one.
+ */
+export function createNetworkGuard (policy: NetworkPolicy, lookup: Lookup = systemLookup) {
+  async function checkUrl (url: string): Promise<string | undefined> {
+    let host: string
+    try { host = new URL(url).hostname.replace(/^\[|\]$/g, '') } catch { return 'is not a valid URL' }
+    if (host === '') return 'has no host'
+    let addresses: string[]
+    if (isIP(host) !== 0) addresses = [host]
+    else {
+      try { addresses = await lookup(host) } catch { return `host ${host} does not resolve` }
+    }
+    if (addresses.length === 0) return `host ${host} does not resolve`
+    const refused = addresses.find(a => !policy.isAllowedAddress(a))
+    return refused === undefined ? undefined : `resolves to ${refused}, a loopback, link-local or private address not listed in webhook.allowed_networks`
+  }
+
+  /** Problems of a bucket's webhook URL, token URL and S3 endpoint; empty when all may be reached. */
+  async function checkBucket (bucket: Pick<StoredBucket, 'endpoint' | 'webhook_url' | 'webhook_auth'>): Promise<NetworkProblem[]> {
+    const targets: Array<[string, string | null | undefined]> = [
+      ['endpoint', bucket.endpoint === undefined ? undefined : endpointUrl(bucket.endpoint)],
+      ['webhook_url', bucket.webhook_url],
+      ['token_url', bucket.webhook_auth?.token_url]
+    ]
+    const problems: NetworkProblem[] = []
+    for (const [field, url] of targets) {
+      if (!url) continue
+      const reason = await checkUrl(url)
+      if (reason) problems.push({ field, reason })
+    }
+    return problems
+  }
+
+  return { checkUrl, checkBucket }
+}
+
+export type NetworkGuard = ReturnType<typeof createNetworkGuard>

@@ -1,0 +1,37 @@
+import { notFound, parseInput } from './errors.ts'
+import { BucketQuery, ErrorAnswer, NotificationAnswer, StatusAnswer } from './schemas.ts'
+import { readStatuses, statusEntry } from './status.ts'
+import type { BucketOpsContext } from './context.ts'
+import type { RouteSpec } from './route-spec.ts'
+
+/** The original's notification routes: status of every bucket, enable, disable. */
+export function notificationRoutes (ctx: BucketOpsContext): RouteSpec[] {
+  const toggle = (enabled: boolean): RouteSpec => ({
+    method: 'POST',
+    url: `/api/bucket-notifications/${enabled ? 'enable' : 'disable'}`,
+    auth: true,
+    summary: `${enabled ? 'Enable' : 'Disable'} a bucket's notifications (scanning and state go on)`,
+    query: BucketQuery,
+    responses: { 200: { description: 'done', schema: NotificationAnswer }, 400: { description: 'missing parameter', schema: ErrorAnswer }, 404: { description: 'unknown bucket', schema: ErrorAnswer } },
+    handler: async request => {
+      const { bucket } = parseInput(BucketQuery, request.query, 'query')
+      if (!await ctx.store.setNotifications(bucket, enabled)) throw notFound('Bucket not found')
+      ctx.log.info({ bucket, enabled }, 'notifications switched')
+      return { status: 'success', bucket, notifications: enabled ? 'enabled' : 'disabled' }
+    }
+  })
+  return [
+    {
+      method: 'GET', url: '/api/bucket-notifications/status', auth: true,
+      summary: 'Every bucket: notifications on/off, webhook, last scan, objects tracked, events by type, last error, next scan',
+      responses: { 200: { description: 'status', schema: StatusAnswer } },
+      handler: async () => {
+        const buckets = await ctx.store.list()
+        const { scans, gone } = await readStatuses(ctx.redis, ctx.keys, buckets.map(b => b.name))
+        return { buckets: buckets.map((b, i) => statusEntry(b, scans[i] ?? {}, gone, ctx.config.webhook.url)) }
+      }
+    },
+    toggle(true),
+    toggle(false)
+  ]
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod'
+import { BucketInputFields, BucketName, HttpUrl, WebhookAuthInput } from '@internal/buckets'
+
+// Request and answer schemas of every route: the handlers parse with them and the OpenAPI
+// document is generated from them, so the two cannot drift apart.
+
+export const TokenRequest = z.object({
+  client_id: z.string().min(1).max(512),
+  client_secret: z.string().min(1).max(4096)
+})
+
+export const TokenAnswer = z.object({
+  access_token: z.string(),
+  token_type: z.literal('Bearer'),
+  expires_in: z.number().int(),
+  scope: z.string()
+})
+
+export const ErrorAnswer = z.object({ error: z.string(), message: z.string().optional(), field: z.string().optional(), reason: z.string().optional() })
+
+/** POST /api/buckets/add: seed 000's body plus the optional fields; unknown fields refused. */
+export const AddBucketBody = BucketInputFields.strict()
+
+const WebhookAuthUpdate = WebhookAuthInput.extend({
+  client_id: WebhookAuthInput.shape.client_id.optional(),
+  client_secret: WebhookAuthInput.shape.client_secret.optional(),
+  token_url: HttpUrl.optional()
+}).strict()
+
+/**
+ * POST /api/buckets/update: `name` plus any field to change. `webhook_auth: null` and
+ * `signing_secret: null` remove them; `token_url` left out keeps the stored one.
+ */
+export const UpdateBucketBody = BucketInputFields.partial().extend({
+  name: BucketName,
+  webhook_auth: WebhookAuthUpdate.nullable().optional(),
+  signing_secret: BucketInputFields.shape.signing_secret.unwrap().nullable().optional()
+}).strict()
+export type UpdateBucketBody = z.infer<typeof UpdateBucketBody>
+
+export const BucketQuery = z.object({ bucket: BucketName }).strict()
+export const BucketParams = z.object({ name: BucketName }).strict()
+
+const queryBool = z.enum(['true', 'false', '1', '0']).transform(v => v === 'true' || v === '1')
+export const ResyncQuery = z.object({ forget: queryBool.optional() }).strict()
+export const ResyncBody = z.object({ forget: z.boolean().optional() }).strict()
+
+export const SuccessAnswer = z.object({ status: z.literal('success'), message: z.string().optional(), bucket: z.string().optional(), note: z.string().optional() }).loose()
+
+export const NotificationAnswer = z.object({ status: z.literal('success'), bucket: z.string(), notifications: z.enum(['enabled', 'disabled']) })
+
+export const PublicBucket = z.object({
+  name: z.string(),
+  endpoint: z.string(),
+  webhook_url: z.string().nullable().optional(),
+  notifications_enabled: z.boolean(),
+  webhook_auth: z.object({ type: z.literal('oauth2'), client_id: z.string(), token_url: z.string(), scope: z.string().optional() }).optional(),
+  has_signing_secret: z.boolean().optional(),
+  polling_interval: z.number().optional(),
+  include: z.array(z.string()).optional(),
+  exclude: z.array(z.string()).optional(),
+  first_scan: z.enum(['emit', 'baseline']).optional(),
+  status: z.string().optional(),
+  added_at: z.string().optional(),
+  updated_at: z.string().optional()
+}).loose()
+
+export const BucketStatusEntry = z.object({
+  name: z.string(),
+  notifications_enabled: z.boolean(),
+  webhook_url: z.string(),
+  endpoint: z.string(),
+  last_scan_at: z.string().nullable(),
+  last_scan_duration_ms: z.number().nullable(),
+  next_scan_due: z.string().nullable(),
+  objects_tracked: z.number().nullable(),
+  events: z.record(z.string(), z.number()),
+  last_error: z.string().nullable(),
+  last_error_at: z.string().nullable(),
+  endpoint_gone: z.boolean()
+})
+
+export const StatusAnswer = z.object({ buckets: z.array(BucketStatusEntry) })
+export const BucketListAnswer = z.object({ buckets: z.array(PublicBucket) })
+export const BucketAnswer = z.object({ bucket: PublicBucket, status: BucketStatusEntry })
+
+export const DeadLetterQuery = z.object({
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(50)
+}).strict()
+export const DeadLetterIdParams = z.object({ id: z.string().min(1).max(128) }).strict()
+/** Replay or purge: either `ids` or `all: true`. */
+export const DeadLetterSelection = z.object({
+  ids: z.array(z.string().min(1).max(128)).min(1).max(1000).optional(),
+  all: z.literal(true).optional()
+}).strict().refine(b => (b.ids === undefined) !== (b.all === undefined), 'give either ids or all: true')
+export const DeadLetterRecordSchema = z.object({
+  id: z.string(),
+  reason: z.string(),
+  attempts: z.number(),
+  last_status: z.number().nullable(),
+  response_excerpt: z.string().nullable(),
+  dead_at: z.string(),
+  event: z.record(z.string(), z.unknown()).optional(),
+  raw: z.string().optional()
+})
+export const DeadLetterListAnswer = z.object({ total: z.number(), offset: z.number(), limit: z.number(), items: z.array(DeadLetterRecordSchema) })
+export const CountAnswer = z.object({ status: z.literal('success'), count: z.number() })

@@ -1,0 +1,41 @@
+import { ApiError, badRequest } from './errors.ts'
+import { ErrorAnswer, TokenAnswer, TokenRequest } from './schemas.ts'
+import type { Auth } from './auth.ts'
+import type { RateLimiter } from './rate-limit.ts'
+import type { RouteSpec } from './route-spec.ts'
+import type { ApiMetrics } from './metrics.ts'
+
+/** POST /api/auth/token: client credentials in, a bearer token out; rate limited per client address. */
+export function tokenRoute (auth: Auth, limiter: RateLimiter, metrics: ApiMetrics): RouteSpec {
+  return {
+    method: 'POST',
+    url: '/api/auth/token',
+    auth: false,
+    summary: 'Exchange client credentials for a bearer token',
+    body: TokenRequest,
+    responses: {
+      200: { description: 'token', schema: TokenAnswer },
+      400: { description: 'bad input', schema: ErrorAnswer },
+      401: { description: 'invalid credentials', schema: ErrorAnswer },
+      429: { description: 'too many attempts from this address', schema: ErrorAnswer }
+    },
+    onRequest: async (request, reply) => {
+      const { allowed, retryAfterSec } = limiter.hit(request.ip)
+      if (allowed) return
+      metrics.rateLimited()
+      return reply.code(429).header('retry-after', String(retryAfterSec)).send({ error: 'Too many token requests; try again later' })
+    },
+    handler: async (request, reply) => {
+      if (request.body === undefined || request.body === null) throw badRequest('No content provided')
+      const parsed = TokenRequest.safeParse(request.body)
+      if (!parsed.success) throw badRequest('Missing credentials', { message: 'client_id and client_secret are required' })
+      const client = auth.findClient(parsed.data.client_id, parsed.data.client_secret)
+      if (!client) {
+        metrics.authFailure('credentials')
+        throw new ApiError(401, 'Invalid credentials')
+      }
+      request.log.info({ client_id: client.client_id }, 'api token issued')
+      return reply.header('cache-control', 'no-store').send(auth.issue(client))
+    }
+  }
+}

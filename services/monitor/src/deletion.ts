@@ -1,0 +1,69 @@
+import { encodeEvent } from '@internal/events'
+import { decodeFingerprint } from './fingerprint.ts'
+import { listPages } from './lister.ts'
+import { buildEvent, NO_HEAD } from './events.ts'
+import { createOrderCheck } from './listing-order.ts'
+import { commit } from './commit.ts'
+import type { ScanDeps, ScanTarget, ScanProgress } from './scan-context.ts'
+
+const SEEN_TTL_SEC = 3600
+const SWEEP_CHUNK = 500
+
+/**
+ * Finds the objects that are in the state but no longer in the bucket. A second, keys-only
+ * listing fills a set in Redis; then the state hash is walked in chunks and every entry not
+ * in the set is removed with a `deleted` event (compare-and-set, like every other change).
+ * An entry whose key the patterns now exclude is dropped without an event. If this listing
+ * fails or is out of order, nothing is deleted.
+ */
+export async function deletionPass (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, push: boolean): Promise<void> {
+  const name = target.bucket.name
+  const seenKey = deps.keys.scanSeen(name)
+  await deps.redis.del(seenKey)
+  try {
+    if (!await recordListing(deps, target, seenKey)) {
+      progress.ordered = false
+      deps.log.warn({ bucket: name }, 'deletion pass listing not in key order: nothing deleted')
+      return
+    }
+    await sweep(deps, target, progress, seenKey, push)
+  } finally {
+    await deps.redis.del(seenKey)
+  }
+}
+
+async function recordListing (deps: ScanDeps, target: ScanTarget, seenKey: string): Promise<boolean> {
+  const order = createOrderCheck()
+  for await (const page of listPages({ client: target.client, bucket: target.bucket.name, pageSize: deps.pageSize, region: target.region, signal: target.signal })) {
+    if (!order.accept(page)) return false
+    const watched = page.filter(o => target.filter(o.key)).map(o => o.key)
+    if (watched.length > 0) await deps.redis.multi().sadd(seenKey, watched).expire(seenKey, SEEN_TTL_SEC).exec()
+  }
+  return true
+}
+
+async function sweep (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, seenKey: string, push: boolean): Promise<void> {
+  const stateKey = deps.keys.objectState(target.bucket.name)
+  let cursor = '0'
+  do {
+    target.signal.throwIfAborted()
+    const [next, ...entries] = await deps.scripts.sweep([stateKey, seenKey], cursor, SWEEP_CHUNK)
+    cursor = next ?? '0'
+    if (entries.length > 0) await removeEntries(deps, target, progress, entries, push)
+  } while (cursor !== '0')
+}
+
+async function removeEntries (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, entries: string[], push: boolean): Promise<void> {
+  const nowMs = deps.now()
+  const args: string[] = [push ? '1' : '0']
+  const types: Array<'deleted' | undefined> = []
+  for (let i = 0; i < entries.length; i += 2) {
+    const key = entries[i]!
+    const fp = entries[i + 1]!
+    const watched = target.filter(key)
+    const event = push && watched ? encodeEvent(buildEvent(target, key, decodeFingerprint(fp), 'deleted', NO_HEAD, nowMs)) : ''
+    args.push(key, fp, '', event)
+    types.push(watched ? 'deleted' : undefined)
+  }
+  await commit(deps, target, progress, args, types)
+}

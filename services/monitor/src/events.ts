@@ -1,0 +1,44 @@
+import { HeadObjectCommand } from '@aws-sdk/client-s3'
+import { eventId, isRecent, type ChangeEvent, type EventType } from '@internal/events'
+import type { ObjectVersion } from './fingerprint.ts'
+import type { ScanTarget } from './scan-context.ts'
+
+export interface HeadInfo { contentType: string, metadata: Record<string, string> }
+
+/** What `detected` objects carry without a HeadObject, as in the original. */
+export const NO_HEAD: HeadInfo = { contentType: 'application/octet-stream', metadata: {} }
+
+/** An event with exactly seed 000's payload fields plus `event_id`. */
+export function buildEvent (target: Pick<ScanTarget, 'bucket' | 'regionName'>, key: string, version: ObjectVersion, type: EventType, head: HeadInfo, nowMs: number): ChangeEvent {
+  const lastModified = version.lastModifiedMs / 1000
+  const nowSec = nowMs / 1000
+  const bucket = target.bucket.name
+  return {
+    bucket,
+    key,
+    region: target.regionName,
+    etag: version.etag,
+    size: version.size,
+    last_modified: lastModified,
+    event_type: type,
+    content_type: head.contentType,
+    metadata: head.metadata,
+    detection_time: nowSec,
+    is_recent: isRecent(lastModified, nowSec),
+    event_id: eventId({ bucket, key, etag: version.etag, last_modified: lastModified, event_type: type })
+  }
+}
+
+/** content_type and metadata of an object; undefined when it is gone (deleted since listed). */
+export async function headObject (target: ScanTarget, key: string): Promise<HeadInfo | undefined> {
+  try {
+    const head = await target.region.run(() => target.client.send(
+      new HeadObjectCommand({ Bucket: target.bucket.name, Key: key }), { abortSignal: target.signal }
+    ))
+    return { contentType: head.ContentType ?? NO_HEAD.contentType, metadata: head.Metadata ?? {} }
+  } catch (err) {
+    const e = err as { name?: string, $metadata?: { httpStatusCode?: number } }
+    if (e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404) return undefined
+    throw err
+  }
+}

@@ -1,0 +1,53 @@
+import { ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3'
+import type { Limiter } from './limiter.ts'
+
+export interface ListedObject {
+  key: string
+  /** As listed, quotes stripped. */
+  etag: string
+  size: number
+  lastModifiedMs: number
+}
+
+export interface ListOptions {
+  client: S3Client
+  bucket: string
+  pageSize: number
+  /** The region's S3 operation slots. */
+  region: Limiter
+  signal: AbortSignal
+}
+
+/**
+ * Every page of a ListObjectsV2 listing. The next page is requested as soon as the current
+ * one arrives, so listing overlaps whatever the caller does with a page; memory holds at
+ * most two pages whatever the bucket's size.
+ */
+export async function * listPages ({ client, bucket, pageSize, region, signal }: ListOptions): AsyncGenerator<ListedObject[]> {
+  const fetchPage = (token: string | undefined) => region.run(() => client.send(
+    new ListObjectsV2Command({ Bucket: bucket, MaxKeys: pageSize, ContinuationToken: token }),
+    { abortSignal: signal }
+  ))
+  let pending = fetchPage(undefined)
+  while (true) {
+    const page = await pending
+    const next = page.IsTruncated === true ? page.NextContinuationToken : undefined
+    if (page.IsTruncated === true && !next) throw new Error('listing truncated without a continuation token')
+    if (next) {
+      pending = fetchPage(next)
+      pending.catch(() => {}) // observed when awaited; avoids an unhandled rejection if the caller stops early
+    }
+    yield toListed(page.Contents ?? [])
+    if (!next) return
+  }
+}
+
+function toListed (contents: _Object[]): ListedObject[] {
+  const out: ListedObject[] = []
+  for (const o of contents) {
+    // The original skipped entries without these fields; so do we.
+    if (o.Key === undefined || o.ETag === undefined || o.LastModified === undefined) continue
+    out.push({ key: o.Key, etag: o.ETag.replace(/^"|"$/g, ''), size: o.Size ?? 0, lastModifiedMs: o.LastModified.getTime() })
+  }
+  return out
+}

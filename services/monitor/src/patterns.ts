@@ -1,0 +1,42 @@
+/**
+ * Include/exclude globs on object keys (seed 002's `*.part`, `.*`): `*` and `?` stay within
+ * one path segment, `**` crosses segments. A pattern without `/` is also tried on the key's
+ * last segment, so `*.part` matches `uploads/2026/a.part`.
+ */
+export interface KeyFilter {
+  (key: string): boolean
+}
+
+interface Compiled { regex: RegExp, basename: boolean }
+
+export function compileGlob (pattern: string): RegExp {
+  let out = ''
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!
+    if (c === '*' && pattern[i + 1] === '*') {
+      // `**/` also matches no directory at all, as in gitignore.
+      if (pattern[i + 2] === '/') { out += '(?:.*/)?'; i += 2 } else { out += '.*'; i += 1 }
+    } else if (c === '*') out += '[^/]*'
+    else if (c === '?') out += '[^/]'
+    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&')
+  }
+  return new RegExp(`^${out}$`, 's')
+}
+
+function compile (patterns: string[] | undefined): Compiled[] {
+  return (patterns ?? []).map(p => ({ regex: compileGlob(p), basename: !p.includes('/') }))
+}
+
+function matchesAny (list: Compiled[], key: string): boolean {
+  if (list.length === 0) return false
+  const base = key.slice(key.lastIndexOf('/') + 1)
+  return list.some(({ regex, basename }) => regex.test(key) || (basename && regex.test(base)))
+}
+
+/** A key is watched when it matches an include (or there are none) and no exclude. */
+export function createKeyFilter (include: string[] | undefined, exclude: string[] | undefined): KeyFilter {
+  const inc = compile(include)
+  const exc = compile(exclude)
+  if (inc.length === 0 && exc.length === 0) return () => true
+  return key => (inc.length === 0 || matchesAny(inc, key)) && !matchesAny(exc, key)
+}

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto'
+import { S3Client } from '@aws-sdk/client-s3'
+import { endpointUrl } from '@internal/buckets'
+
+export interface S3Credentials { accessKey: string, secretKey: string }
+
+export interface S3ClientOptions {
+  signingRegion: string
+  /** Attempts per request including the first (SDK standard retry with backoff). */
+  maxAttempts?: number
+  requestTimeoutMs?: number
+  onHit?: () => void
+  onMiss?: () => void
+}
+
+/**
+ * S3 clients cached by endpoint + credentials. The cache key is a hash of them, so no
+ * secret is ever a visible map key. `drop(bucket)` forgets the client a bucket last used
+ * (its endpoint or credentials changed).
+ */
+export class S3ClientCache {
+  readonly #opts: S3ClientOptions
+  readonly #clients = new Map<string, S3Client>()
+  readonly #byBucket = new Map<string, string>()
+  hits = 0
+  misses = 0
+
+  constructor (opts: S3ClientOptions) {
+    this.#opts = opts
+  }
+
+  get size (): number { return this.#clients.size }
+
+  get (bucket: string, endpoint: string, creds: S3Credentials, signingRegion = this.#opts.signingRegion): S3Client {
+    const id = createHash('sha256').update([endpoint, signingRegion, creds.accessKey, creds.secretKey].join('\0')).digest('base64url')
+    this.#byBucket.set(bucket, id)
+    const cached = this.#clients.get(id)
+    if (cached) {
+      this.hits++
+      this.#opts.onHit?.()
+      return cached
+    }
+    this.misses++
+    this.#opts.onMiss?.()
+    const client = createS3Client(endpoint, creds, signingRegion, this.#opts)
+    this.#clients.set(id, client)
+    return client
+  }
+
+  drop (bucket: string): void {
+    const id = this.#byBucket.get(bucket)
+    if (id === undefined) return
+    this.#byBucket.delete(bucket)
+    if ([...this.#byBucket.values()].includes(id)) return // still used by another bucket
+    this.#clients.get(id)?.destroy()
+    this.#clients.delete(id)
+  }
+
+  close (): void {
+    for (const client of this.#clients.values()) client.destroy()
+    this.#clients.clear()
+    this.#byBucket.clear()
+  }
+}
+
+/** Path-style, checksums only when required (s3rver and Linode), bounded timeouts. */
+export function createS3Client (endpoint: string, creds: S3Credentials, signingRegion: string, opts: Pick<S3ClientOptions, 'maxAttempts' | 'requestTimeoutMs'> = {}): S3Client {
+  return new S3Client({
+    endpoint: endpointUrl(endpoint),
+    region: signingRegion,
+    forcePathStyle: true,
+    credentials: { accessKeyId: creds.accessKey, secretAccessKey: creds.secretKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: opts.maxAttempts ?? 4,
+    requestHandler: { connectionTimeout: 5000, requestTimeout: opts.requestTimeoutMs ?? 30_000 }
+  })
+}

@@ -1,0 +1,63 @@
+import type { S3Client } from '@aws-sdk/client-s3'
+import type { Redis, Keys } from '@internal/redis'
+import type { Bucket } from '@internal/buckets'
+import type { Logger } from '@internal/telemetry'
+import type { MonitorScripts } from './scripts.ts'
+import type { Limiter } from './limiter.ts'
+import type { KeyFilter } from './patterns.ts'
+
+/** What every scan of this process shares. */
+export interface ScanDeps {
+  redis: Redis
+  keys: Keys
+  scripts: MonitorScripts
+  log: Logger
+  /** ListObjectsV2 page size (defaults.max_objects_per_batch). */
+  pageSize: number
+  /** Object state TTL, seconds (redis.ttl). */
+  stateTtlSec: number
+  /** WAIT for this many replicas after each commit (0 = do not wait). */
+  waitReplicas: number
+  waitTimeoutMs: number
+  /** Log a progress line this often during a long scan. */
+  progressEveryMs?: number
+  now: () => number
+}
+
+/** One scan of one bucket. */
+export interface ScanTarget {
+  bucket: Bucket
+  client: S3Client
+  /** The region's S3 operation slots. */
+  region: Limiter
+  /** `region` of the events: the endpoint host. */
+  regionName: string
+  filter: KeyFilter
+  firstScan: 'emit' | 'baseline'
+  signal: AbortSignal
+}
+
+export interface EventCounts { created: number, updated: number, detected: number, deleted: number }
+
+/** Counters a scan updates as it goes, so a failed scan still reports what it did. */
+export interface ScanProgress {
+  startedAt: number
+  pages: number
+  listed: number
+  /** Listed objects that had a state already. */
+  known: number
+  changed: number
+  events: EventCounts
+  /** Changes a compare-and-set found already applied by someone else. */
+  skipped: number
+  ordered: boolean
+  deletionPass: boolean
+  firstScan: boolean
+}
+
+export function newProgress (startedAt: number): ScanProgress {
+  return {
+    startedAt, pages: 0, listed: 0, known: 0, changed: 0, skipped: 0, ordered: true, deletionPass: false, firstScan: false,
+    events: { created: 0, updated: 0, detected: 0, deleted: 0 }
+  }
+}

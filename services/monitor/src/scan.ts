@@ -1,0 +1,96 @@
+import { isRecent, encodeEvent, type EventType } from '@internal/events'
+import { encodeFingerprint, type ObjectVersion } from './fingerprint.ts'
+import { listPages, type ListedObject } from './lister.ts'
+import { buildEvent, headObject, NO_HEAD, type HeadInfo } from './events.ts'
+import { createOrderCheck } from './listing-order.ts'
+import { deletionPass } from './deletion.ts'
+import { commit } from './commit.ts'
+import type { ScanDeps, ScanTarget, ScanProgress } from './scan-context.ts'
+
+interface Change { obj: ListedObject, fp: string, old: string, type: EventType }
+
+/**
+ * Lists the whole bucket and records every change. Per page: one read-only compare script;
+ * for changed objects HeadObject where the event needs it, then one commit script that
+ * writes the state and enqueues the events together. Deletions are looked for only after a
+ * complete listing in byte order. Throws on S3 or Redis failure; pages already committed
+ * stay committed (a rescan finds nothing new for them).
+ */
+export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: ScanProgress): Promise<void> {
+  const { redis, keys } = deps
+  const name = target.bucket.name
+  const [[, stateSize], [, scannedBefore]] = await redis.multi()
+    .hlen(keys.objectState(name)).exists(keys.lastScan(name)).exec() as [[null, number], [null, number]]
+  progress.firstScan = scannedBefore === 0
+  const push = target.bucket.notifications_enabled && !(progress.firstScan && target.firstScan === 'baseline')
+  const order = createOrderCheck()
+  const stopProgressLog = logProgress(deps, target, progress)
+  try {
+    for await (const page of listPages({ client: target.client, bucket: name, pageSize: deps.pageSize, region: target.region, signal: target.signal })) {
+      progress.pages++
+      progress.listed += page.length
+      if (!order.accept(page)) progress.ordered = false
+      await processPage(deps, target, progress, page.filter(o => target.filter(o.key)), push)
+    }
+  } finally {
+    stopProgressLog()
+  }
+  if (!progress.ordered) {
+    deps.log.warn({ bucket: name }, 'listing not in key order: deletions not checked this scan')
+    return
+  }
+  // Every known key was listed once (the order check rules out repeats), so equal counts mean nothing was deleted.
+  if (progress.known !== stateSize) {
+    progress.deletionPass = true
+    await deletionPass(deps, target, progress, push)
+  }
+}
+
+async function processPage (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, objects: ListedObject[], push: boolean): Promise<void> {
+  if (objects.length === 0) return
+  const fps = objects.map(o => encodeFingerprint(o))
+  const args: string[] = []
+  objects.forEach((o, i) => args.push(o.key, fps[i]!))
+  const reply = await deps.scripts.compare([deps.keys.objectState(target.bucket.name)], ...args)
+  progress.known += Number(reply[0])
+  if (reply.length === 1) return
+  const nowMs = deps.now()
+  const changes: Change[] = []
+  for (let j = 1; j < reply.length; j += 2) {
+    const i = Number(reply[j])
+    const old = String(reply[j + 1])
+    const obj = objects[i]!
+    changes.push({ obj, fp: fps[i]!, old, type: changeType(obj, old, nowMs) })
+  }
+  progress.changed += changes.length
+  await commitChanges(deps, target, progress, changes, push, nowMs)
+}
+
+function changeType (obj: ObjectVersion, old: string, nowMs: number): EventType {
+  if (old !== '') return 'updated'
+  return isRecent(obj.lastModifiedMs / 1000, nowMs / 1000) ? 'created' : 'detected'
+}
+
+async function commitChanges (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, changes: Change[], push: boolean, nowMs: number): Promise<void> {
+  const heads = push ? await Promise.all(changes.map(c => c.type === 'detected' ? NO_HEAD : headObject(target, c.obj.key))) : []
+  const args: string[] = [push ? '1' : '0']
+  const applied: Change[] = []
+  changes.forEach((c, i) => {
+    const head: HeadInfo | undefined = push ? heads[i] : NO_HEAD
+    if (!head) return // gone since it was listed: the next scan sees it absent
+    const event = push ? encodeEvent(buildEvent(target, c.obj.key, c.obj, c.type, head, nowMs)) : ''
+    args.push(c.obj.key, c.old, c.fp, event)
+    applied.push(c)
+  })
+  if (applied.length === 0) return
+  await commit(deps, target, progress, args, applied.map(c => c.type))
+}
+
+function logProgress (deps: ScanDeps, target: ScanTarget, progress: ScanProgress): () => void {
+  const every = deps.progressEveryMs ?? 10_000
+  const timer = setInterval(() => {
+    deps.log.info({ bucket: target.bucket.name, pages: progress.pages, listed: progress.listed, changed: progress.changed, events: progress.events }, 'scan progress')
+  }, every)
+  timer.unref()
+  return () => clearInterval(timer)
+}

@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs'
+import type { Redis } from 'ioredis'
+import { defineScript } from '@internal/redis'
+
+const lua = (name: string) => new URL(`../lua/${name}.lua`, import.meta.url)
+
+/** The monitor's Lua commands on one connection, typed. */
+export function monitorScripts (redis: Redis) {
+  const compare = defineScript<string[], Array<number | string>>(redis, 'wfComparePage', lua('comparePage'), 1)
+  const commit = defineScript<string[], number[]>(redis, 'wfCommitChanges', lua('commitChanges'), 2)
+  const sweep = defineScript<[string, number], string[]>(redis, 'wfSweepUnseen', lua('sweepUnseen'), 2)
+  const finish = defineScript<string[], number>(redis, 'wfFinishScan', lua('finishScan'), 5)
+  const renew = defineScript<[string, number, number, string], number>(redis, 'wfRenewLease', lua('renewLease'), 2)
+  const resync = defineScript<[string, number, string], number>(redis, 'wfResyncBucket', lua('resyncBucket'), 3)
+  const claimScript = readClaim(redis)
+  return { compare, commit, sweep, finish, renew, resync, claim: claimScript }
+}
+
+// The claim script takes one lease key per candidate, so its key count varies per call.
+function readClaim (redis: Redis) {
+  if (typeof (redis as any).wfClaimBuckets !== 'function') {
+    redis.defineCommand('wfClaimBuckets', { lua: readLua('claimBuckets') })
+  }
+  return (keys: string[], ...args: Array<string | number>): Promise<string[]> =>
+    (redis as any).wfClaimBuckets(keys.length, ...keys, ...args)
+}
+
+function readLua (name: string): string {
+  return readFileSync(lua(name), 'utf8')
+}
+
+export type MonitorScripts = ReturnType<typeof monitorScripts>

@@ -1,0 +1,248 @@
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { createKeys, type Keys } from '@internal/redis'
+import { createLogger } from '@internal/telemetry'
+import { decodeEvent, eventId, type ChangeEvent } from '@internal/events'
+import type { Bucket } from '@internal/buckets'
+import type { Redis } from 'ioredis'
+import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
+import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.ts'
+import { startS3, type S3TestServer } from '../../../test/support/s3.ts'
+import { scanBucket } from '../src/scan.ts'
+import { monitorScripts } from '../src/scripts.ts'
+import { Limiter } from '../src/limiter.ts'
+import { createKeyFilter } from '../src/patterns.ts'
+import { createS3Client } from '../src/s3-clients.ts'
+import { newProgress, type ScanDeps, type ScanProgress } from '../src/scan-context.ts'
+
+const DAY = 86_400_000
+let server: RedisServer
+let redis: Redis
+let fake: FakeS3
+let s3: S3TestServer
+
+before(async () => {
+  [server, fake, s3] = await Promise.all([startRedis(), startFakeS3(), startS3()])
+  redis = server.client()
+})
+after(async () => { await Promise.all([server.stop(), fake.close(), s3.stop()]) })
+
+function setup (now = () => Date.now()) {
+  const prefix = `t${randomUUID().slice(0, 8)}`
+  const keys = createKeys({ queueName: `${prefix}:queue`, deadLetterName: `${prefix}:dead`, statePrefix: `${prefix}:state:` })
+  const deps: ScanDeps = {
+    redis, keys, scripts: monitorScripts(redis), log: createLogger({ service: 'test', level: 'silent' }),
+    pageSize: 1000, stateTtlSec: 3600, waitReplicas: 0, waitTimeoutMs: 100, now
+  }
+  return { keys, deps }
+}
+
+type BucketOpts = Partial<Bucket> & { name: string }
+
+async function scan (deps: ScanDeps, opts: BucketOpts, endpoint = fake.endpoint, pageSize = 1000): Promise<ScanProgress> {
+  const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...opts }
+  const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts: 1 })
+  const progress = newProgress(deps.now())
+  try {
+    await scanBucket({ ...deps, pageSize }, {
+      bucket, client, region: new Limiter(4), regionName: new URL(endpoint).host,
+      filter: createKeyFilter(bucket.include, bucket.exclude), firstScan: bucket.first_scan ?? 'emit', signal: new AbortController().signal
+    }, progress)
+    // The scheduler's finishScan marks a completed scan; tests mark it directly.
+    await redis.set(deps.keys.lastScan(bucket.name), String(Math.floor(progress.startedAt / 1000)))
+  } finally {
+    client.destroy()
+  }
+  return progress
+}
+
+async function drain (keys: Keys): Promise<ChangeEvent[]> {
+  const raw = await redis.lrange(keys.queue, 0, -1)
+  await redis.del(keys.queue)
+  return raw.map(r => {
+    const decoded = decodeEvent(r)
+    assert.ok(decoded.ok)
+    assert.deepEqual(Object.keys(JSON.parse(r)).sort(), ['bucket', 'content_type', 'detection_time', 'etag', 'event_id', 'event_type', 'is_recent', 'key', 'last_modified', 'metadata', 'region', 'size'])
+    return JSON.parse(r) as ChangeEvent
+  })
+}
+
+test('each event type with the exact payload (s3rver)', async () => {
+  const { keys, deps } = setup()
+  const name = `ev-${randomUUID().slice(0, 8)}`
+  await s3.createBucket(name)
+  await s3.put(name, 'docs/a.txt', 'hello', { contentType: 'text/plain', metadata: { Owner: 'ann' } })
+  const started = Date.now()
+  await scan(deps, { name }, s3.endpoint)
+  const [created] = await drain(keys)
+  const region = new URL(s3.endpoint).host
+  assert.ok(created)
+  const lm = created.last_modified
+  assert.deepEqual({ ...created, detection_time: 0 }, {
+    bucket: name, key: 'docs/a.txt', region, etag: '5d41402abc4b2a76b9719d911017c592', size: 5, last_modified: lm,
+    event_type: 'created', content_type: 'text/plain', metadata: { owner: 'ann' }, detection_time: 0, is_recent: true,
+    event_id: eventId({ bucket: name, key: 'docs/a.txt', etag: '5d41402abc4b2a76b9719d911017c592', last_modified: lm, event_type: 'created' })
+  })
+  assert.ok(created.detection_time >= started / 1000 && created.detection_time <= Date.now() / 1000)
+  assert.ok(Math.abs(lm - started / 1000) < 5)
+
+  await s3.put(name, 'docs/a.txt', 'hello world', { contentType: 'text/markdown' })
+  await scan(deps, { name }, s3.endpoint)
+  const [updated] = await drain(keys)
+  assert.equal(updated?.event_type, 'updated')
+  assert.equal(updated?.etag, '5eb63bbbe01eeed093cb22bb8f5acdc3')
+  assert.equal(updated?.size, 11)
+  assert.equal(updated?.content_type, 'text/markdown')
+  assert.deepEqual(updated?.metadata, {})
+
+  await s3.remove(name, 'docs/a.txt')
+  await scan(deps, { name }, s3.endpoint)
+  const [deleted] = await drain(keys)
+  assert.deepEqual({ ...deleted, detection_time: 0 }, {
+    bucket: name, key: 'docs/a.txt', region, etag: '5eb63bbbe01eeed093cb22bb8f5acdc3', size: 11, last_modified: updated!.last_modified,
+    event_type: 'deleted', content_type: 'application/octet-stream', metadata: {}, detection_time: 0, is_recent: true,
+    event_id: eventId({ bucket: name, key: 'docs/a.txt', etag: updated!.etag, last_modified: updated!.last_modified, event_type: 'deleted' })
+  })
+  assert.equal(await redis.hlen(keys.objectState(name)), 0)
+})
+
+test('an object older than 24 h is detected without a HeadObject', async () => {
+  const { keys, deps } = setup()
+  const name = `old-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  const lastModified = Date.now() - 3 * DAY
+  fake.seed(name, [{ key: 'archive/x.bin', etag: 'd41d8cd98f00b204e9800998ecf8427e', size: 0, lastModified, contentType: 'image/png' }])
+  const heads = fake.counts.head
+  await scan(deps, { name })
+  const [detected] = await drain(keys)
+  assert.equal(fake.counts.head, heads)
+  assert.deepEqual({ ...detected, detection_time: 0 }, {
+    bucket: name, key: 'archive/x.bin', region: new URL(fake.endpoint).host, etag: 'd41d8cd98f00b204e9800998ecf8427e', size: 0,
+    last_modified: Math.floor(lastModified / 1000), event_type: 'detected', content_type: 'application/octet-stream', metadata: {},
+    detection_time: 0, is_recent: false,
+    event_id: eventId({ bucket: name, key: 'archive/x.bin', etag: 'd41d8cd98f00b204e9800998ecf8427e', last_modified: Math.floor(lastModified / 1000), event_type: 'detected' })
+  })
+})
+
+test('a bucket of 2,600 objects is seen whole, and a rescan writes nothing', async () => {
+  const { keys, deps } = setup()
+  const name = `big-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.seed(name, Array.from({ length: 2600 }, (_, i) => ({ key: `d${i % 7}/obj-${String(i).padStart(6, '0')}.dat`, lastModified: Date.now() - 2 * DAY })))
+  const first = await scan(deps, { name }, fake.endpoint, 250)
+  assert.equal(first.listed, 2600)
+  assert.equal(first.pages, 11)
+  assert.equal(first.events.detected, 2600)
+  const events = await drain(keys)
+  assert.equal(new Set(events.map(e => e.key)).size, 2600)
+  assert.equal(await redis.hlen(keys.objectState(name)), 2600)
+
+  const counters = async () => {
+    const info = await redis.info()
+    return ['total_commands_processed', 'rdb_changes_since_last_save'].map(f => Number(info.match(new RegExp(`${f}:(\\d+)`))![1]))
+  }
+  const [commandsBefore, writesBefore] = await counters()
+  const rescan = await scan(deps, { name }, fake.endpoint, 250)
+  const [commandsAfter, writesAfter] = await counters()
+  assert.equal(rescan.changed, 0)
+  assert.equal(rescan.deletionPass, false)
+  assert.equal(await redis.llen(keys.queue), 0)
+  // No write but the test's own SET of last_scan; MULTI/HLEN/EXISTS/EXEC, then per page one EVALSHA (+ its HMGET).
+  assert.equal(writesAfter - writesBefore, 1)
+  assert.ok(commandsAfter - commandsBefore <= 4 + 2 * 11 + 1 + 1, `commands: ${commandsAfter - commandsBefore}`)
+
+  fake.remove(name, 'd3/obj-000003.dat')
+  fake.put(name, 'd0/obj-000000.dat', 'changed')
+  const third = await scan(deps, { name }, fake.endpoint, 250)
+  assert.equal(third.deletionPass, true)
+  const changes = await drain(keys)
+  assert.deepEqual(changes.map(e => `${e.event_type} ${e.key}`).sort(), ['deleted d3/obj-000003.dat', 'updated d0/obj-000000.dat'])
+})
+
+test('a listing that fails part way deletes nothing, and the rescan completes it', async () => {
+  const { keys, deps } = setup()
+  const name = `fail-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.seed(name, Array.from({ length: 1000 }, (_, i) => ({ key: `k/${String(i).padStart(5, '0')}`, lastModified: Date.now() - 2 * DAY })))
+  await scan(deps, { name }, fake.endpoint, 100)
+  await drain(keys)
+  for (let i = 0; i < 1000; i += 2) fake.remove(name, `k/${String(i).padStart(5, '0')}`)
+  fake.put(name, 'k/99999', 'new')
+  fake.intercept = req => req.bucket === name && req.op === 'list' && req.page === 3 ? { status: 500, code: 'InternalError' } : undefined
+  await assert.rejects(scan(deps, { name }, fake.endpoint, 100))
+  assert.equal(await redis.hlen(keys.objectState(name)), 1000)
+  assert.deepEqual(await drain(keys), [])
+
+  fake.intercept = req => req.bucket === name && req.op === 'list' && req.page === 2 ? { status: 403, code: 'AccessDenied' } : undefined
+  const afterFirstPage = scan(deps, { name }, fake.endpoint, 100)
+  await assert.rejects(afterFirstPage)
+  assert.equal(await redis.hlen(keys.objectState(name)), 1000)
+
+  fake.intercept = undefined
+  const ok = await scan(deps, { name }, fake.endpoint, 100)
+  assert.equal(ok.events.deleted, 500)
+  assert.equal(ok.events.created, 1)
+  assert.equal((await drain(keys)).length, 501)
+})
+
+test('disabled notifications push nothing but keep state', async () => {
+  const { keys, deps } = setup()
+  const name = `off-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.put(name, 'a', '1')
+  fake.put(name, 'b', '2')
+  const heads = fake.counts.head
+  await scan(deps, { name, notifications_enabled: false })
+  assert.equal(await redis.llen(keys.queue), 0)
+  assert.equal(await redis.hlen(keys.objectState(name)), 2)
+  assert.equal(fake.counts.head, heads)
+  fake.remove(name, 'a')
+  fake.put(name, 'b', 'changed')
+  await scan(deps, { name, notifications_enabled: false })
+  assert.equal(await redis.llen(keys.queue), 0)
+  assert.deepEqual(Object.keys(await redis.hgetall(keys.objectState(name))), ['b'])
+  // Switched back on: only what changes from now on is announced.
+  fake.put(name, 'c', '3')
+  await scan(deps, { name })
+  assert.deepEqual((await drain(keys)).map(e => e.key), ['c'])
+})
+
+test('include and exclude patterns are respected', async () => {
+  const { keys, deps } = setup()
+  const name = `pat-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  for (const key of ['in/a.mp3', 'in/b.part', 'in/.hidden.mp3', 'in/deep/c.mp3', 'top.mp3', 'notes.txt']) fake.put(name, key, key)
+  await scan(deps, { name, include: ['*.mp3'], exclude: ['*.part', '.*'] })
+  assert.deepEqual((await drain(keys)).map(e => e.key).sort(), ['in/a.mp3', 'in/deep/c.mp3', 'top.mp3'])
+  // A pattern that now excludes a tracked key drops its state silently, with no `deleted` event.
+  const narrowed = await scan(deps, { name, include: ['in/**'], exclude: ['*.part', '.*', 'in/deep/**'] })
+  assert.equal(narrowed.deletionPass, true)
+  assert.deepEqual(await drain(keys), [])
+  assert.deepEqual(Object.keys(await redis.hgetall(keys.objectState(name))).sort(), ['in/a.mp3'])
+})
+
+test('first_scan baseline records state silently, then announces changes', async () => {
+  const { keys, deps } = setup()
+  const name = `base-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.put(name, 'a', '1')
+  await scan(deps, { name, first_scan: 'baseline' })
+  assert.equal(await redis.llen(keys.queue), 0)
+  fake.put(name, 'b', '2')
+  await scan(deps, { name, first_scan: 'baseline' })
+  assert.deepEqual((await drain(keys)).map(e => `${e.event_type} ${e.key}`), ['created b'])
+})
+
+test('a second writer never enqueues the same change twice', async () => {
+  const { keys, deps } = setup()
+  const name = `cas-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  for (let i = 0; i < 50; i++) fake.put(name, `k${i}`, String(i))
+  // Two scans of the same bucket at once, as a replica whose lease ran out and its successor.
+  const [a, b] = await Promise.all([scan(deps, { name }), scan(deps, { name })])
+  const events = await drain(keys)
+  assert.equal(events.length, 50)
+  assert.equal(new Set(events.map(e => e.event_id)).size, 50)
+  assert.equal(a.skipped + b.skipped, 50)
+})
