@@ -20,7 +20,7 @@ export interface DeadLetterRecord {
 export type DeadLetterInput = Omit<DeadLetterRecord, 'id' | 'dead_at' | 'event' | 'raw'>
 
 /** Builds a record from the entry as claimed: the event when it parses, else the raw text. */
-export function deadLetterRecord (entry: string, fields: DeadLetterInput, now: Date, id = randomUUID()): DeadLetterRecord {
+export function deadLetterRecord (entry: string, fields: DeadLetterInput, now: Date, id: string = randomUUID()): DeadLetterRecord {
   const parsed = parseObject(entry)
   return { id, ...fields, dead_at: now.toISOString(), ...(parsed ? { event: parsed } : { raw: entry }) }
 }

@@ -25,6 +25,7 @@ export function createDeliveryQueue (redis: Redis, keys: Keys) {
   const promote = defineScript<[number, number], number>(redis, 'wfPromoteRetries', lua('promoteRetries'), 2)
   const heartbeat = defineScript<[string, number], number>(redis, 'wfHeartbeat', lua('heartbeat'), 1)
   const reap = defineScript<[string, string], number>(redis, 'wfReapConsumer', lua('reapConsumer'), 3)
+  const requeue = defineScript<[string], number>(redis, 'wfRequeue', lua('requeue'), 2)
   const processing = keys.processing
   const suspects = new Map<string, number>() // unowned processing lists, by when first seen
 
@@ -70,6 +71,14 @@ export function createDeliveryQueue (redis: Redis, keys: Keys) {
       let moved = 0
       for (const id of ids) moved += Math.max(0, await reapOne(id, String(cutoff)))
       return moved
+    },
+
+    /** This consumer's in-flight entries as Redis has them. */
+    processingEntries: (consumerId: string) => redis.lrange(processing(consumerId), 0, -1),
+
+    /** Returns one of this consumer's entries to the queue head. */
+    async requeue (consumerId: string, entry: string): Promise<boolean> {
+      return await requeue([processing(consumerId), keys.queue], entry) === 1
     },
 
     /** At a clean shutdown: returns this consumer's unstarted entries to the queue at once. */

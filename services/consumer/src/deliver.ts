@@ -1,0 +1,91 @@
+import { request, type Dispatcher } from 'undici'
+import type { NetworkPolicy } from '@internal/buckets'
+import { assertUrlAllowed } from './network-guard.ts'
+import { signWebhook } from './signature.ts'
+import type { AttemptResult } from './classify.ts'
+
+export interface WebhookRequest {
+  url: URL
+  /** The event's fields exactly as queued (parsed from the entry, order kept). */
+  fields: Record<string, unknown>
+  eventId: string
+  bucket: string
+  eventType: string
+  attempt: number
+  requestId: string
+  signingKey?: Buffer | undefined
+  token?: string | undefined
+}
+
+export interface PostOptions {
+  dispatcher: Dispatcher
+  policy: NetworkPolicy
+  timeoutMs: number
+  userAgent: string
+  now: () => number
+}
+
+const EXCERPT_BYTES = 256
+const DRAIN_BYTES = 64 * 1024
+
+/** The body: the queued fields plus what the original consumer added. */
+export function webhookBody (req: WebhookRequest, nowMs: number): string {
+  return JSON.stringify({
+    ...req.fields,
+    retry_count: req.attempt,
+    request_id: req.requestId,
+    delivery_attempt_time: new Date(nowMs).toISOString()
+  })
+}
+
+export function webhookHeaders (req: WebhookRequest, body: string, nowMs: number, userAgent: string): Record<string, string> {
+  const timestamp = Math.floor(nowMs / 1000)
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': userAgent,
+    'x-request-id': req.requestId,
+    'x-bucket-name': req.bucket,
+    'x-event-type': req.eventType,
+    'webhook-id': req.eventId,
+    'webhook-timestamp': String(timestamp)
+  }
+  if (req.signingKey) headers['webhook-signature'] = signWebhook(req.signingKey, req.eventId, timestamp, body)
+  if (req.token) headers.authorization = `Bearer ${req.token}`
+  return headers
+}
+
+/** One POST; never throws: an error before any answer comes back as `{ error }`. */
+export async function postWebhook (req: WebhookRequest, { dispatcher, policy, timeoutMs, userAgent, now }: PostOptions): Promise<AttemptResult> {
+  try {
+    assertUrlAllowed(req.url, policy)
+    const nowMs = now()
+    const body = webhookBody(req, nowMs)
+    const res = await request(req.url, {
+      method: 'POST',
+      dispatcher,
+      headers: webhookHeaders(req, body, nowMs, userAgent),
+      body,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs)
+    })
+    const excerpt = await readExcerpt(res.body)
+    const retryAfter = res.headers['retry-after']
+    return { status: res.statusCode, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter ?? null, excerpt }
+  } catch (err) {
+    return { error: err as Error }
+  }
+}
+
+// Reads the start of the answer for the dead-letter record and drains a modest rest so the
+// connection goes back to the pool; a huge answer closes the connection instead.
+async function readExcerpt (body: AsyncIterable<Buffer> & { destroy (): void }): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    if (size < EXCERPT_BYTES) chunks.push(chunk)
+    size += chunk.length
+    if (size > DRAIN_BYTES) { body.destroy(); break }
+  }
+  return Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8')
+}

@@ -1,0 +1,33 @@
+/** Stable codes of the reasons a delivery did not happen; the README tabulates them. */
+export const DeliveryCodes = {
+  /** The webhook or token URL resolves to an address outside `webhook.allowed_networks`. */
+  ADDRESS_REFUSED: 'ADDRESS_REFUSED',
+  /** The token endpoint failed or refused; retried like a failed delivery. */
+  TOKEN_FAILED: 'TOKEN_FAILED',
+  /** Neither the bucket nor the config names a webhook URL. */
+  NO_WEBHOOK_URL: 'NO_WEBHOOK_URL',
+  /** A secret the delivery needs could not be read. */
+  SECRET_UNAVAILABLE: 'SECRET_UNAVAILABLE'
+} as const
+export type DeliveryCode = typeof DeliveryCodes[keyof typeof DeliveryCodes]
+
+/** A delivery that could not be attempted; `retryable` says whether a later attempt may succeed. */
+export class DeliveryError extends Error {
+  readonly code: DeliveryCode
+  readonly retryable: boolean
+
+  constructor (code: DeliveryCode, message: string, opts: { retryable: boolean, cause?: unknown }) {
+    super(message, { cause: opts.cause })
+    this.name = 'DeliveryError'
+    this.code = code
+    this.retryable = opts.retryable
+  }
+}
+
+/** Finds a DeliveryError in an error or its cause chain (undici wraps connect errors). */
+export function findDeliveryError (err: unknown): DeliveryError | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof DeliveryError) return e
+  }
+  return undefined
+}

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto'
+import { decodeEvent, type QueuedEvent } from '@internal/events'
+import { deadLetterRecord, type DeadLetterInput, type DeliveryQueue } from '@internal/redis'
+import type { Bucket } from '@internal/buckets'
+import type { Logger } from '@internal/telemetry'
+import { classify, type AttemptResult, type Verdict } from './classify.ts'
+import { planRetry, type RetryPolicy } from './backoff.ts'
+import type { Breakers } from './breaker.ts'
+import type { EndpointSlots } from './endpoint-slots.ts'
+import type { TokenSource } from './oauth.ts'
+import type { WebhookRequest } from './deliver.ts'
+import { safeUrl, type Target, type TargetResolver } from './target.ts'
+import { findDeliveryError } from './errors.ts'
+import type { ConsumerMetrics } from './metrics.ts'
+import { sendWithAuth } from './send.ts'
+
+export interface HandlerDeps {
+  queue: DeliveryQueue
+  consumerId: string
+  buckets: { get (name: string): Bucket | undefined }
+  resolveTarget: TargetResolver
+  tokens: TokenSource
+  breakers: Breakers
+  slots: EndpointSlots
+  post: (req: WebhookRequest) => Promise<AttemptResult>
+  retry: RetryPolicy
+  /** Records (or clears) that an endpoint answered 410 Gone. */
+  markGone: (target: Target, bucket: string, gone: boolean) => Promise<void>
+  metrics?: ConsumerMetrics | undefined
+  log: Logger
+  now: () => number
+  random: () => number
+}
+
+interface Claimed { entry: string, event: QueuedEvent, fields: Record<string, unknown> }
+
+/**
+ * Takes one claimed entry to a settled state: delivered (ack), deferred or retried later
+ * (retry set), or dead-lettered. Throws only when Redis fails; the entry then stays in the
+ * processing list and the worker's stale check returns it to the queue.
+ */
+export function createHandler (deps: HandlerDeps) {
+  const { queue, consumerId, breakers, slots, now, log } = deps
+
+  async function bury (entry: string, fields: DeadLetterInput): Promise<void> {
+    const record = deadLetterRecord(entry, fields, new Date(now()))
+    await queue.deadLetter(consumerId, entry, JSON.stringify(record))
+    deps.metrics?.deliveries.inc({ outcome: 'dead' })
+  }
+
+  // Waiting for the breaker or a free endpoint slot spends no attempt: the entry is unchanged.
+  async function defer (entry: string, dueMs: number): Promise<void> {
+    await queue.retryLater(consumerId, entry, dueMs, entry)
+    deps.metrics?.deliveries.inc({ outcome: 'deferred' })
+  }
+
+  return async function handle (entry: string): Promise<void> {
+    const decoded = decodeEvent(entry)
+    if (!decoded.ok) {
+      log.warn({ reason: decoded.reason }, 'malformed queue entry dead-lettered')
+      return bury(entry, { reason: `malformed entry: ${decoded.reason}`, attempts: 0, last_status: null, response_excerpt: null })
+    }
+    const claimed: Claimed = { entry, event: decoded.event, fields: JSON.parse(entry) }
+    let target: Target
+    try {
+      target = await deps.resolveTarget(decoded.event.bucket, deps.buckets.get(decoded.event.bucket))
+    } catch (err) {
+      return settle(claimed, undefined, decoded.event.retry_count + 1, decoded.event.request_id ?? randomUUID(), { error: err as Error }, 0)
+    }
+    const admission = breakers.admit(target.endpoint)
+    if (!admission.allowed) return defer(entry, admission.retryAtMs)
+    if (!slots.tryAcquire(target.endpoint)) {
+      breakers.record(target.endpoint, undefined)
+      return defer(entry, now() + slots.deferMs(target.endpoint, deps.random))
+    }
+    await attempt(claimed, target)
+  }
+
+  async function attempt (claimed: Claimed, target: Target): Promise<void> {
+    const { event } = claimed
+    const attemptNo = event.retry_count + 1
+    const requestId = event.request_id ?? randomUUID()
+    const started = now()
+    let durationMs: number | undefined
+    try {
+      const request: WebhookRequest = {
+        url: target.url, fields: claimed.fields, eventId: event.event_id, bucket: event.bucket, eventType: event.event_type,
+        attempt: attemptNo, requestId, signingKey: target.signingKey
+      }
+      const result = await sendWithAuth(request, target.credentials, deps.tokens, deps.post)
+      durationMs = now() - started
+      breakers.record(target.endpoint, breakerOutcome(result))
+      await settle(claimed, target, attemptNo, requestId, result, durationMs)
+    } finally {
+      slots.release(target.endpoint, durationMs)
+    }
+  }
+
+  async function settle (claimed: Claimed, target: Target | undefined, attemptNo: number, requestId: string, result: AttemptResult, durationMs: number): Promise<void> {
+    const refused = 'error' in result ? findDeliveryError(result.error) : undefined
+    const verdict: Verdict = refused && !refused.retryable ? { kind: 'dead', gone: false } : classify(result, now())
+    logAttempt(claimed.event, target, requestId, attemptNo, result, verdict, durationMs)
+    if (target && 'status' in result) deps.metrics?.duration.observe(durationMs / 1000)
+    if (verdict.kind === 'delivered') return delivered(claimed, target)
+    if (verdict.kind === 'dead') return refusedFor(claimed, target, attemptNo, result, verdict.gone)
+    const plan = planRetry(attemptNo, verdict.retryAfterMs, deps.retry, deps.random)
+    if (!plan.retry) return bury(claimed.entry, deadFields(`gave up after ${attemptNo} attempts: ${describe(result)}`, attemptNo, result))
+    const updated = JSON.stringify({ ...claimed.fields, retry_count: attemptNo, request_id: requestId })
+    await queue.retryLater(consumerId, claimed.entry, now() + plan.delayMs, updated)
+    deps.metrics?.deliveries.inc({ outcome: 'retry' })
+    deps.metrics?.retries.inc()
+  }
+
+  async function delivered (claimed: Claimed, target: Target | undefined): Promise<void> {
+    await queue.ack(consumerId, claimed.entry)
+    deps.metrics?.deliveries.inc({ outcome: 'delivered' })
+    deps.metrics?.latency.observe(Math.max(0, now() / 1000 - claimed.event.detection_time))
+    if (target) await deps.markGone(target, claimed.event.bucket, false)
+  }
+
+  async function refusedFor (claimed: Claimed, target: Target | undefined, attemptNo: number, result: AttemptResult, gone: boolean): Promise<void> {
+    await bury(claimed.entry, deadFields(describe(result), attemptNo, result))
+    if (gone && target) await deps.markGone(target, claimed.event.bucket, true)
+  }
+
+  function logAttempt (event: QueuedEvent, target: Target | undefined, requestId: string, attemptNo: number, result: AttemptResult, verdict: Verdict, durationMs: number): void {
+    const fields = {
+      bucket: event.bucket,
+      object_key: event.key,
+      event_type: event.event_type,
+      event_id: event.event_id,
+      webhook_url: target ? safeUrl(target.url) : null,
+      response_code: 'status' in result ? result.status : null,
+      duration_ms: durationMs,
+      request_id: requestId,
+      attempt: attemptNo,
+      outcome: verdict.kind
+    }
+    if (verdict.kind === 'delivered') log.info(fields, 'webhook delivered')
+    else log.warn({ ...fields, err: 'error' in result ? result.error : undefined }, 'webhook delivery failed')
+  }
+}
+
+/** The circuit counts an endpoint's own failures only: not a token endpoint's, not a refused address. */
+function breakerOutcome (result: AttemptResult): boolean | undefined {
+  if ('status' in result) return !(result.status === 408 || result.status === 429 || result.status >= 500)
+  return findDeliveryError(result.error) ? undefined : false
+}
+
+function describe (result: AttemptResult): string {
+  if ('status' in result) return `receiver answered ${result.status}`
+  const known = findDeliveryError(result.error)
+  return known ? `${known.code}: ${known.message}` : `request failed: ${result.error.message}`
+}
+
+function deadFields (reason: string, attempts: number, result: AttemptResult): DeadLetterInput {
+  const status = 'status' in result ? result.status : null
+  const excerpt = 'status' in result ? result.excerpt ?? null : null
+  return { reason, attempts, last_status: status, response_excerpt: excerpt }
+}

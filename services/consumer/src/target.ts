@@ -1,0 +1,67 @@
+import { bucketSecretNames, type Bucket, type SecretStore } from '@internal/buckets'
+import { DeliveryCodes, DeliveryError } from './errors.ts'
+import { signingKey } from './signature.ts'
+import type { ClientCredentials } from './oauth.ts'
+
+/** Where and how one bucket's events are delivered. */
+export interface Target {
+  url: URL
+  /** The URL as configured: the field of the endpoint-status hash the API reads. */
+  rawUrl: string
+  /** The origin: the circuit breaker's and the concurrency cap's unit, and a metric label. */
+  endpoint: string
+  credentials?: ClientCredentials | undefined
+  signingKey?: Buffer | undefined
+}
+
+export interface TargetConfig {
+  /** webhook.url: used for buckets without their own webhook_url. */
+  defaultUrl: string | null
+  /** The config's `oauth` section, used only for deliveries to `defaultUrl`. */
+  oauth: { token_url?: string | undefined, client_id?: string | undefined, client_secret?: string | undefined, scope?: string | undefined }
+}
+
+/**
+ * Resolves a bucket's target: its webhook_url, else webhook.url. OAuth2 comes from the
+ * bucket's webhook_auth (secret from the store) or, for the global URL only, from the
+ * config's oauth section: a global token is never sent to a bucket's own receiver.
+ */
+export function createTargetResolver ({ defaultUrl, oauth }: TargetConfig, secrets: SecretStore) {
+  async function secret (name: string): Promise<string | undefined> {
+    try {
+      return await secrets.get(name)
+    } catch (err) {
+      throw new DeliveryError(DeliveryCodes.SECRET_UNAVAILABLE, 'secret store unavailable', { retryable: true, cause: err })
+    }
+  }
+
+  async function bucketCredentials (bucket: Bucket): Promise<ClientCredentials | undefined> {
+    const auth = bucket.webhook_auth
+    if (!auth) return undefined
+    const clientSecret = await secret(bucketSecretNames(bucket.name).WEBHOOK_CLIENT_SECRET)
+    if (!clientSecret) throw new DeliveryError(DeliveryCodes.SECRET_UNAVAILABLE, `no OAuth client secret stored for bucket ${bucket.name}`, { retryable: true })
+    return { tokenUrl: auth.token_url, clientId: auth.client_id, clientSecret, scope: auth.scope }
+  }
+
+  function globalCredentials (): ClientCredentials | undefined {
+    if (!oauth.token_url || !oauth.client_id || !oauth.client_secret) return undefined
+    return { tokenUrl: oauth.token_url, clientId: oauth.client_id, clientSecret: oauth.client_secret, scope: oauth.scope }
+  }
+
+  return async function resolve (bucketName: string, bucket: Bucket | undefined): Promise<Target> {
+    const own = bucket?.webhook_url ?? undefined
+    const raw = own ?? defaultUrl
+    if (!raw) throw new DeliveryError(DeliveryCodes.NO_WEBHOOK_URL, `no webhook_url for bucket ${bucketName} and no webhook.url`, { retryable: false })
+    const url = new URL(raw)
+    const credentials = own && bucket ? await bucketCredentials(bucket) : globalCredentials()
+    const signing = await secret(bucketSecretNames(bucketName).SIGNING_SECRET)
+    return { url, rawUrl: raw, endpoint: url.origin, credentials, signingKey: signing ? signingKey(signing) : undefined }
+  }
+}
+
+export type TargetResolver = ReturnType<typeof createTargetResolver>
+
+/** The URL as logged: no credentials, no query string (it may carry a secret). */
+export function safeUrl (url: URL): string {
+  return `${url.origin}${url.pathname}`
+}

@@ -1,0 +1,40 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { classify, parseRetryAfter } from '../src/classify.ts'
+import { planRetry, retryDelayMs, type RetryPolicy } from '../src/backoff.ts'
+
+test('classify: 2xx delivered; errors, 408, 429, 5xx retry; other 4xx dead; 410 gone', () => {
+  const now = Date.parse('2026-11-22T00:00:00Z')
+  for (const status of [200, 201, 204, 299]) assert.deepEqual(classify({ status }, now), { kind: 'delivered' })
+  for (const status of [408, 429, 500, 502, 503, 504, 599]) assert.deepEqual(classify({ status }, now), { kind: 'retry' })
+  assert.deepEqual(classify({ error: new Error('ECONNREFUSED') }, now), { kind: 'retry' })
+  for (const status of [400, 401, 403, 404, 409, 422, 301, 304]) assert.deepEqual(classify({ status }, now), { kind: 'dead', gone: false })
+  assert.deepEqual(classify({ status: 410 }, now), { kind: 'dead', gone: true })
+  assert.deepEqual(classify({ status: 429, retryAfter: '7' }, now), { kind: 'retry', retryAfterMs: 7000 })
+  assert.deepEqual(classify({ status: 503, retryAfter: 'Sun, 22 Nov 2026 00:00:30 GMT' }, now), { kind: 'retry', retryAfterMs: 30_000 })
+})
+
+test('parseRetryAfter ignores what it cannot read and never goes negative', () => {
+  const now = Date.parse('2026-11-22T00:00:00Z')
+  assert.equal(parseRetryAfter(undefined, now), undefined)
+  assert.equal(parseRetryAfter('soon', now), undefined)
+  assert.equal(parseRetryAfter('Sat, 21 Nov 2026 00:00:00 GMT', now), 0)
+})
+
+const policy: RetryPolicy = { maxRetries: 3, factor: 2, baseMs: 1000, maxBackoffMs: 5000, maxRetryAfterMs: 60_000 }
+
+test('backoff: exponential ceiling with full jitter, capped', () => {
+  assert.equal(retryDelayMs(1, policy, () => 0.999), 999)
+  assert.equal(retryDelayMs(2, policy, () => 0.5), 1000)
+  assert.equal(retryDelayMs(3, policy, () => 0.5), 2000)
+  assert.equal(retryDelayMs(10, policy, () => 0.5), 2500) // capped at maxBackoffMs
+  assert.equal(retryDelayMs(3, policy, () => 0), 0)
+})
+
+test('planRetry: original defaults give 4 attempts; Retry-After honoured up to the cap', () => {
+  assert.deepEqual(planRetry(1, undefined, policy, () => 0.5), { retry: true, delayMs: 500 })
+  assert.equal(planRetry(3, undefined, policy, () => 0.5).retry, true)
+  assert.deepEqual(planRetry(4, undefined, policy, () => 0.5), { retry: false })
+  assert.deepEqual(planRetry(1, 120_000, policy, () => 0.5), { retry: true, delayMs: 60_000 })
+  assert.deepEqual(planRetry(1, 2000, policy, () => 0.5), { retry: true, delayMs: 2000 })
+})
