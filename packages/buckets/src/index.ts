@@ -12,3 +12,4 @@ export { createEmbeddedSecretStore, parseSecretsKey, encryptSecret, decryptSecre
 export { BucketInputFields, WebhookAuthInput, normalizeBucketInput, bucketSecretNames, type BucketInput, type NormalizedBucket } from './input.ts'
 export { createNetworkPolicy, type NetworkPolicy } from './network-policy.ts'
 export { createSecretStore, type SecretStoreEnv } from './secret-store-factory.ts'
+export { invalidateSecretsOnChange } from './secret-rotation.ts'

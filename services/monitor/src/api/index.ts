@@ -54,7 +54,7 @@ export interface ApiDeps {
  * dead letters and the OpenAPI document. Every route but the token route needs a bearer token
  * (read scope for GET, write for the rest).
  */
-export async function registerApi (app: FastifyInstance, deps: ApiDeps): Promise<void> {
+export async function registerApi (app: FastifyInstance<any, any, any, any, any>, deps: ApiDeps): Promise<void> {
   const { config } = deps
   const now = deps.now ?? Date.now
   const clients: ApiClientEntry[] = [
