@@ -6,7 +6,7 @@ import {
 import { addBucket } from './bucket-add.ts'
 import { updateBucket } from './bucket-update.ts'
 import { deleteBucket } from './bucket-delete.ts'
-import { readStatuses, statusEntry } from './status.ts'
+import { UNREADABLE, readStatuses, statusEntry } from './status.ts'
 import type { BucketOpsContext } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
 import type { ScanControl } from './index.ts'
@@ -59,7 +59,7 @@ async function showBucket (ctx: BucketOpsContext, params: unknown) {
   const bucket = await ctx.store.get(name)
   if (!bucket) throw notFound(`Bucket ${name} not found`)
   const { scans, gone } = await readStatuses(ctx.redis, ctx.keys, [name])
-  return { bucket, status: statusEntry(bucket, scans[0] ?? {}, gone, ctx.config.webhook.url) }
+  return { bucket, status: statusEntry(bucket, scans[0] ?? UNREADABLE, gone, ctx.config.webhook.url) }
 }
 
 async function resync (ctx: BucketOpsContext, scans: ScanControl, params: unknown, query: unknown, body: unknown) {

@@ -1,6 +1,6 @@
 import { notFound, parseInput } from './errors.ts'
 import { BucketQuery, ErrorAnswer, NotificationAnswer, StatusAnswer } from './schemas.ts'
-import { readStatuses, statusEntry } from './status.ts'
+import { UNREADABLE, readStatuses, statusEntry } from './status.ts'
 import type { BucketOpsContext } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
 
@@ -28,7 +28,7 @@ export function notificationRoutes (ctx: BucketOpsContext): RouteSpec[] {
       handler: async () => {
         const buckets = await ctx.store.list()
         const { scans, gone } = await readStatuses(ctx.redis, ctx.keys, buckets.map(b => b.name))
-        return { buckets: buckets.map((b, i) => statusEntry(b, scans[i] ?? {}, gone, ctx.config.webhook.url)) }
+        return { buckets: buckets.map((b, i) => statusEntry(b, scans[i] ?? UNREADABLE, gone, ctx.config.webhook.url)) }
       }
     },
     toggle(true),

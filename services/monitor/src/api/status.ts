@@ -2,47 +2,55 @@ import type { Bucket } from '@internal/buckets'
 import type { Keys, Redis } from '@internal/redis'
 import type { z } from 'zod'
 import type { BucketStatusEntry } from './schemas.ts'
+import { readScanStatus, type ScanStatus } from '../scan-status.ts'
 
 type StatusEntry = z.infer<typeof BucketStatusEntry>
 
-const EVENT_TYPES = ['created', 'updated', 'detected', 'deleted'] as const
-
 /**
  * One bucket's answer in GET /api/bucket-notifications/status: the original's three fields
- * plus what the scanner records in its status hash and whether the consumer found the
- * webhook endpoint gone (HTTP 410).
+ * plus what the scanner records (scan-status.ts) and whether the consumer found the webhook
+ * endpoint gone (HTTP 410).
  */
-export function statusEntry (bucket: Bucket, scan: Record<string, string>, gone: Set<string>, fallbackWebhook: string | null): StatusEntry {
+export function statusEntry (bucket: Bucket, scan: ScanStatus, gone: Set<string>, fallbackWebhook: string | null): StatusEntry {
   const webhook = bucket.webhook_url ?? fallbackWebhook
   return {
     name: bucket.name,
     notifications_enabled: bucket.notifications_enabled,
     webhook_url: webhook ?? 'Not configured',
     endpoint: bucket.endpoint,
-    last_scan_at: isoOrNull(scan.last_scan_at),
-    last_scan_duration_ms: numberOrNull(scan.last_scan_duration_ms),
-    next_scan_due: isoOrNull(scan.next_scan_due),
-    objects_tracked: numberOrNull(scan.objects_tracked),
-    events: Object.fromEntries(EVENT_TYPES.map(t => [t, numberOrNull(scan[`events_${t}`]) ?? 0])),
-    last_error: scan.last_error || null,
-    last_error_at: isoOrNull(scan.last_error_at),
+    last_scan_at: scan.last_scan_at,
+    last_scan_duration_ms: scan.last_scan_duration_ms,
+    last_scan_outcome: scan.last_scan_outcome,
+    next_scan_due: scan.next_scan_due,
+    objects_tracked: scan.objects_tracked,
+    objects_listed: scan.objects_listed,
+    scans_total: scan.scans_total,
+    consecutive_failures: scan.consecutive_failures,
+    events: { created: scan.events_created, updated: scan.events_updated, detected: scan.events_detected, deleted: scan.events_deleted },
+    last_error: scan.last_error,
+    last_error_at: scan.last_error_at,
     endpoint_gone: webhook !== null && isGone(webhook, gone)
   }
 }
 
-/** Reads the scan status hashes of these buckets and the consumer's gone endpoints in one round trip. */
-export async function readStatuses (redis: Redis, keys: Keys, names: string[]): Promise<{ scans: Array<Record<string, string>>, gone: Set<string> }> {
-  const pipeline = redis.pipeline()
-  for (const name of names) pipeline.hgetall(keys.bucketStatus(name))
-  pipeline.hgetall(keys.endpointStatus)
-  const results = (await pipeline.exec()) ?? []
-  const values = results.map(([err, value]) => (err ? {} : value ?? {}) as Record<string, string>)
-  const endpoints = values.pop() ?? {}
-  return { scans: values, gone: goneEndpoints(endpoints) }
+// A status hash the reader cannot parse shows as never scanned, with the reason, not as a 500.
+export const UNREADABLE: ScanStatus = {
+  last_scan_at: null, last_scan_duration_ms: null, last_scan_outcome: null, objects_listed: null, objects_tracked: 0,
+  events_created: 0, events_updated: 0, events_detected: 0, events_deleted: 0, scans_total: 0, consecutive_failures: 0,
+  last_error: 'scan status unreadable', last_error_at: null, next_scan_due: null
 }
 
-// The consumer marks an endpoint gone in a hash keyed by URL or origin; a value of `gone`, or
-// JSON with `gone: true` or status 410, means gone.
+/** The scanner's status of these buckets (concurrent reads, pipelined by ioredis) and the consumer's gone endpoints. */
+export async function readStatuses (redis: Redis, keys: Keys, names: string[]): Promise<{ scans: ScanStatus[], gone: Set<string> }> {
+  const [scans, endpoints] = await Promise.all([
+    Promise.all(names.map(name => readScanStatus(redis, keys, name).catch(() => UNREADABLE))),
+    redis.hgetall(keys.endpointStatus)
+  ])
+  return { scans, gone: goneEndpoints(endpoints) }
+}
+
+// The consumer marks an endpoint gone in a hash keyed by webhook URL: JSON with `gone: true`
+// (or status 410). An origin as field, or a bare `gone`, is accepted too.
 function goneEndpoints (hash: Record<string, string>): Set<string> {
   const gone = new Set<string>()
   for (const [endpoint, value] of Object.entries(hash)) {
@@ -60,18 +68,4 @@ function goneEndpoints (hash: Record<string, string>): Set<string> {
 function isGone (url: string, gone: Set<string>): boolean {
   if (gone.has(url)) return true
   try { return gone.has(new URL(url).origin) } catch { return false }
-}
-
-function numberOrNull (value: string | undefined): number | null {
-  if (value === undefined || value === '') return null
-  const n = Number(value)
-  return Number.isFinite(n) ? n : null
-}
-
-// The scanner may record times as epoch milliseconds or ISO strings; answers are ISO.
-function isoOrNull (value: string | undefined): string | null {
-  if (value === undefined || value === '') return null
-  const n = Number(value)
-  const date = Number.isFinite(n) ? new Date(n < 1e11 ? n * 1000 : n) : new Date(value)
-  return Number.isNaN(date.getTime()) ? null : date.toISOString()
 }
