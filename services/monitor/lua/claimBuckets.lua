@@ -11,7 +11,8 @@
   ARGV[3]    lease TTL (ms)
   ARGV[4..]  candidate bucket names, in the order of KEYS[2..]
 
-  Returns the names of the buckets claimed.
+  Returns { bucket1, due1, bucket2, due2, ... } for the buckets claimed, with the due time
+  each had (the owner keeps the bucket's phase from it).
 ]]
 local rcall = redis.call
 local scheduleKey = KEYS[1]
@@ -24,6 +25,7 @@ for i = 2, #KEYS do
   if due and tonumber(due) <= now and rcall('SET', KEYS[i], owner, 'NX', 'PX', ttl) then
     rcall('ZADD', scheduleKey, now + ttl, bucket)
     claimed[#claimed + 1] = bucket
+    claimed[#claimed + 1] = due
   end
 end
 return claimed

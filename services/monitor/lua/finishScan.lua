@@ -7,7 +7,7 @@
   KEYS[2] schedule      zset    member = bucket, score = next due (epoch ms)
   KEYS[3] object state  hash    (EXPIRE on success)
   KEYS[4] last scan     string  scan start, epoch seconds (the original's key)
-  KEYS[5] scan status   hash    per-bucket status for the API
+  KEYS[5] scan status   hash    per-bucket status for the API (objects_tracked = HLEN state)
   ARGV[1] owner token
   ARGV[2] bucket name
   ARGV[3] next due (epoch ms)
@@ -27,6 +27,7 @@ if ARGV[4] == 'ok' then
   rcall('SET', lastScanKey, ARGV[6])
 end
 
+rcall('HSET', statusKey, 'objects_tracked', rcall('HLEN', stateKey))
 local n = tonumber(ARGV[7])
 for i = 8, 7 + 2 * n, 2 do rcall('HSET', statusKey, ARGV[i], ARGV[i + 1]) end
 for i = 8 + 2 * n, #ARGV, 2 do rcall('HINCRBY', statusKey, ARGV[i], ARGV[i + 1]) end

@@ -1,0 +1,167 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { BucketRegistry, BucketChange, Bucket } from '@internal/buckets'
+import type { Config } from '@internal/config'
+import { bucketSecretNames } from '@internal/buckets'
+import { toError } from '@internal/telemetry'
+import { runClaimedScan, intervalMs, type JobDeps } from './scan-job.ts'
+import { firstDue, staggerOffsetMs } from './stagger.ts'
+import type { ScanReport } from './scan-status.ts'
+
+type StaggerMethod = Config['parallel']['stagger_method']
+
+export interface SchedulerDeps extends JobDeps {
+  registry: BucketRegistry
+  maxWorkers: number
+  staggerMethod: StaggerMethod
+  /** How often the schedule is polled when nothing wakes the loop. */
+  tickMs?: number
+  onScan?: (bucket: string, report: ScanReport) => void
+}
+
+/**
+ * Runs the shared schedule: every replica polls the due buckets in Redis, claims what its
+ * free scan slots allow (a lease per bucket, so one replica scans a due bucket) and scans
+ * them. More replicas, more slots. Buckets come from the BucketRegistry, so a change made
+ * through the API on any replica reaches the schedule within a second.
+ */
+export class Scheduler {
+  readonly #deps: SchedulerDeps
+  readonly #running = new Map<string, Promise<void>>()
+  readonly #controller = new AbortController()
+  #wake: AbortController = new AbortController()
+  #pending = new Set<string>()
+  #loop: Promise<void> | undefined
+  #closing: Promise<void> | undefined
+
+  constructor (deps: SchedulerDeps) {
+    this.#deps = deps
+    deps.registry.on('change', (change: BucketChange) => this.#onChange(change))
+  }
+
+  get running (): number { return this.#running.size }
+
+  /** Puts every known bucket on the schedule, then polls it until close(). */
+  start (): void {
+    for (const bucket of this.#deps.registry.all()) this.#pending.add(bucket.name)
+    this.#loop ??= this.#run()
+  }
+
+  /** One round: schedules new buckets, claims due ones for the free slots, starts their scans. */
+  async tick (): Promise<string[]> {
+    await this.#schedulePending()
+    const free = this.#deps.maxWorkers - this.#running.size
+    if (free <= 0 || this.#controller.signal.aborted) return []
+    const { redis, keys, registry } = this.#deps
+    const now = this.#deps.now()
+    const due = await redis.zrangebyscore(keys.schedule, '-inf', now, 'LIMIT', 0, free * 2 + 10)
+    const stale = due.filter(name => !registry.get(name))
+    // Deleted buckets leave the schedule (a bucket this registry has not seen yet is re-added NX when it arrives).
+    if (stale.length > 0) await redis.zrem(keys.schedule, ...stale)
+    const candidates = due.filter(name => registry.get(name) && !this.#running.has(name)).slice(0, free)
+    if (candidates.length === 0) return []
+    const reply = await this.#deps.scripts.claim([keys.schedule, ...candidates.map(keys.lease)], now, this.#deps.owner, this.#deps.leaseTtlMs, ...candidates)
+    const claimed: string[] = []
+    for (let i = 0; i < reply.length; i += 2) {
+      const name = String(reply[i])
+      this.#startScan(name, Number(reply[i + 1]))
+      claimed.push(name)
+    }
+    return claimed
+  }
+
+  /** Makes a bucket due now (ScanControl for the API); `forget` drops its state first. */
+  async resync (bucket: string, { forget }: { forget: boolean }): Promise<void> {
+    const { keys } = this.#deps
+    await this.#deps.scripts.resync([keys.schedule, keys.objectState(bucket), keys.bucketStatus(bucket)], bucket, this.#deps.now(), forget ? '1' : '0')
+    this.#wakeUp()
+  }
+
+  /** Resolves when the scans running now have finished (tests). */
+  async idle (): Promise<void> {
+    while (this.#running.size > 0) await Promise.all([...this.#running.values()])
+  }
+
+  /** Stops claiming, aborts running scans (their leases are released, the buckets due at once), waits for them. */
+  close (): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#controller.abort(new Error('monitor shutting down'))
+      this.#wakeUp()
+      await this.#loop
+      await this.idle()
+    })()
+    return this.#closing
+  }
+
+  async #run (): Promise<void> {
+    const signal = this.#controller.signal
+    while (!signal.aborted) {
+      try {
+        await this.tick()
+      } catch (err) {
+        this.#deps.log.error({ err: toError(err) }, 'schedule poll failed')
+      }
+      await sleep(this.#deps.tickMs ?? 500, undefined, { signal: AbortSignal.any([signal, this.#wake.signal]) }).catch(() => {})
+      if (this.#wake.signal.aborted) this.#wake = new AbortController()
+    }
+  }
+
+  #wakeUp (): void {
+    this.#wake.abort()
+  }
+
+  #startScan (name: string, due: number): void {
+    const { metrics, log, registry } = this.#deps
+    const bucket = registry.get(name)
+    if (!bucket) return
+    metrics?.leasesHeld.inc()
+    const job = runClaimedScan(this.#deps, bucket, due, this.#controller.signal)
+      .then(report => this.#deps.onScan?.(name, report))
+      .catch(err => log.error({ err: toError(err), bucket: name }, 'scan bookkeeping failed'))
+      .finally(() => {
+        metrics?.leasesHeld.dec()
+        this.#running.delete(name)
+        this.#wakeUp() // a slot is free
+      })
+    this.#running.set(name, job)
+  }
+
+  // A new bucket enters the schedule at its stagger offset; an existing entry is kept (NX),
+  // so every replica agrees on it.
+  async #schedulePending (): Promise<void> {
+    if (this.#pending.size === 0) return
+    const names = [...this.#pending]
+    this.#pending.clear()
+    const all = this.#deps.registry.all().map(b => b.name)
+    const now = this.#deps.now()
+    const multi = this.#deps.redis.multi()
+    for (const name of names) {
+      const bucket = this.#deps.registry.get(name)
+      if (bucket) multi.zadd(this.#deps.keys.schedule, 'NX', this.#firstDue(bucket, all, now), name)
+    }
+    await multi.exec()
+  }
+
+  #firstDue (bucket: Bucket, all: string[], now: number): number {
+    const interval = intervalMs(this.#deps, bucket)
+    return firstDue(now, interval, staggerOffsetMs(this.#deps.staggerMethod, bucket.name, interval, all, this.#deps.random))
+  }
+
+  #onChange ({ name, before, after }: BucketChange): void {
+    const { clients, secrets, redis, keys } = this.#deps
+    if (!after) return void clients.drop(name)
+    if (!before) {
+      this.#pending.add(name)
+      return this.#wakeUp()
+    }
+    if (before.endpoint !== after.endpoint || before.updated_at !== after.updated_at) {
+      // Credentials may have changed with the update: read them again and build a new client.
+      const cached = secrets as { invalidate?: (name?: string) => void }
+      for (const secret of Object.values(bucketSecretNames(name))) cached.invalidate?.(secret)
+      clients.drop(name)
+    }
+    if (before.polling_interval !== after.polling_interval) {
+      const due = this.#firstDue(after, this.#deps.registry.all().map(b => b.name), this.#deps.now())
+      redis.zadd(keys.schedule, 'XX', due, name).catch(err => this.#deps.log.warn({ err, bucket: name }, 'reschedule failed'))
+    }
+  }
+}

@@ -1,0 +1,240 @@
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createKeys, type Keys } from '@internal/redis'
+import { createLogger, createRegistry } from '@internal/telemetry'
+import { BucketRegistry, createBucketStore, createMemorySecretStore, createCachedSecretStore, bucketSecretNames, type BucketStore } from '@internal/buckets'
+import type { Redis } from 'ioredis'
+import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
+import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.ts'
+import { Scheduler, type SchedulerDeps } from '../src/scheduler.ts'
+import { monitorScripts } from '../src/scripts.ts'
+import { LimiterMap } from '../src/limiter.ts'
+import { S3ClientCache } from '../src/s3-clients.ts'
+import { createMonitorMetrics } from '../src/metrics.ts'
+import { javaHash, staggerOffsetMs, firstDue, nextDue, backoffMs } from '../src/stagger.ts'
+import { readScanStatus } from '../src/scan-status.ts'
+import type { ScanReport } from '../src/scan-status.ts'
+
+let server: RedisServer
+let redis: Redis
+let fake: FakeS3
+before(async () => { [server, fake] = await Promise.all([startRedis(), startFakeS3()]); redis = server.client() })
+after(async () => { await Promise.all([server.stop(), fake.close()]) })
+
+test('stagger offsets: the original hash, equal spacing, and phase kept across scans', () => {
+  // Python: h = (h * 31 + ord(c)) & 0xFFFFFFFF over "photos" gives 3305932929 (Java's "photos".hashCode() is -989034367).
+  assert.equal(javaHash('photos'), 3305932929)
+  assert.equal(staggerOffsetMs('hash', 'photos', 60_000, []), javaHash('photos') % 60_000)
+  assert.deepEqual(['a', 'b', 'c', 'd'].map(n => staggerOffsetMs('equal', n, 60_000, ['d', 'c', 'b', 'a'])), [0, 15_000, 30_000, 45_000])
+  assert.equal(staggerOffsetMs('random', 'x', 60_000, [], () => 0.5), 30_000)
+  assert.equal(firstDue(1_000_000, 60_000, 15_000), 1_035_000)
+  assert.equal(firstDue(1_035_000, 60_000, 15_000), 1_095_000)
+  assert.equal(nextDue(1_040_000, 60_000, 1_035_000), 1_095_000)
+  assert.equal(nextDue(1_200_000, 60_000, 1_035_000), 1_215_000) // a long scan skips the slots it overran
+  assert.equal(backoffMs(1, () => 0.5), 5000)
+  assert.equal(backoffMs(3, () => 0.5), 20_000)
+  assert.equal(backoffMs(30, () => 0.5), 600_000)
+})
+
+interface Fixture {
+  keys: Keys
+  store: BucketStore
+  clock: { t: number }
+  addBucket: (name: string) => Promise<void>
+  make: (owner: string, extra?: Partial<SchedulerDeps>) => Promise<{ scheduler: Scheduler, scans: Array<[string, ScanReport]>, deps: SchedulerDeps }>
+}
+
+async function fixture (t: { after: (fn: () => Promise<void>) => void }): Promise<Fixture> {
+  const prefix = `s${randomUUID().slice(0, 8)}`
+  const keys = createKeys({ queueName: `${prefix}:queue`, deadLetterName: `${prefix}:dead`, statePrefix: `${prefix}:state:` })
+  // Schedule and config keys are global: each test flushes this file's private redis-server first.
+  const store = createBucketStore(redis, keys)
+  const clock = { t: Date.now() }
+  const secrets = createMemorySecretStore()
+  const closers: Array<() => Promise<void>> = []
+  t.after(async () => { for (const close of closers.reverse()) await close() })
+  const make: Fixture['make'] = async (owner, extra = {}) => {
+    const registry = new BucketRegistry({ store, keys, subscriber: server.client(), checkIntervalMs: 60_000 })
+    await registry.start()
+    const scans: Array<[string, ScanReport]> = []
+    const metrics = createMonitorMetrics(createRegistry({ service: 'test', defaults: false }))
+    const deps: SchedulerDeps = {
+      redis, keys, scripts: monitorScripts(redis), log: createLogger({ service: 'test', level: 'silent' }),
+      pageSize: 1000, stateTtlSec: 3600, waitReplicas: 0, waitTimeoutMs: 100, now: () => clock.t,
+      clients: new S3ClientCache({ signingRegion: 'us-east-1', maxAttempts: 1, onHit: () => metrics.clientCacheHits.inc(), onMiss: () => metrics.clientCacheMisses.inc() }),
+      secrets: createCachedSecretStore(secrets, { ttlMs: 60_000 }), regions: new LimiterMap(4), metrics, owner,
+      leaseTtlMs: 30_000, defaults: { pollingIntervalSec: 60, firstScan: 'emit', signingRegion: 'us-east-1' },
+      random: () => 0.5, registry, maxWorkers: 2, staggerMethod: 'hash', tickMs: 60_000,
+      onScan: (name, report) => scans.push([name, report]),
+      ...extra
+    }
+    const scheduler = new Scheduler(deps)
+    closers.push(async () => { await scheduler.close(); await registry.close(); deps.clients.close() })
+    return { scheduler, scans, deps }
+  }
+  const addBucket = async (name: string) => {
+    fake.createBucket(name)
+    const names = bucketSecretNames(name)
+    await secrets.set(names.ACCESS_KEY, 'AK')
+    await secrets.set(names.SECRET_KEY, 'SK')
+    await store.save({ name, endpoint: fake.endpoint, status: 'active' }, 'put')
+  }
+  return { keys, store, clock, make, addBucket }
+}
+
+test('two replicas scan each due bucket once per interval and emit each change once', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const names = Array.from({ length: 6 }, (_, i) => `two-${i}-${randomUUID().slice(0, 6)}`)
+  for (const name of names) { await f.addBucket(name); fake.put(name, 'first', '1') }
+  const a = await f.make('replica-a')
+  const b = await f.make('replica-b')
+  a.scheduler.start()
+  b.scheduler.start()
+  await sleep(50)
+  let flip = false
+  const tickBoth = async () => {
+    const [first, second] = flip ? [a, b] : [b, a]
+    await Promise.all([first.scheduler.tick(), second.scheduler.tick()])
+    await Promise.all([a.scheduler.idle(), b.scheduler.idle()])
+  }
+  // Three intervals in 5 s steps; objects change during the second.
+  for (let step = 0; step < 36; step++) {
+    f.clock.t += 5000
+    flip = !flip
+    if (step === 14) for (const name of names) fake.put(name, 'second', '2')
+    await tickBoth()
+    await tickBoth()
+  }
+  const all = [...a.scans, ...b.scans]
+  for (const name of names) assert.equal(all.filter(([n]) => n === name).length, 3, `${name} scanned once per interval`)
+  assert.ok(a.scans.length > 0 && b.scans.length > 0, 'both replicas did work')
+  const events = (await redis.lrange(f.keys.queue, 0, -1)).map(r => JSON.parse(r))
+  assert.equal(events.length, 12)
+  assert.equal(new Set(events.map(e => `${e.bucket}/${e.key}`)).size, 12)
+  const status = await readScanStatus(redis, f.keys, names[0]!)
+  assert.equal(status.scans_total, 3)
+  assert.equal(status.events_created, 2)
+  assert.equal(status.objects_tracked, 2)
+  assert.equal(status.last_scan_outcome, 'ok')
+  assert.ok(status.next_scan_due !== null && Date.parse(status.next_scan_due) > f.clock.t)
+})
+
+test('a crashed replica\'s bucket is taken over when its lease runs out', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const name = `crash-${randomUUID().slice(0, 6)}`
+  await f.addBucket(name)
+  fake.put(name, 'a', '1')
+  const b = await f.make('survivor', { leaseTtlMs: 300 })
+  b.scheduler.start()
+  await sleep(50)
+  // A replica claimed it and died: its lease is held, and the bucket falls due when the lease would run out.
+  await redis.set(f.keys.lease(name), 'dead-replica', 'PX', 300)
+  await redis.zadd(f.keys.schedule, f.clock.t + 300, name)
+  f.clock.t += 100
+  assert.deepEqual(await b.scheduler.tick(), [])
+  f.clock.t += 300
+  assert.deepEqual(await b.scheduler.tick(), [], 'the lease is still held in real time')
+  await sleep(350)
+  assert.deepEqual(await b.scheduler.tick(), [name])
+  await b.scheduler.idle()
+  assert.equal(await redis.llen(f.keys.queue), 1)
+  assert.equal(await redis.exists(f.keys.lease(name)), 0, 'lease released after the scan')
+})
+
+test('S3 errors are per bucket: recorded, backed off, and the other buckets go on', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const bad = `bad-${randomUUID().slice(0, 6)}`
+  const good = `good-${randomUUID().slice(0, 6)}`
+  await f.addBucket(bad)
+  await f.addBucket(good)
+  fake.put(good, 'g', '1')
+  fake.put(bad, 'b', '1')
+  fake.intercept = req => req.bucket === bad ? { status: 403, code: 'AccessDenied', message: 'Access Denied' } : undefined
+  t.after(() => { fake.intercept = undefined })
+  const a = await f.make('solo')
+  a.scheduler.start()
+  await sleep(50)
+  await redis.zadd(f.keys.schedule, f.clock.t, bad, f.clock.t, good)
+  await a.scheduler.tick()
+  await a.scheduler.idle()
+  const status = await readScanStatus(redis, f.keys, bad)
+  assert.equal(status.last_scan_outcome, 'error')
+  assert.match(status.last_error ?? '', /AccessDenied \(HTTP 403\)/)
+  assert.equal(status.consecutive_failures, 1)
+  assert.equal(Number(await redis.zscore(f.keys.schedule, bad)), f.clock.t + 5000)
+  assert.equal((await readScanStatus(redis, f.keys, good)).last_scan_outcome, 'ok')
+  assert.equal(await redis.llen(f.keys.queue), 1)
+
+  f.clock.t += 5000
+  await a.scheduler.tick()
+  await a.scheduler.idle()
+  assert.equal((await readScanStatus(redis, f.keys, bad)).consecutive_failures, 2)
+  assert.equal(Number(await redis.zscore(f.keys.schedule, bad)), f.clock.t + 10_000)
+  const metrics = await a.deps.metrics!.scanErrors.get()
+  assert.equal(metrics.values.find(v => v.labels.kind === 'AccessDenied')?.value, 2)
+
+  fake.intercept = undefined
+  f.clock.t += 10_000
+  await a.scheduler.tick()
+  await a.scheduler.idle()
+  const recovered = await readScanStatus(redis, f.keys, bad)
+  assert.equal(recovered.last_scan_outcome, 'ok')
+  assert.equal(recovered.consecutive_failures, 0)
+  assert.equal(await redis.llen(f.keys.queue), 2)
+})
+
+test('resync with forget re-announces; an endpoint change drops the cached client', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const name = `rs-${randomUUID().slice(0, 6)}`
+  await f.addBucket(name)
+  fake.put(name, 'a', '1')
+  const a = await f.make('solo')
+  a.scheduler.start()
+  await sleep(50)
+  await a.scheduler.resync(name, { forget: false })
+  await a.scheduler.tick()
+  await a.scheduler.idle()
+  assert.equal(await redis.llen(f.keys.queue), 1)
+  await a.scheduler.resync(name, { forget: true })
+  assert.deepEqual(await a.scheduler.tick(), [name])
+  await a.scheduler.idle()
+  assert.equal(await redis.llen(f.keys.queue), 2)
+  assert.equal(a.deps.clients.misses, 1)
+  assert.equal(a.deps.clients.hits, 1)
+
+  await f.store.save({ name, endpoint: fake.endpoint.replace('127.0.0.1', 'localhost'), status: 'active' }, 'put')
+  await sleep(100)
+  assert.equal(a.deps.clients.size, 0)
+  await a.scheduler.resync(name, { forget: false })
+  await a.scheduler.tick()
+  await a.scheduler.idle()
+  assert.equal(a.deps.clients.misses, 2)
+})
+
+test('close() aborts a running scan, releases its lease and leaves the bucket due', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const name = `close-${randomUUID().slice(0, 6)}`
+  await f.addBucket(name)
+  fake.seed(name, Array.from({ length: 3000 }, (_, i) => ({ key: `k${String(i).padStart(5, '0')}`, lastModified: Date.now() - 2 * 86_400_000 })))
+  const a = await f.make('solo', { pageSize: 100 })
+  a.scheduler.start()
+  await sleep(50)
+  fake.latencyMs = 20
+  t.after(() => { fake.latencyMs = 0 })
+  await redis.zadd(f.keys.schedule, f.clock.t, name)
+  assert.deepEqual(await a.scheduler.tick(), [name])
+  await sleep(150)
+  await a.scheduler.close()
+  assert.equal(a.scans[0]?.[1].outcome, 'aborted')
+  assert.equal(await redis.exists(f.keys.lease(name)), 0)
+  assert.equal(Number(await redis.zscore(f.keys.schedule, name)), f.clock.t)
+  const queued = await redis.llen(f.keys.queue)
+  assert.ok(queued > 0 && queued < 3000, `part of the bucket was done (${queued})`)
+})
