@@ -1,0 +1,96 @@
+import { BucketRegistry, createBucketStore, createNetworkPolicy, type SecretStore } from '@internal/buckets'
+import type { Config } from '@internal/config'
+import { createDeliveryQueue, createKeys, type Keys, type Redis } from '@internal/redis'
+import { toError, type Logger, type Registry } from '@internal/telemetry'
+import { createBreakers } from './breaker.ts'
+import { createEndpointSlots } from './endpoint-slots.ts'
+import { createGuardedAgent } from './network-guard.ts'
+import { createTokenSource } from './oauth.ts'
+import { createTargetResolver, safeUrl, type Target } from './target.ts'
+import { postWebhook } from './deliver.ts'
+import { createHandler } from './handle.ts'
+import { startWorker, type Worker } from './worker.ts'
+import { createConsumerMetrics } from './metrics.ts'
+
+export interface ConsumerDeps {
+  config: Config
+  /** Commands (settles, scripts, reads). */
+  redis: Redis
+  /** BLMOVE only. */
+  blocking: Redis
+  /** SUBSCRIBE only (bucket changes). */
+  subscriber: Redis
+  secrets: SecretStore
+  log: Logger
+  registry?: Registry | undefined
+  consumerId: string
+  now?: () => number
+  random?: () => number
+  /** First retry's upper bound, ms (tests shorten it). */
+  retryBaseMs?: number
+  /** Timer periods, ms (tests shorten them). */
+  timers?: { heartbeatMs?: number, promoteMs?: number, reapMs?: number }
+}
+
+export interface Consumer {
+  keys: Keys
+  worker: Worker
+  buckets: BucketRegistry
+  close (deadlineMs: number): Promise<boolean>
+}
+
+/** Wires the consumer from its configuration and connections, and starts claiming. */
+export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
+  const { config, redis, log } = deps
+  const now = deps.now ?? Date.now
+  const random = deps.random ?? Math.random
+  const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
+  const queue = createDeliveryQueue(redis, keys)
+  const buckets = new BucketRegistry({ store: createBucketStore(redis, keys), keys, subscriber: deps.subscriber, checkIntervalMs: 1000, onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed') })
+  await buckets.start()
+
+  const wh = config.webhook
+  const policy = createNetworkPolicy(wh.allowed_networks)
+  const timeoutMs = wh.timeout * 1000
+  const agent = createGuardedAgent(policy, { connectTimeoutMs: Math.min(timeoutMs, 5000), connectionsPerOrigin: wh.max_per_endpoint })
+  const metrics = deps.registry ? createConsumerMetrics(deps.registry, () => queue.depths()) : undefined
+  const tokens = createTokenSource({ dispatcher: agent, policy, timeoutMs, now, onFetch: r => metrics?.tokenFetches.inc({ result: r }) })
+  const breakers = createBreakers({ threshold: wh.circuit_threshold, resetMs: wh.circuit_reset_time * 1000, now, onStateChange: (e, s) => { metrics?.breakerState(e, s); log.info({ endpoint: e, state: s }, 'circuit breaker state changed') } })
+  const gone = new Set<string>()
+  const markGone = async (target: Target, bucket: string, isGone: boolean) => {
+    if (isGone === gone.has(target.rawUrl)) return
+    if (isGone) await redis.hset(keys.endpointStatus, target.rawUrl, JSON.stringify({ gone: true, status: 410, bucket, webhook_url: safeUrl(target.url), at: new Date(now()).toISOString() }))
+    else await redis.hdel(keys.endpointStatus, target.rawUrl)
+    if (isGone) gone.add(target.rawUrl)
+    else gone.delete(target.rawUrl)
+  }
+
+  const handle = createHandler({
+    queue, consumerId: deps.consumerId, buckets, resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets),
+    tokens, breakers, slots: createEndpointSlots(wh.max_per_endpoint, { maxDeferMs: Math.min(2000, timeoutMs) }),
+    post: req => postWebhook(req, { dispatcher: agent, policy, timeoutMs, userAgent: wh.user_agent, now }),
+    retry: { maxRetries: wh.max_retries, factor: wh.backoff_factor, baseMs: deps.retryBaseMs ?? 1000, maxBackoffMs: wh.max_backoff * 1000, maxRetryAfterMs: wh.max_retry_after * 1000 },
+    markGone, metrics, log, now, random
+  })
+  const c = config.consumer
+  const worker = startWorker({
+    queue, blocking: deps.blocking, consumerId: deps.consumerId, handle, threads: c.webhook_threads, batchSize: c.batch_size,
+    pollSec: c.polling_interval, visibilityMs: c.visibility_timeout * 1000, now, log, ...deps.timers,
+    onReclaimed: n => metrics?.reclaimed.inc(n)
+  })
+  let closing: Promise<boolean> | undefined
+  return {
+    keys,
+    worker,
+    buckets,
+    close (deadlineMs) {
+      closing ??= (async () => {
+        const finished = await worker.close(deadlineMs)
+        await buckets.close()
+        await agent.close().catch(() => {})
+        return finished
+      })()
+      return closing
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { hostname } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import Fastify from 'fastify'
+import { loadConfig } from '@internal/config'
+import { createSecretStore } from '@internal/buckets'
+import { checkRedis, createKeys, createRedis } from '@internal/redis'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError } from '@internal/telemetry'
+import { ConsumerEnv } from './config.ts'
+import { startConsumer } from './consumer.ts'
+
+// The only file that reads the environment, listens, handles signals and exits.
+const config = loadConfig(process.env, { defaultHttpPort: 8081 })
+const env = ConsumerEnv.parse(process.env)
+const log = createLogger({ service: 'webhook-consumer', level: config.logLevel })
+const registry = createRegistry({ service: 'webhook-consumer' })
+const usesSentinel = config.redis.sentinel_host !== null
+const consumerId = env.CONSUMER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
+
+const redis = createRedis(config.redis, { enableAutoPipelining: true })
+// A blocked BLMOVE must not be failed by a retry limit; a failover ends it with UNBLOCKED, which the loop retries.
+const blocking = createRedis(config.redis, { maxRetriesPerRequest: null })
+const subscriber = createRedis(config.redis)
+for (const [name, conn] of Object.entries({ redis, blocking, subscriber })) {
+  conn.on('error', err => log.warn({ err: toError(err), connection: name }, 'redis connection error'))
+}
+const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
+const secrets = createSecretStore(env, redis, keys)
+const consumer = await startConsumer({ config, redis, blocking, subscriber, secrets, log, registry, consumerId })
+let closing = false
+
+const app = Fastify({ logger: false })
+registerHealthRoutes(app, {
+  registry,
+  readiness: async () => {
+    const health = await checkRedis(redis, usesSentinel)
+    return { ready: !closing && health.redis === 'ok' && health.sentinel !== 'error', ...health, closing }
+  }
+})
+await app.listen({ host: '0.0.0.0', port: config.httpPort })
+log.info({ consumerId, port: config.httpPort }, 'webhook consumer started')
+
+async function shutdown (signal: string): Promise<void> {
+  if (closing) return
+  closing = true
+  log.info({ signal }, 'stopping: no new claims, finishing in-flight deliveries')
+  const deadline = config.env.SHUTDOWN_TIMEOUT_MS
+  const finished = await consumer.close(deadline)
+  if (!finished) log.warn({ deadlineMs: deadline }, 'in-flight deliveries did not finish in time; they return to the queue after the visibility timeout')
+  await closeWithDeadline([
+    () => app.close(),
+    () => subscriber.quit(),
+    () => redis.quit()
+  ], 2000, err => log.warn({ err: toError(err) }, 'close step failed'))
+  blocking.disconnect()
+  process.exit(0)
+}
+process.once('SIGTERM', () => { void shutdown('SIGTERM') })
+process.once('SIGINT', () => { void shutdown('SIGINT') })
