@@ -6,10 +6,11 @@ export { createBucketStore, type BucketStore, type SaveMode, type SaveResult } f
 export { BucketRegistry, type BucketChange, type BucketRegistryOptions } from './registry.ts'
 export {
   createMemorySecretStore, createCachedSecretStore,
-  type SecretStore, type CachedSecretStore, type SecretStoreHealth
+  type SecretStore, type CachedSecretStore, type SecretStoreHealth, type CachedSecretStoreOptions
 } from './secret-store.ts'
 export { createEmbeddedSecretStore, parseSecretsKey, encryptSecret, decryptSecret } from './embedded-store.ts'
 export { BucketInputFields, WebhookAuthInput, normalizeBucketInput, bucketSecretNames, type BucketInput, type NormalizedBucket } from './input.ts'
 export { createNetworkPolicy, type NetworkPolicy } from './network-policy.ts'
-export { createSecretStore, type SecretStoreEnv } from './secret-store-factory.ts'
+export { createSecretStore, infisicalOptions, DEFAULT_INFISICAL_URL, DEFAULT_INFISICAL_ENV, type SecretStoreEnv } from './secret-store-factory.ts'
+export { createInfisicalSecretStore, infisicalStatus, type InfisicalStoreOptions } from './infisical-store.ts'
 export { invalidateSecretsOnChange } from './secret-rotation.ts'

@@ -33,14 +33,56 @@ export interface CachedSecretStore extends SecretStore {
   invalidate (name?: string): void
 }
 
+export interface CachedSecretStoreOptions {
+  ttlMs: number
+  now?: () => number
+  /**
+   * When a cached value has expired and the backend has not answered within this time, the
+   * stale value is served (and health() says degraded) while the backend call goes on and
+   * refreshes the cache when it lands. Unset: wait for the backend, as before. Infisical's SDK
+   * retries a refused connection for about 15 s, which scans should not wait for.
+   */
+  backendTimeoutMs?: number
+}
+
 /**
  * Caches reads for `ttlMs`; when the backend fails, a cached value is served however old it
- * is (scanning goes on while Infisical is down) and health() says so.
+ * is (scanning goes on while Infisical is down) and health() says so. Concurrent reads of one
+ * name share one backend call.
  */
-export function createCachedSecretStore (inner: SecretStore, { ttlMs, now = Date.now }: { ttlMs: number, now?: () => number }): CachedSecretStore {
+export function createCachedSecretStore (inner: SecretStore, { ttlMs, now = Date.now, backendTimeoutMs }: CachedSecretStoreOptions): CachedSecretStore {
   const cache = new Map<string, { value: string | undefined, at: number }>()
+  const pending = new Map<string, Promise<string | undefined>>()
   const state: SecretStoreHealth = { ok: true, degraded: false }
   const failed = (err: unknown) => { state.ok = false; state.lastError = (err as Error).message }
+
+  function fetch (name: string): Promise<string | undefined> {
+    let call = pending.get(name)
+    if (!call) {
+      call = inner.get(name).then(value => {
+        cache.set(name, { value, at: now() })
+        Object.assign(state, { ok: true, degraded: false, lastError: undefined })
+        return value
+      }, (err: unknown) => { failed(err); throw err }).finally(() => pending.delete(name))
+      pending.set(name, call)
+    }
+    return call
+  }
+
+  async function staleAfterTimeout (call: Promise<string | undefined>, stale: string | undefined): Promise<string | undefined> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<'timeout'>(resolve => { timer = setTimeout(() => resolve('timeout'), backendTimeoutMs).unref() })
+    try {
+      const first = await Promise.race([call, timeout])
+      if (first !== 'timeout') return first
+      call.catch(() => {}) // still pending: its failure is recorded by fetch()
+      state.degraded = true
+      return stale
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   return {
     kind: inner.kind,
     health: () => ({ ...state }),
@@ -48,13 +90,10 @@ export function createCachedSecretStore (inner: SecretStore, { ttlMs, now = Date
     async get (name) {
       const hit = cache.get(name)
       if (hit && now() - hit.at < ttlMs) return hit.value
+      const call = fetch(name)
       try {
-        const value = await inner.get(name)
-        cache.set(name, { value, at: now() })
-        Object.assign(state, { ok: true, degraded: false, lastError: undefined })
-        return value
+        return hit && backendTimeoutMs !== undefined ? await staleAfterTimeout(call, hit.value) : await call
       } catch (err) {
-        failed(err)
         if (!hit) throw err
         state.degraded = true
         return hit.value
