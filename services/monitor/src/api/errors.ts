@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import type { z } from 'zod'
+import type { Logger } from '@internal/telemetry'
 
 /** An answer the API gives on purpose: a status code and the original's `{"error": ...}` body. */
 export class ApiError extends Error {
@@ -60,14 +61,14 @@ function valueAt (input: unknown, path: PropertyKey[]): unknown {
  * Turns every error inside the API into a JSON answer. Fastify's own 4xx (bad JSON, body too
  * large, wrong content type) keep their status; anything else is a 500 without internals.
  */
-export function installErrorHandler (app: FastifyInstance): void {
+export function installErrorHandler (app: FastifyInstance, log: Logger): void {
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     if (err instanceof ApiError) return reply.code(err.statusCode).send(err.body)
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {
       return reply.code(status).send({ error: clientMessage(err), code: err.code })
     }
-    request.log.error({ err }, 'api request failed')
+    log.error({ err, method: request.method, route: request.routeOptions.url }, 'api request failed')
     return reply.code(500).send({ error: 'Internal server error' })
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }))

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { createDeadLetters, type DeadLetters, type Redis, type Keys } from '@internal/redis'
-import { createNetworkPolicy, invalidateSecretsOnChange, type BucketStore, type BucketRegistry, type CachedSecretStore } from '@internal/buckets'
+import { createNetworkPolicy, type BucketStore, type BucketRegistry, type CachedSecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
 import type { Logger, Registry } from '@internal/telemetry'
 import { bearerHook, createAuth, type ApiClientEntry } from './auth.ts'
@@ -77,12 +77,11 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
     ...deadLetterRoutes(deps.deadLetters ?? createDeadLetters(deps.redis, deps.keys))
   ]
   routes.push(openApiRoute(routes))
-  invalidateSecretsOnChange(deps.registry, deps.secrets)
   const protect = bearerHook(auth, reason => metrics.authFailure(reason))
 
   await app.register(async api => {
     installJsonParser(api, config.api.body_limit_bytes)
-    installErrorHandler(api)
+    installErrorHandler(api, deps.log)
     api.addHook('onResponse', async (request, reply) => {
       metrics.request(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode)
     })
