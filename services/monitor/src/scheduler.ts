@@ -100,7 +100,9 @@ export class Scheduler {
       } catch (err) {
         this.#deps.log.error({ err: toError(err) }, 'schedule poll failed')
       }
-      await sleep(this.#deps.tickMs ?? 500, undefined, { signal: AbortSignal.any([signal, this.#wake.signal]) }).catch(() => {})
+      // Jitter keeps replicas from polling in lock-step, where one of them would win every claim.
+      const pause = (this.#deps.tickMs ?? 500) * (0.75 + 0.5 * this.#deps.random())
+      await sleep(pause, undefined, { signal: AbortSignal.any([signal, this.#wake.signal]) }).catch(() => {})
       if (this.#wake.signal.aborted) this.#wake = new AbortController()
     }
   }

@@ -1,0 +1,119 @@
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Redis } from 'ioredis'
+import { startRedis, type RedisServer } from './support/redis-server.ts'
+import { startFakeS3, type FakeS3 } from './support/fake-s3.ts'
+import { waitFor } from './support/ports.ts'
+import { spawnMonitor, sharedEnv, type MonitorProcess } from '../services/monitor/test/spawn-monitor.ts'
+
+// Monitors as real child processes running main.ts, sharing one redis-server and a fake S3 over HTTP.
+
+const QUEUE = 'linode:notifications:queue'
+let redisServer: RedisServer
+let redis: Redis
+let fake: FakeS3
+const running: MonitorProcess[] = []
+
+before(async () => { [redisServer, fake] = await Promise.all([startRedis(), startFakeS3()]); redis = redisServer.client() })
+after(async () => {
+  await Promise.all(running.map(m => m.kill('SIGKILL')))
+  await Promise.all([redisServer.stop(), fake.close()])
+})
+
+function configFor (buckets: string[], extra: { interval: number, leaseTtl: number }) {
+  return {
+    defaults: { polling_interval: extra.interval, first_scan: 'emit' },
+    // `equal` spreads the buckets over the interval, so both replicas find work.
+    parallel: { lease_ttl: extra.leaseTtl, max_workers: 4, stagger_method: 'equal' },
+    redis: { host: '127.0.0.1', port: redisServer.port },
+    buckets: buckets.map(name => ({ name, endpoint: fake.endpoint, access_key: 'AK', secret_key: 'SK', webhook_url: 'http://127.0.0.1:9/hook' }))
+  }
+}
+
+async function start (config: Record<string, unknown>, env: Record<string, string>): Promise<MonitorProcess> {
+  const monitor = await spawnMonitor(config, env)
+  running.push(monitor)
+  return monitor
+}
+
+async function queued (): Promise<Array<Record<string, any>>> {
+  return (await redis.lrange(QUEUE, 0, -1)).map(r => JSON.parse(r))
+}
+
+test('start-up refuses bad buckets and variables, listing every problem', async () => {
+  const config = { redis: { host: '127.0.0.1', port: redisServer.port }, buckets: [{ name: 'Bad_Name', access_key: 'a', secret_key: 'b' }, { name: 'ok-bucket' }] }
+  const monitor = await spawnMonitor(config, { ...sharedEnv(), JWT_SECRET: 'short' }, { waitReady: false })
+  assert.equal(await monitor.exitCode, 1)
+  assert.match(monitor.stderr(), /JWT_SECRET: must be at least 32 bytes/)
+  const withBuckets = await spawnMonitor(config, sharedEnv(), { waitReady: false })
+  assert.equal(await withBuckets.exitCode, 1)
+  assert.match(withBuckets.stderr(), /buckets\[0\] \(Bad_Name\) name/)
+  assert.match(withBuckets.stderr(), /buckets\[1\] \(ok-bucket\) access_key/)
+})
+
+test('two monitor processes scan each due bucket once per interval and emit each change once', async () => {
+  await redis.flushall()
+  const names = ['pair-a', 'pair-b', 'pair-c', 'pair-d']
+  for (const name of names) {
+    fake.createBucket(name)
+    for (let i = 0; i < 30; i++) fake.put(name, `obj-${i}`, `v${i}`)
+  }
+  const env = sharedEnv()
+  const config = configFor(names, { interval: 2, leaseTtl: 3 })
+  const [a, b] = await Promise.all([start(config, env), start(config, env)])
+  await waitFor(async () => await redis.llen(QUEUE) === 120, { timeoutMs: 15_000, what: 'first scans' })
+  for (const name of names) { fake.put(name, 'obj-0', 'changed'); fake.put(name, 'late', 'new') }
+  await waitFor(async () => await redis.llen(QUEUE) === 128, { timeoutMs: 15_000, what: 'changes' })
+  await sleep(4000) // more rescans: nothing more may be enqueued
+  await Promise.all([a.kill('SIGTERM'), b.kill('SIGTERM')])
+
+  const events = await queued()
+  assert.equal(events.length, 128)
+  assert.equal(new Set(events.map(e => e.event_id)).size, 128)
+  assert.deepEqual(events.filter(e => e.event_type === 'updated').map(e => `${e.bucket}/${e.key}`).sort(), names.map(n => `${n}/obj-0`))
+
+  const scans = [...a.logs, ...b.logs].filter(l => l.message === 'scan finished')
+  assert.ok(a.logs.some(l => l.message === 'scan finished') && b.logs.some(l => l.message === 'scan finished'), 'both replicas scanned')
+  for (const name of names) {
+    const starts = scans.filter(s => s.bucket === name && s.outcome === 'ok').map(s => s.startedAt as number).sort((x, y) => x - y)
+    assert.ok(starts.length >= 3, `${name}: ${starts.length} scans`)
+    // Due times are 2 s apart; a claim happens within one 0.5 s poll of its due time.
+    for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 1400, `${name} scanned twice in one interval: ${starts[i]! - starts[i - 1]!} ms`)
+  }
+})
+
+test('kill -9 during a scan, restart: no change missed, none enqueued twice', async () => {
+  await redis.flushall()
+  const name = 'crash-bucket'
+  fake.createBucket(name)
+  const keyOf = (i: number) => `data/${String(i).padStart(5, '0')}.bin`
+  fake.seed(name, Array.from({ length: 4000 }, (_, i) => ({ key: keyOf(i) })))
+  fake.latencyMs = 4
+  const env = sharedEnv()
+  const config = configFor([name], { interval: 1, leaseTtl: 2 })
+  const first = await start(config, env)
+  await waitFor(async () => await redis.llen(QUEUE) >= 400, { timeoutMs: 20_000, everyMs: 5, what: 'part of the first scan' })
+  await first.kill('SIGKILL')
+  const atCrash = await redis.llen(QUEUE)
+  assert.ok(atCrash < 4000, `killed mid-scan (${atCrash} queued)`)
+  assert.equal(await redis.exists(`linode:objstore:lease:${name}`), 1, 'the dead replica still holds the lease')
+
+  // Changes while no monitor runs: an announced object deleted, another updated, a new one.
+  fake.remove(name, keyOf(0))
+  fake.put(name, keyOf(1), 'rewritten')
+  fake.put(name, 'zzz/new.bin', 'new')
+  const second = await start(config, env)
+  await waitFor(async () => await redis.llen(QUEUE) >= 4003, { timeoutMs: 30_000, what: 'the rest after restart' })
+  await sleep(2500) // another full rescan: nothing more
+  await second.kill('SIGTERM')
+  fake.latencyMs = 0
+
+  const events = await queued()
+  assert.equal(events.length, 4003)
+  assert.equal(new Set(events.map(e => e.event_id)).size, 4003)
+  const created = events.filter(e => e.event_type === 'created')
+  assert.equal(new Set(created.map(e => e.key)).size, 4001)
+  assert.deepEqual(events.filter(e => e.event_type !== 'created').map(e => `${e.event_type} ${e.key}`).sort(), [`deleted ${keyOf(0)}`, `updated ${keyOf(1)}`])
+  assert.ok(second.logs.some(l => l.message === 'scan finished' && l.outcome === 'ok'))
+})
