@@ -28,7 +28,12 @@ export function endpointHost (endpoint: string): string {
   return /^https?:\/\//.test(endpoint) ? new URL(endpoint).host : endpoint
 }
 
-export const HttpUrl = z.string().max(2048).url().refine(u => /^https?:$/.test(new URL(u).protocol), 'must be an http or https URL')
+// zod 4 runs a refinement even after .url() failed, so the check must not throw on a non-URL.
+export const HttpUrl = z.string().max(2048).url().refine(isHttpUrl, 'must be an http or https URL')
+
+function isHttpUrl (value: string): boolean {
+  try { return /^https?:$/.test(new URL(value).protocol) } catch { return false }
+}
 
 export const Pattern = z.string().min(1).max(512)
 

@@ -53,9 +53,11 @@ export async function startApi (opts: HarnessOptions = {}): Promise<Harness> {
   ].join('\n'))
   const config = loadConfig({ CONFIG_PATH: configPath }, { defaultHttpPort: 8080 })
   const redis = server.client()
+  const subscriber = server.client()
+  for (const c of [redis, subscriber]) c.on('error', () => {}) // the server is killed at the end; reconnect noise is not a test failure
   const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
   const store = createBucketStore(redis, keys)
-  const registry = new BucketRegistry({ store, keys, subscriber: server.client(), checkIntervalMs: 200 })
+  const registry = new BucketRegistry({ store, keys, subscriber, checkIntervalMs: 200 })
   await registry.start()
   const inner = opts.secretStore?.(redis, keys) ?? createEmbeddedSecretStore(redis, keys.secrets, randomBytes(32))
   const secrets = createCachedSecretStore(inner, { ttlMs: 60_000 })

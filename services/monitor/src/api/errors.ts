@@ -26,7 +26,12 @@ export function parseInput<S extends z.ZodType> (schema: S, input: unknown, what
   if (what === 'body' && (input === null || typeof input !== 'object' || Array.isArray(input))) {
     throw badRequest('Request body must be a JSON object')
   }
-  const result = schema.safeParse(input)
+  let result: z.ZodSafeParseResult<z.infer<S>>
+  try {
+    result = schema.safeParse(input)
+  } catch {
+    throw badRequest('Request could not be validated') // a schema check that throws is still bad input, not a 500
+  }
   if (result.success) return result.data
   throw issueToError(result.error.issues, input, what)
 }
