@@ -1,0 +1,66 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { encodeFingerprint, decodeFingerprint } from '../src/fingerprint.ts'
+import { createKeyFilter, compileGlob } from '../src/patterns.ts'
+import { createOrderCheck, keyBefore } from '../src/listing-order.ts'
+import { Limiter } from '../src/limiter.ts'
+
+test('fingerprints are compact and decode to what was listed', () => {
+  const v = { etag: '5d41402abc4b2a76b9719d911017c592', size: 5, lastModifiedMs: 1_795_303_151_000 }
+  const fp = encodeFingerprint(v)
+  assert.ok(fp.length <= 36, fp)
+  assert.deepEqual(decodeFingerprint(fp), v)
+  const multipart = { etag: '9b2cf535f27731c974343645a3985328-12', size: 123_456_789, lastModifiedMs: 1 }
+  assert.deepEqual(decodeFingerprint(encodeFingerprint(multipart)), multipart)
+  fc.assert(fc.property(
+    fc.oneof(fc.stringMatching(/^[0-9a-f]{32}$/), fc.string({ maxLength: 40 })),
+    fc.nat(), fc.nat({ max: 4_102_444_800_000 }),
+    (etag, size, lastModifiedMs) => { assert.deepEqual(decodeFingerprint(encodeFingerprint({ etag, size, lastModifiedMs })), { etag, size, lastModifiedMs }) }
+  ))
+})
+
+test('globs: * and ? stay in a segment, ** crosses, basename for patterns without /', () => {
+  assert.ok(compileGlob('*.part').test('a.part'))
+  assert.ok(!compileGlob('*.part').test('dir/a.part'))
+  assert.ok(compileGlob('logs/**').test('logs/2026/11/a.gz'))
+  assert.ok(compileGlob('**/*.mp3').test('a.mp3'))
+  assert.ok(compileGlob('**/*.mp3').test('x/y/a.mp3'))
+  assert.ok(compileGlob('file?.txt').test('file1.txt'))
+  assert.ok(compileGlob('a+b(c).txt').test('a+b(c).txt'))
+  const filter = createKeyFilter(['*.mp3', '*.flac', 'incoming/**'], ['*.part', '~$*', '.*'])
+  const watched = ['song.mp3', 'music/a/b.flac', 'incoming/x.bin', 'incoming/y/z.dat']
+  const ignored = ['a.part', 'music/b.mp3.part', 'docs/~$report.mp3', '.hidden.mp3', 'dir/.hidden.flac', 'readme.txt', 'incoming/.tmp']
+  for (const k of watched) assert.ok(filter(k), k)
+  for (const k of ignored) assert.ok(!filter(k), k)
+  assert.ok(createKeyFilter(undefined, undefined)('anything/at.all'))
+})
+
+test('listing order: strict byte order across pages, repeats and regressions caught', () => {
+  const obj = (key: string) => ({ key, etag: 'e', size: 0, lastModifiedMs: 0 })
+  const check = createOrderCheck()
+  assert.ok(check.accept(['a', 'a-z', 'a.txt', 'a/x'].map(obj)))
+  assert.ok(check.accept(['b'].map(obj)))
+  assert.ok(!check.accept(['b'].map(obj)), 'a repeated key')
+  const s3rverLike = createOrderCheck()
+  assert.ok(!s3rverLike.accept(['a/x', 'a', 'a-z'].map(obj)))
+  // UTF-8 byte order differs from UTF-16 code units around surrogates.
+  assert.ok(keyBefore('\uffff', '\u{10000}'))
+  assert.ok(!keyBefore('\u{10000}', '\uffff'))
+})
+
+test('limiter: at most `limit` at once, waiters served in order', async () => {
+  const limiter = new Limiter(2)
+  let active = 0
+  let peak = 0
+  const order: number[] = []
+  await Promise.all(Array.from({ length: 6 }, (_, i) => limiter.run(async () => {
+    active++
+    peak = Math.max(peak, active)
+    await new Promise(resolve => setTimeout(resolve, 5))
+    order.push(i)
+    active--
+  })))
+  assert.equal(peak, 2)
+  assert.deepEqual(order, [0, 1, 2, 3, 4, 5])
+})
