@@ -26,14 +26,14 @@ function formatSize (bytes) {
 function describe (event, headers, body) {
   const now = Date.now() / 1000
   const type = String(event.event_type ?? headers['x-event-type'] ?? '?')
-  const latency = typeof event.detection_time === 'number' ? `${Math.max(0, now - event.detection_time).toFixed(2)}s after detection` : ''
-  const attempt = event.retry_count > 1 ? paint(33, ` attempt ${event.retry_count}`) : ''
-  const signed = secret ? (verifySignature(secret, headers, body) ? paint(32, ' signature ok') : paint(31, ' SIGNATURE BAD')) : ''
+  const latency = typeof event.detection_time === 'number' ? `, delivered ${Math.max(0, now - event.detection_time).toFixed(2)}s after detection` : ''
+  const attempt = event.retry_count > 1 ? paint(33, `, attempt ${event.retry_count}`) : ''
+  const signed = secret ? (verifySignature(secret, headers, body) ? paint(32, ', signature ok') : paint(31, ', SIGNATURE BAD')) : ''
   return [
     paint(2, new Date().toISOString().slice(11, 23)),
     paint(TYPE_COLOR[type] ?? 0, type.padEnd(8)),
     `${event.bucket ?? headers['x-bucket-name']}/${event.key}`,
-    paint(2, `${formatSize(event.size)}, ${latency}`) + attempt + signed
+    paint(2, `${formatSize(event.size)}${latency}`) + attempt + signed
   ].join('  ')
 }
 

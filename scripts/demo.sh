@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# npm run demo: the whole pipeline on this machine, in one command.
+# Starts a private redis-server, a local S3 server with a bucket, a webhook receiver, the
+# monitor and the consumer; adds the bucket through the REST API (the curl calls of the
+# README); uploads, changes and deletes a few objects; the receiver prints each webhook as
+# it arrives. Ctrl-C stops everything this script started.
+#   npm run demo            run until Ctrl-C
+#   npm run demo -- --once  stop after the scripted changes (exit 1 if a webhook is missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ONCE=0
+[[ "${1:-}" == "--once" ]] && ONCE=1
+bold () { printf '\033[1m%s\033[0m\n' "$*"; }
+step () { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
+die () { printf '\033[31m%s\033[0m\n' "$*" >&2; exit 1; }
+
+# --- prerequisites -----------------------------------------------------------------------
+command -v node >/dev/null || die "node is not installed: install Node.js 20.19 or newer (https://nodejs.org)."
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+  || die "Node.js $(node -v) is too old: 20.19 or newer is needed."
+if ! command -v redis-server >/dev/null; then
+  die "redis-server is not installed. Install it, then run npm run demo again:
+  Debian/Ubuntu:  sudo apt-get install redis-server
+  Fedora:         sudo dnf install redis
+  macOS:          brew install redis"
+fi
+command -v curl >/dev/null || die "curl is not installed: sudo apt-get install curl (or your system's package manager)."
+if [[ ! -d node_modules ]]; then
+  step "Installing dependencies (npm ci, once)"
+  npm ci --no-audit --no-fund
+fi
+
+# --- everything this script starts, stopped on exit or Ctrl-C ------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/watch-folder-demo.XXXXXX")
+PIDS=()
+KEEP_WORK=0
+cleanup () {
+  trap - EXIT INT TERM
+  local pid
+  for (( i=${#PIDS[@]}-1; i>=0; i-- )); do kill -TERM "${PIDS[i]}" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [[ $KEEP_WORK == 1 ]]; then echo "logs kept in $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'echo; bold "stopping..."; exit 130' INT TERM
+
+free_port () { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+random_b64 () { node -e "console.log(require('crypto').randomBytes($1).toString('base64'))"; }
+wait_for () { # wait_for WHAT SECONDS COMMAND...
+  local what=$1 seconds=$2; shift 2
+  for _ in $(seq 1 $((seconds * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  KEEP_WORK=1
+  for log in "$WORK"/*.log; do echo "--- $log"; tail -n 20 "$log"; done
+  die "$what did not start within ${seconds}s"
+}
+
+REDIS_PORT=$(free_port); RECEIVER_PORT=$(free_port); MONITOR_PORT=$(free_port); CONSUMER_PORT=$(free_port)
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+SIGNING_SECRET="whsec_$(random_b64 32)"
+
+step "Starting redis-server on 127.0.0.1:$REDIS_PORT"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" > "$WORK/redis.log" 2>&1 &
+PIDS+=($!)
+wait_for "redis-server" 10 redis-cli -p "$REDIS_PORT" ping
+
+step "Starting a local S3 server with the bucket demo-bucket"
+node --import tsx scripts/demo/s3-server.ts "$WORK/s3-endpoint" demo-bucket > "$WORK/s3.log" 2>&1 &
+PIDS+=($!)
+wait_for "the S3 server" 20 test -s "$WORK/s3-endpoint"
+S3_ENDPOINT=$(cat "$WORK/s3-endpoint")
+echo "S3 endpoint: $S3_ENDPOINT"
+
+step "Starting the webhook receiver on 127.0.0.1:$RECEIVER_PORT"
+HOST=127.0.0.1 PORT=$RECEIVER_PORT SIGNING_SECRET=$SIGNING_SECRET EVENTS_FILE="$WORK/events.jsonl" node scripts/demo/receiver.mjs &
+PIDS+=($!)
+
+# The services' configuration: the README's keys, with a short polling interval, and the
+# loopback network allowed for the webhook and the S3 endpoint (refused by default).
+cat > "$WORK/config.yaml" <<EOF
+defaults:
+  polling_interval: 2
+webhook:
+  allowed_networks: [127.0.0.0/8]
+consumer:
+  polling_interval: 0.5
+logging:
+  level: INFO
+EOF
+
+export CONFIG_PATH="$WORK/config.yaml" REDIS_HOST=127.0.0.1 REDIS_PORT POLLING_INTERVAL=2
+export SECRETS_KEY; SECRETS_KEY=$(random_b64 32)
+export JWT_SECRET; JWT_SECRET=$(random_b64 48)
+export API_CLIENT_ID=demo-client
+export API_CLIENT_SECRET; API_CLIENT_SECRET=$(random_b64 24)
+
+step "Starting the monitor (npm run monitor) on :$MONITOR_PORT and the consumer (npm run consumer) on :$CONSUMER_PORT"
+HTTP_PORT=$MONITOR_PORT node --import tsx services/monitor/src/main.ts > "$WORK/monitor.log" 2>&1 &
+PIDS+=($!)
+HTTP_PORT=$CONSUMER_PORT node --import tsx services/consumer/src/main.ts > "$WORK/consumer.log" 2>&1 &
+PIDS+=($!)
+wait_for "the monitor" 30 curl -sf "http://127.0.0.1:$MONITOR_PORT/ready"
+wait_for "the consumer" 30 curl -sf "http://127.0.0.1:$CONSUMER_PORT/ready"
+echo "monitor and consumer are ready (logs: $WORK/monitor.log, $WORK/consumer.log)"
+
+API="http://127.0.0.1:$MONITOR_PORT"
+json_field () { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];if(v===undefined)process.exit(1);console.log(v)})' "$1"; }
+
+step "Getting an API token"
+bold "\$ curl -X POST $API/api/auth/token -H 'Content-Type: application/json' -d '{\"client_id\":\"$API_CLIENT_ID\",\"client_secret\":\"…\"}'"
+TOKEN=$(curl -sf -X POST "$API/api/auth/token" -H 'Content-Type: application/json' \
+  -d "{\"client_id\":\"$API_CLIENT_ID\",\"client_secret\":\"$API_CLIENT_SECRET\"}" | json_field access_token) \
+  || { KEEP_WORK=1; die "no token: see $WORK/monitor.log"; }
+echo "token: ${TOKEN:0:16}…"
+
+step "Adding the bucket through the API"
+BUCKET_JSON=$(cat <<EOF
+{"name":"demo-bucket","access_key":"demo-access-key","secret_key":"demo-secret-key","endpoint":"$S3_ENDPOINT","webhook_url":"http://127.0.0.1:$RECEIVER_PORT/webhook","signing_secret":"$SIGNING_SECRET"}
+EOF
+)
+bold "\$ curl -X POST $API/api/buckets/add -H \"Authorization: Bearer \$TOKEN\" -H 'Content-Type: application/json' -d '{\"name\":\"demo-bucket\",\"access_key\":\"…\",\"secret_key\":\"…\",\"endpoint\":\"$S3_ENDPOINT\",\"webhook_url\":\"http://127.0.0.1:$RECEIVER_PORT/webhook\",\"signing_secret\":\"…\"}'"
+curl -s -X POST "$API/api/buckets/add" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$BUCKET_JSON"
+echo
+
+step "Uploading, changing and deleting objects: the webhooks appear below as they arrive"
+node --import tsx scripts/demo/activity.ts "$S3_ENDPOINT" demo-bucket 5000
+
+step "Bucket status"
+bold "\$ curl $API/api/bucket-notifications/status -H \"Authorization: Bearer \$TOKEN\""
+curl -s "$API/api/bucket-notifications/status" -H "Authorization: Bearer $TOKEN"
+echo
+
+if [[ $ONCE == 1 ]]; then
+  # created x3, updated x1, deleted x1
+  node -e '
+    const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map(JSON.parse)
+    const count = t => lines.filter(e => e.event_type === t).length
+    const got = { created: count("created"), updated: count("updated"), deleted: count("deleted") }
+    console.log("webhooks received:", JSON.stringify(got))
+    process.exit(got.created >= 3 && got.updated >= 1 && got.deleted >= 1 ? 0 : 1)
+  ' "$WORK/events.jsonl" || { KEEP_WORK=1; die "some webhooks did not arrive"; }
+  exit 0
+fi
+
+step "The pipeline keeps running"
+cat <<EOF
+  Add or change objects in $S3_ENDPOINT/demo-bucket with any S3 client, for example:
+    AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws --endpoint-url $S3_ENDPOINT s3 cp README.md s3://demo-bucket/
+  The API is at $API (token above), metrics at $API/metrics and http://127.0.0.1:$CONSUMER_PORT/metrics.
+  Press Ctrl-C to stop everything.
+EOF
+wait

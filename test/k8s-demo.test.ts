@@ -1,0 +1,63 @@
+// `npm run demo` end to end: real redis-server, the monitor and consumer processes, the API
+// calls of the README, object changes, webhooks printed as they arrive, and Ctrl-C stopping
+// everything it started. Also the receiver's signature check against the consumer's signer.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { signWebhook, signingKey } from '../services/consumer/src/signature.ts'
+import { ROOT } from './k8s-support.ts'
+import { waitFor } from './support/ports.ts'
+
+type Verify = (secret: string, headers: Record<string, string>, body: string, opts?: { nowSec?: number }) => boolean
+const { verifySignature } = await import(pathToFileURL(join(ROOT, 'scripts/demo/verify-signature.mjs')).href) as { verifySignature: Verify }
+
+test('the README\'s signature check accepts what the consumer signs, and only that', () => {
+  const body = JSON.stringify({ bucket: 'b', key: 'k', event_type: 'created' })
+  const pairs = [
+    [`whsec_${Buffer.from('a standard webhooks secret!').toString('base64')}`, `whsec_${Buffer.from('another webhooks secret!!!').toString('base64')}`],
+    ['a raw signing secret of any length', 'another raw signing secret']
+  ]
+  for (const [secret, wrong] of pairs as Array<[string, string]>) {
+    const now = 1_795_000_000
+    const headers = { 'webhook-id': 'evt_1', 'webhook-timestamp': String(now), 'webhook-signature': signWebhook(signingKey(secret), 'evt_1', now, body) }
+    assert.equal(verifySignature(secret, headers, body, { nowSec: now + 10 }), true)
+    assert.equal(verifySignature(secret, headers, body.replace('created', 'deleted'), { nowSec: now }), false, 'tampered body')
+    assert.equal(verifySignature(secret, { ...headers, 'webhook-id': 'evt_2' }, body, { nowSec: now }), false, 'other id')
+    assert.equal(verifySignature(secret, headers, body, { nowSec: now + 3600 }), false, 'replayed an hour later')
+    assert.equal(verifySignature(wrong, headers, body, { nowSec: now }), false, 'wrong secret')
+  }
+})
+
+test('npm run demo: webhooks for every change arrive, then Ctrl-C stops everything', { timeout: 120_000 }, async (t) => {
+  const demo = spawn('bash', ['scripts/demo.sh'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.after(() => { if (demo.exitCode === null) demo.kill('SIGKILL') })
+  let output = ''
+  demo.stdout.on('data', d => { output += d })
+  demo.stderr.on('data', d => { output += d })
+  const exited = new Promise<number | null>(resolve => demo.once('exit', code => resolve(code)))
+
+  await waitFor(() => output.includes('Press Ctrl-C') || demo.exitCode !== null, { timeoutMs: 100_000, what: 'the demo to finish its changes' })
+  assert.equal(demo.exitCode, null, output)
+  for (const line of [/created\s+demo-bucket\/invoices\/2026\/11\/invoice-001\.pdf.*signature ok/, /updated\s+demo-bucket\/reports\/2026\/11\/summary\.csv/, /deleted\s+demo-bucket\/invoices\/2026\/11\/invoice-002\.pdf/]) {
+    assert.match(output, line, output)
+  }
+  assert.match(output, /"status":"success","message":"Bucket demo-bucket added/)
+  const ports = [...output.matchAll(/on (?:127\.0\.0\.1)?:(\d+)/g)].map(m => Number(m[1]))
+  assert.ok(ports.length >= 4, `ports in ${output}`)
+
+  demo.kill('SIGINT')
+  const code = await exited
+  assert.equal(code, 130)
+  for (const port of ports) assert.equal(await listening(port), false, `port ${port} still open after Ctrl-C`)
+})
+
+function listening (port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => { socket.destroy(); resolve(true) })
+    socket.once('error', () => resolve(false))
+  })
+}
