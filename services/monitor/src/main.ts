@@ -12,7 +12,8 @@ import { monitorScripts } from './scripts.ts'
 import { S3ClientCache } from './s3-clients.ts'
 import { LimiterMap } from './limiter.ts'
 import { Scheduler } from './scheduler.ts'
-import { registerApi } from './api/index.ts'
+import { checkConfiguredBucketNetworks, registerApi } from './api/index.ts'
+import { adoptOriginal } from './adopt.ts'
 
 // The only file that reads the environment, listens, handles signals and exits.
 
@@ -39,6 +40,9 @@ watchMasterChanges(redis, change => { failovers.inc(); log.warn(change, 'redis m
 const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
 const secrets = (() => { try { return createSecretStore(env, redis, keys) } catch (err) { return fail(err) } })()
 const store = createBucketStore(redis, keys)
+await adoptOriginal({ config, redis, keys, store, secrets, log: log.child({ component: 'adopt' }) }).catch(fail)
+// Logged, not fatal: the consumer refuses such deliveries after DNS resolution anyway.
+for (const problem of await checkConfiguredBucketNetworks(config)) log.error({ problem }, 'config bucket refused by webhook.allowed_networks')
 const loaded = await loadConfiguredBuckets({ config, store, secrets, now: Date.now }).catch(fail)
 const registry = new BucketRegistry({ store, keys, subscriber, onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed') })
 invalidateSecretsOnChange(registry, secrets)

@@ -263,3 +263,15 @@ test('unknown API paths answer 404 in the error shape', async () => {
   assert.equal(res.statusCode, 404)
   assert.deepEqual(res.json(), { error: 'Not found' })
 })
+
+test('buckets from the config file follow the same network rule', async () => {
+  const { checkConfiguredBucketNetworks } = await import('../src/api/index.ts')
+  const config = { ...h.config, webhook: { ...h.config.webhook, allowed_networks: [] }, buckets: [
+    { name: 'file-ok', access_key: 'a', secret_key: 'b', endpoint: 'us-east-1.linodeobjects.com', webhook_url: 'https://hooks.example/x' },
+    { name: 'file-bad', access_key: 'a', secret_key: 'b', endpoint: 'http://127.0.0.1:9000', webhook_url: 'http://169.254.169.254/x' }
+  ] }
+  const problems = await checkConfiguredBucketNetworks(config, async host => host === 'hooks.example' || host.endsWith('linodeobjects.com') ? ['93.184.216.34'] : ['10.0.0.1'])
+  assert.equal(problems.length, 2)
+  assert.match(problems[0]!, /^buckets\[1\] \(file-bad\)\.endpoint: resolves to 127\.0\.0\.1/)
+  assert.match(problems[1]!, /^buckets\[1\] \(file-bad\)\.webhook_url: resolves to 169\.254\.169\.254/)
+})

@@ -124,3 +124,4 @@ function installJsonParser (api: FastifyInstance, bodyLimit: number): void {
   })
 }
 
+export { checkConfiguredBucketNetworks } from './config-buckets.ts'
