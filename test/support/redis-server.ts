@@ -27,6 +27,7 @@ export async function startRedis (extraArgs: string[] = []): Promise<RedisServer
     url: `redis://127.0.0.1:${port}`,
     client () {
       const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 3, lazyConnect: false })
+      c.on('error', () => {}) // a test that kills the server sees the failures through its commands
       clients.push(c)
       return c
     },

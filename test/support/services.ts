@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { freePort, waitFor } from './ports.ts'
+import { killProcess } from './redis-server.ts'
+
+/** One of the two services running its real main.ts in a child process, as in production. */
+export interface ServiceProcess {
+  name: string
+  port: number
+  proc: ChildProcess
+  /** Parsed JSON log lines. */
+  logs: Array<Record<string, any>>
+  /** Everything that was not a JSON log line (stderr, crashes). */
+  output: () => string
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null, atMs: number }>
+  kill (signal: NodeJS.Signals): Promise<void>
+}
+
+const MAIN = {
+  monitor: new URL('../../services/monitor/src/main.ts', import.meta.url).pathname,
+  consumer: new URL('../../services/consumer/src/main.ts', import.meta.url).pathname
+}
+
+/** Starts `npm run monitor` / `npm run consumer` equivalents with a YAML config and env; waits for /ready. */
+export async function spawnService (kind: 'monitor' | 'consumer', name: string, config: Record<string, unknown>, env: Record<string, string>, opts: { waitReady?: boolean } = {}): Promise<ServiceProcess> {
+  const dir = mkdtempSync(join(tmpdir(), `wf-${kind}-`))
+  const configPath = join(dir, 'config.yaml')
+  writeFileSync(configPath, stringify(config))
+  const port = await freePort()
+  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN[kind]], {
+    env: { ...process.env, ...env, CONFIG_PATH: configPath, HTTP_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const logs: Array<Record<string, any>> = []
+  let output = ''
+  let partial = ''
+  proc.stdout!.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) { try { logs.push(JSON.parse(line)) } catch { output += line + '\n' } }
+  })
+  proc.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null, atMs: number }>(resolve => proc.once('exit', (code, signal) => {
+    rmSync(dir, { recursive: true, force: true })
+    resolve({ code, signal, atMs: Date.now() })
+  }))
+  const service: ServiceProcess = { name, port, proc, logs, output: () => output, exited, kill: signal => killProcess(proc, signal) }
+  if (opts.waitReady ?? true) {
+    await waitFor(async () => {
+      if (proc.exitCode !== null) throw new Error(`${name} exited: ${output}`)
+      return (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.status === 200
+    }, { timeoutMs: 30_000, everyMs: 100, what: `${name} /ready` })
+  }
+  return service
+}
