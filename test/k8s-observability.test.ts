@@ -71,7 +71,7 @@ test('Promtail reads the logger\'s JSON fields and keeps exactly the two service
   assert.match(logger, /messageKey: 'message'/)
   assert.equal(json.timestamp, 'timestamp')
   const keep = promtail.scrape_configs[0].relabel_configs.find((r: any) => r.action === 'keep' && String(r.source_labels).includes('app_kubernetes_io_name'))
-  for (const [name, service] of [['bucket-monitor', 'monitor'], ['webhook-consumer', 'consumer']]) {
+  for (const [name, service] of [['bucket-monitor', 'monitor'], ['webhook-consumer', 'consumer']] as const) {
     assert.ok(new RegExp(`^(${keep.regex})$`).test(name))
     assert.match(readFileSync(join(ROOT, `services/${service}/src/main.ts`), 'utf8'), new RegExp(`createLogger\\(\\{ service: '${name}'`))
     assert.equal(find(base, 'Deployment', name)!.spec.template.metadata.labels['app.kubernetes.io/name'], name)
