@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { loadConfig, type Config } from '@internal/config'
 import { createKeys, type Keys, type Redis } from '@internal/redis'
 import {
-  BucketRegistry, createBucketStore, createCachedSecretStore, createEmbeddedSecretStore,
+  BucketRegistry, createBucketStore, invalidateSecretsOnChange, createCachedSecretStore, createEmbeddedSecretStore,
   type BucketStore, type CachedSecretStore, type SecretStore
 } from '@internal/buckets'
 import { createLogger, type Logger } from '@internal/telemetry'
@@ -40,11 +40,15 @@ export interface HarnessOptions {
   secretStore?: (redis: Redis, keys: Keys) => SecretStore
   logDestination?: { write (line: string): void }
   log?: Logger
+  /** Share another harness's redis-server (a second replica); it stays up when this one closes. */
+  server?: RedisServer
+  /** The embedded store's key; replicas of one deployment share it. */
+  secretsKey?: Buffer
 }
 
 /** A real redis-server, the bucket store and registry, and a fastify app with the API registered. */
 export async function startApi (opts: HarnessOptions = {}): Promise<Harness> {
-  const server = await startRedis()
+  const server = opts.server ?? await startRedis()
   const dir = mkdtempSync(join(tmpdir(), 'wf-api-'))
   const configPath = join(dir, 'config.yaml')
   writeFileSync(configPath, opts.yaml ?? [
@@ -59,8 +63,9 @@ export async function startApi (opts: HarnessOptions = {}): Promise<Harness> {
   const store = createBucketStore(redis, keys)
   const registry = new BucketRegistry({ store, keys, subscriber, checkIntervalMs: 200 })
   await registry.start()
-  const inner = opts.secretStore?.(redis, keys) ?? createEmbeddedSecretStore(redis, keys.secrets, randomBytes(32))
+  const inner = opts.secretStore?.(redis, keys) ?? createEmbeddedSecretStore(redis, keys.secrets, opts.secretsKey ?? randomBytes(32))
   const secrets = createCachedSecretStore(inner, { ttlMs: 60_000 })
+  invalidateSecretsOnChange(registry, secrets) // as main.ts does
   const clock = { now: Date.parse('2026-11-22T01:00:00Z') }
   const resyncs: Harness['resyncs'] = []
   const log = opts.log ?? createLogger({ service: 'bucket-monitor', level: 'info', destination: opts.logDestination ?? { write () {} } })
@@ -85,7 +90,8 @@ export async function startApi (opts: HarnessOptions = {}): Promise<Harness> {
     async close () {
       await app.close()
       await registry.close()
-      await server.stop()
+      if (opts.server) for (const c of [redis, subscriber]) await c.quit().catch(() => c.disconnect())
+      else await server.stop()
       rmSync(dir, { recursive: true, force: true })
     }
   }
