@@ -9,7 +9,7 @@ import {
   BucketRegistry, createBucketStore, invalidateSecretsOnChange, createCachedSecretStore, createEmbeddedSecretStore,
   type BucketStore, type CachedSecretStore, type SecretStore
 } from '@internal/buckets'
-import { createLogger, type Logger } from '@internal/telemetry'
+import { createLogger, type Logger, type Registry } from '@internal/telemetry'
 import { registerApi, type ApiDeps, type CredentialCheck, type Lookup } from '../src/api/index.ts'
 import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
 
@@ -44,6 +44,7 @@ export interface HarnessOptions {
   server?: RedisServer
   /** The embedded store's key; replicas of one deployment share it. */
   secretsKey?: Buffer
+  metrics?: Registry
 }
 
 /** A real redis-server, the bucket store and registry, and a fastify app with the API registered. */
@@ -76,7 +77,8 @@ export async function startApi (opts: HarnessOptions = {}): Promise<Harness> {
     auth: { jwtSecret: JWT_SECRET, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
     now: () => clock.now,
     checkCredentials: opts.checkCredentials,
-    lookup: opts.lookup
+    lookup: opts.lookup,
+    metrics: opts.metrics
   }
   await registerApi(app, deps)
   await app.ready()

@@ -79,22 +79,22 @@ export function requiredScope (method: string): Scope {
 }
 
 /** The onRequest hook of every protected route: 401 without a valid token, 403 with too narrow a scope. */
-export function bearerHook (auth: Auth, onFailure: (reason: string) => void) {
+export function bearerHook (auth: Auth, onFailure: (reason: string, request: FastifyRequest) => void) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization
     if (typeof header !== 'string' || !header.startsWith('Bearer ')) {
-      onFailure('missing')
+      onFailure('missing', request)
       return reply.code(401).header('www-authenticate', 'Bearer')
         .send({ error: 'Authentication required', message: 'Use Bearer token authentication' })
     }
     const result = auth.verify(header.slice('Bearer '.length).trim())
     if (!result.ok) {
-      onFailure('invalid')
+      onFailure('invalid', request)
       return reply.code(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ error: 'Invalid or expired token' })
     }
     const scope = requiredScope(request.method)
     if (!result.scopes.includes(scope)) {
-      onFailure('scope')
+      onFailure('scope', request)
       return reply.code(403).header('www-authenticate', `Bearer error="insufficient_scope", scope="${scope}"`)
         .send({ error: 'Insufficient scope', required_scope: scope })
     }

@@ -71,13 +71,16 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
     withBucketLock: createBucketLock(deps.redis, deps.keys)
   }
   const routes: RouteSpec[] = [
-    tokenRoute(auth, limiter, metrics),
+    tokenRoute(auth, limiter, metrics, deps.log),
     ...notificationRoutes(ctx),
     ...bucketRoutes(ctx, deps.scans),
     ...deadLetterRoutes(deps.deadLetters ?? createDeadLetters(deps.redis, deps.keys))
   ]
   routes.push(openApiRoute(routes))
-  const protect = bearerHook(auth, reason => metrics.authFailure(reason))
+  const protect = bearerHook(auth, (reason, request) => {
+    metrics.authFailure(reason)
+    deps.log.info({ reason, ip: request.ip, method: request.method, url: request.routeOptions.url }, 'api request refused')
+  })
 
   await app.register(async api => {
     installJsonParser(api, config.api.body_limit_bytes)

@@ -4,9 +4,10 @@ import type { Auth } from './auth.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import type { RouteSpec } from './route-spec.ts'
 import type { ApiMetrics } from './metrics.ts'
+import type { Logger } from '@internal/telemetry'
 
 /** POST /api/auth/token: client credentials in, a bearer token out; rate limited per client address. */
-export function tokenRoute (auth: Auth, limiter: RateLimiter, metrics: ApiMetrics): RouteSpec {
+export function tokenRoute (auth: Auth, limiter: RateLimiter, metrics: ApiMetrics, log: Logger): RouteSpec {
   return {
     method: 'POST',
     url: '/api/auth/token',
@@ -23,6 +24,7 @@ export function tokenRoute (auth: Auth, limiter: RateLimiter, metrics: ApiMetric
       const { allowed, retryAfterSec } = limiter.hit(request.ip)
       if (allowed) return
       metrics.rateLimited()
+      log.warn({ ip: request.ip }, 'api token requests rate limited')
       return reply.code(429).header('retry-after', String(retryAfterSec)).send({ error: 'Too many token requests; try again later' })
     },
     handler: async (request, reply) => {
@@ -32,9 +34,10 @@ export function tokenRoute (auth: Auth, limiter: RateLimiter, metrics: ApiMetric
       const client = auth.findClient(parsed.data.client_id, parsed.data.client_secret)
       if (!client) {
         metrics.authFailure('credentials')
+        log.warn({ ip: request.ip, client_id: parsed.data.client_id.slice(0, 64) }, 'api token refused: invalid credentials')
         throw new ApiError(401, 'Invalid credentials')
       }
-      request.log.info({ client_id: client.client_id }, 'api token issued')
+      log.info({ client_id: client.client_id, scopes: client.scopes }, 'api token issued')
       return reply.header('cache-control', 'no-store').send(auth.issue(client))
     }
   }
