@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { createHmac } from 'node:crypto'
 import jwt from 'jsonwebtoken'
 import { startApi, CLIENT_ID, CLIENT_SECRET, JWT_SECRET, READER, type Harness } from './api-harness.ts'
 import { createRateLimiter } from '../src/api/rate-limit.ts'
@@ -14,6 +15,11 @@ const claims = (extra: Record<string, unknown> = {}) => ({
 })
 const signed = (payload: object, secret = JWT_SECRET, opts: jwt.SignOptions = {}) =>
   jwt.sign(payload, secret, { algorithm: 'HS256', issuer: 'watch-folder-monitor', audience: 'watch-folder-api', ...opts })
+function hmacToken (payload: object, key: string): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ ...payload, iss: 'watch-folder-monitor', aud: 'watch-folder-api' })}`
+  return `${body}.${createHmac('sha256', key).update(body).digest('base64url')}`
+}
 const get = (token?: string, url = '/api/buckets') =>
   h.app.inject({ method: 'GET', url, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
 
@@ -69,8 +75,10 @@ test('every protected route answers 401 without a token and with a bad one', asy
     hs512: signed(claims(), JWT_SECRET, { algorithm: 'HS512' }),
     noScopes: signed(claims({ scopes: undefined })),
     wrongAudience: jwt.sign(claims(), JWT_SECRET, { algorithm: 'HS256', issuer: 'watch-folder-monitor', audience: 'other' }),
-    garbage: 'not.a.jwt'
+    garbage: 'not.a.jwt',
+    emptySecret: hmacToken(claims(), '') // the original accepted a token signed with an empty JWT_SECRET (its defect 25)
   }
+  assert.equal((await get(hmacToken(claims(), JWT_SECRET))).statusCode, 200, 'the hand-made token is accepted with the right key')
   for (const [name, token] of Object.entries(bad)) {
     const res = await get(token)
     assert.equal(res.statusCode, 401, name)
