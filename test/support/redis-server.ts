@@ -49,6 +49,7 @@ export async function killProcess (proc: ChildProcess, signal: NodeJS.Signals): 
 
 async function ping (port: number): Promise<boolean> {
   const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  c.on('error', () => {}) // refused while the server starts: the caller polls again
   try {
     await c.connect()
     return (await c.ping()) === 'PONG'
