@@ -275,3 +275,13 @@ test('buckets from the config file follow the same network rule', async () => {
   assert.match(problems[0]!, /^buckets\[1\] \(file-bad\)\.endpoint: resolves to 127\.0\.0\.1/)
   assert.match(problems[1]!, /^buckets\[1\] \(file-bad\)\.webhook_url: resolves to 169\.254\.169\.254/)
 })
+
+test('the credential check connects only to allowed addresses, whatever DNS says at connect time', async () => {
+  const { createCredentialCheck } = await import('../src/api/index.ts')
+  const { createNetworkPolicy } = await import('@internal/buckets')
+  const input = { bucket: 'photos-1', endpoint: `http://localhost:${new URL(s3.endpoint).port}`, accessKey: s3.accessKey, secretKey: s3.secretKey, signingRegion: 'us-east-1' }
+  assert.deepEqual(await createCredentialCheck({ policy: createNetworkPolicy(['127.0.0.0/8', '::1/128']) })(input), { ok: true })
+  const refused = await createCredentialCheck({ policy: createNetworkPolicy([]), timeoutMs: 3000 })(input)
+  assert.equal(refused.ok, false)
+  assert.match((refused as { reason: string }).reason, /allowed_networks|EADDRNOTALLOWED/)
+})

@@ -1,5 +1,8 @@
 import { S3Client, ListObjectsV2Command } from '@aws-sdk/client-s3'
-import { endpointUrl } from '@internal/buckets'
+import { Agent as HttpAgent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
+import { endpointUrl, type NetworkPolicy } from '@internal/buckets'
+import { guardedLookup } from './network-guard.ts'
 
 export interface CredentialCheckInput {
   bucket: string
@@ -15,7 +18,8 @@ export type CredentialCheck = (input: CredentialCheckInput) => Promise<{ ok: tru
  * Lists one key with the given credentials, as the scanner will, so a bucket with a wrong key,
  * a wrong endpoint or a missing bucket is refused at add time (422) rather than failing every scan.
  */
-export function createCredentialCheck ({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): CredentialCheck {
+export function createCredentialCheck ({ policy, timeoutMs = 10_000 }: { policy: NetworkPolicy, timeoutMs?: number }): CredentialCheck {
+  const lookup = guardedLookup(policy)
   return async ({ bucket, endpoint, accessKey, secretKey, signingRegion }) => {
     const client = new S3Client({
       endpoint: endpointUrl(endpoint),
@@ -24,7 +28,8 @@ export function createCredentialCheck ({ timeoutMs = 10_000 }: { timeoutMs?: num
       maxAttempts: 2,
       credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
       requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED'
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: { httpAgent: new HttpAgent({ lookup }), httpsAgent: new HttpsAgent({ lookup }) }
     })
     try {
       await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), { abortSignal: AbortSignal.timeout(timeoutMs) })

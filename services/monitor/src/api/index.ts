@@ -18,7 +18,7 @@ import { openApiDocument } from './openapi.ts'
 import type { BucketOpsContext } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
 
-export { createNetworkGuard, systemLookup, type NetworkGuard, type NetworkProblem, type Lookup } from './network-guard.ts'
+export { createNetworkGuard, guardedLookup, systemLookup, type NetworkGuard, type NetworkProblem, type Lookup } from './network-guard.ts'
 export { createCredentialCheck, type CredentialCheck } from './credential-check.ts'
 
 /** What the scanner offers the API (status, resync); implemented by the monitor's scheduler. */
@@ -64,10 +64,11 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
   const auth = createAuth({ jwtSecret: deps.auth.jwtSecret, clients, tokenTtlSec: config.api.token_ttl, now })
   const metrics = createApiMetrics(deps.metrics, deps.secrets)
   const limiter = createRateLimiter({ limit: config.api.token_rate_limit, windowMs: 60_000, now })
+  const policy = createNetworkPolicy(config.webhook.allowed_networks)
   const ctx: BucketOpsContext = {
     config, log: deps.log, redis: deps.redis, keys: deps.keys, store: deps.store, secrets: deps.secrets, now,
-    guard: createNetworkGuard(createNetworkPolicy(config.webhook.allowed_networks), deps.lookup),
-    checkCredentials: deps.checkCredentials ?? createCredentialCheck(),
+    guard: createNetworkGuard(policy, deps.lookup),
+    checkCredentials: deps.checkCredentials ?? createCredentialCheck({ policy }),
     withBucketLock: createBucketLock(deps.redis, deps.keys)
   }
   const routes: RouteSpec[] = [

@@ -1,4 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises'
+import { lookup as dnsLookupCallback, type LookupAddress } from 'node:dns'
+import type { LookupFunction } from 'node:net'
 import { isIP } from 'node:net'
 import { endpointUrl, type NetworkPolicy, type StoredBucket } from '@internal/buckets'
 
@@ -49,3 +51,24 @@ export function createNetworkGuard (policy: NetworkPolicy, lookup: Lookup = syst
 }
 
 export type NetworkGuard = ReturnType<typeof createNetworkGuard>
+
+/**
+ * A socket `lookup` that connects only to addresses the policy allows, so a host that passed
+ * the check and then re-resolves to a private address (DNS rebinding) is not reached.
+ * IP literals never go through a lookup; checkUrl refuses those beforehand.
+ */
+export function guardedLookup (policy: NetworkPolicy): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookupCallback(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+      if (err) return callback(err, '', 4)
+      const allowed = addresses.filter(a => policy.isAllowedAddress(a.address))
+      const first = allowed[0]
+      if (!first) {
+        const refused = Object.assign(new Error(`${hostname} resolves only to addresses webhook.allowed_networks does not allow`), { code: 'EADDRNOTALLOWED' })
+        return callback(refused, '', 4)
+      }
+      if (options.all) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed)
+      else callback(null, first.address, first.family)
+    })
+  }
+}
