@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { bucketSecretNames, secretName } from '@internal/buckets'
-import { deadLetterRecord } from '@internal/redis'
 import { startApi, type Harness } from './api-harness.ts'
 import { startS3, type S3TestServer } from '../../../test/support/s3.ts'
 import { waitFor } from '../../../test/support/ports.ts'
@@ -232,30 +231,6 @@ test('delete: secrets, config, switch, schedule, state, status and the original 
   assert.ok(!dump.includes('DOOMED_1'), 'a secret of the bucket is left')
   assert.equal(await h.redis.exists(`${h.config.redis.state_prefix}doomed-10:keep`), 1, 'another bucket with a longer name is untouched')
   await waitFor(() => h.registry.get('doomed-1') === undefined, { timeoutMs: 1000, what: 'registry drops the bucket' })
-})
-
-test('dead letters: list with paging, replay one, some, all, purge', async () => {
-  for (let i = 0; i < 5; i++) {
-    const record = deadLetterRecord(JSON.stringify({ event_id: `e${i}`, bucket: 'photos-1', key: `k${i}`, retry_count: 3 }), { reason: 'HTTP 400', attempts: 1, last_status: 400, response_excerpt: 'bad' }, new Date(), `id-${i}`)
-    await h.redis.lpush(h.keys.deadLetter, JSON.stringify(record))
-  }
-  const page = await get('/api/dead-letters?offset=1&limit=2')
-  assert.equal(page.statusCode, 200)
-  assert.equal(page.json().total, 5)
-  assert.deepEqual(page.json().items.map((r: { id: string }) => r.id), ['id-3', 'id-2'])
-  assert.equal((await get('/api/dead-letters?limit=0')).statusCode, 400)
-  assert.equal((await get('/api/dead-letters?colour=red')).statusCode, 400)
-  assert.deepEqual((await post('/api/dead-letters/id-4/replay')).json(), { status: 'success', count: 1 })
-  assert.equal((await post('/api/dead-letters/id-4/replay')).statusCode, 404)
-  assert.deepEqual((await post('/api/dead-letters/replay', { ids: ['id-0', 'id-1'] })).json(), { status: 'success', count: 2 })
-  assert.equal(await h.redis.llen(h.keys.queue), 3)
-  assert.equal(JSON.parse((await h.redis.lindex(h.keys.queue, 0))!).retry_count, 0)
-  assert.deepEqual((await post('/api/dead-letters/purge', { ids: ['id-2'] })).json(), { status: 'success', count: 1 })
-  assert.equal((await post('/api/dead-letters/replay', {})).statusCode, 400)
-  assert.deepEqual((await post('/api/dead-letters/replay', { all: true })).json(), { status: 'success', count: 1 })
-  await h.redis.lpush(h.keys.deadLetter, JSON.stringify(deadLetterRecord('x', { reason: 'r', attempts: 0, last_status: null, response_excerpt: null }, new Date(), 'id-9')))
-  assert.deepEqual((await post('/api/dead-letters/purge', { all: true })).json(), { status: 'success', count: 1 })
-  assert.equal(await h.redis.llen(h.keys.deadLetter), 0)
 })
 
 test('unknown API paths answer 404 in the error shape', async () => {
