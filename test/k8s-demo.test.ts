@@ -3,7 +3,9 @@
 // everything it started. Also the receiver's signature check against the consumer's signer.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -29,6 +31,19 @@ test('the README\'s signature check accepts what the consumer signs, and only th
     assert.equal(verifySignature(secret, headers, body, { nowSec: now + 3600 }), false, 'replayed an hour later')
     assert.equal(verifySignature(wrong, headers, body, { nowSec: now }), false, 'wrong secret')
   }
+})
+
+test('without redis-server, the demo says how to install it and stops', (t) => {
+  const bin = mkdtempSync(join(tmpdir(), 'demo-path-'))
+  t.after(() => rmSync(bin, { recursive: true, force: true }))
+  for (const tool of ['node', 'dirname']) {
+    const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim()
+    symlinkSync(found, join(bin, tool))
+  }
+  const run = spawnSync('/bin/bash', ['scripts/demo.sh'], { cwd: ROOT, encoding: 'utf8', env: { PATH: bin, HOME: process.env.HOME } })
+  assert.equal(run.status, 1)
+  assert.match(run.stderr, /redis-server is not installed/)
+  assert.match(run.stderr, /sudo apt-get install redis-server/)
 })
 
 test('npm run demo: webhooks for every change arrive, then Ctrl-C stops everything', { timeout: 120_000 }, async (t) => {
