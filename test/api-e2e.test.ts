@@ -1,18 +1,14 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { stringify } from 'yaml'
 import { OAuth2Server } from 'oauth2-mock-server'
 import { Webhook } from 'standardwebhooks'
-import { startRedis, killProcess, type RedisServer } from './support/redis-server.ts'
+import { startRedis, type RedisServer } from './support/redis-server.ts'
 import { startS3, type S3TestServer } from './support/s3.ts'
 import { startReceiver, type Receiver } from './support/receiver.ts'
-import { freePort, waitFor } from './support/ports.ts'
+import { waitFor } from './support/ports.ts'
+import { spawnService, apiClient, type ServiceProcess } from '../services/monitor/test/api-processes.ts'
 
 // The whole system through real processes (`npm run monitor` / `npm run consumer` as child
 // processes with env): the API on the monitor, a real S3-protocol server, Redis, the consumer
@@ -30,38 +26,18 @@ const env = {
   API_CLIENT_SECRET: `api-secret-${randomBytes(12).toString('hex')}`,
   SECRETS_KEY: randomBytes(32).toString('base64'),
   LOG_LEVEL: 'debug',
-  SHUTDOWN_TIMEOUT_MS: '3000',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
+  SHUTDOWN_TIMEOUT_MS: '3000'
 }
-
-interface Service { proc: ChildProcess, port: number, output: () => string }
 
 let redis: RedisServer
 let s3: S3TestServer
 let oauth: OAuth2Server
 let receiverA: Receiver
 let receiverB: Receiver
-let monitor: Service
-let consumer: Service
-let dir: string
+let monitor: ServiceProcess
+let consumer: ServiceProcess
 const issuedOAuthTokens: string[] = []
-let apiToken = ''
-
-async function spawnService (kind: 'monitor' | 'consumer', configPath: string): Promise<Service> {
-  const port = await freePort()
-  const proc = spawn(process.execPath, ['--import', 'tsx', new URL(`../services/${kind}/src/main.ts`, import.meta.url).pathname], {
-    env: { ...process.env, ...env, CONFIG_PATH: configPath, HTTP_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  proc.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  proc.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  await waitFor(async () => {
-    if (proc.exitCode !== null) throw new Error(`${kind} exited: ${output}`)
-    return (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.status === 200
-  }, { timeoutMs: 30_000, everyMs: 100, what: `${kind} ready` })
-  return { proc, port, output: () => output }
-}
+let api: ReturnType<typeof apiClient>
 
 before(async () => {
   redis = await startRedis()
@@ -78,50 +54,38 @@ before(async () => {
   })
   receiverA = await startReceiver('/hook-a')
   receiverB = await startReceiver('/hook-b')
-  dir = mkdtempSync(join(tmpdir(), 'wf-e2e-'))
-  const configPath = join(dir, 'config.yaml')
-  writeFileSync(configPath, stringify({
+  const config = {
     defaults: { polling_interval: 1 },
     redis: { host: '127.0.0.1', port: redis.port },
     webhook: { allowed_networks: ['127.0.0.0/8'], timeout: 5 },
     consumer: { polling_interval: 0.2 },
     api: { token_rate_limit: 100 }
-  }))
-  monitor = await spawnService('monitor', configPath)
-  consumer = await spawnService('consumer', configPath)
+  }
+  monitor = await spawnService('monitor', config, env)
+  consumer = await spawnService('consumer', config, env)
+  api = apiClient(monitor.port)
 })
 
 after(async () => {
-  for (const service of [monitor, consumer]) if (service) await killProcess(service.proc, 'SIGTERM')
+  for (const service of [monitor, consumer]) await service?.stop()
   await receiverA?.close()
   await receiverB?.close()
   await oauth?.stop()
   await s3?.stop()
   await redis?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
-const api = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
-  const res = await fetch(`http://127.0.0.1:${monitor.port}${path}`, {
-    method,
-    headers: { ...(apiToken && { authorization: `Bearer ${apiToken}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  return { status: res.status, json: await res.json() as any }
-}
 const eventsFor = (receiver: Receiver, key: string) => receiver.requests.filter(r => r.json?.key === key)
 /** Waits until the monitor finished `n` more scans of the bucket than now. */
 async function scansPass (n: number): Promise<void> {
-  const start = (await api('GET', `/api/buckets/${BUCKET}`)).json.status.scans_total
-  await waitFor(async () => (await api('GET', `/api/buckets/${BUCKET}`)).json.status.scans_total >= start + n, { timeoutMs: 15_000, everyMs: 200, what: `${n} scans` })
+  const start = (await api.call('GET', `/api/buckets/${BUCKET}`)).json.status.scans_total
+  await waitFor(async () => (await api.call('GET', `/api/buckets/${BUCKET}`)).json.status.scans_total >= start + n, { timeoutMs: 15_000, everyMs: 200, what: `${n} scans` })
 }
 
 test('end to end: token, add, upload -> webhook; disable -> nothing; enable; new webhook URL; delete -> Redis holds nothing of the bucket', async () => {
-  const token = await api('POST', '/api/auth/token', { client_id: env.API_CLIENT_ID, client_secret: env.API_CLIENT_SECRET })
-  assert.equal(token.status, 200)
-  apiToken = token.json.access_token
+  await api.login(env.API_CLIENT_ID, env.API_CLIENT_SECRET)
 
-  const add = await api('POST', '/api/buckets/add', {
+  const add = await api.call('POST', '/api/buckets/add', {
     name: BUCKET, access_key: S3_ACCESS_KEY, secret_key: S3_SECRET_KEY, region: s3.endpoint, webhook_url: receiverA.url,
     client_id: 'e2e-hooks', client_secret: OAUTH_CLIENT_SECRET, token_url: `${oauth.issuer.url}/token`, signing_secret: SIGNING_SECRET
   })
@@ -138,38 +102,38 @@ test('end to end: token, add, upload -> webhook; disable -> nothing; enable; new
   assert.ok(issuedOAuthTokens.includes(String(first.headers.authorization).slice(7)))
   new Webhook(SIGNING_SECRET).verify(first.body, first.headers as Record<string, string>)
 
-  assert.equal((await api('POST', `/api/bucket-notifications/disable?bucket=${BUCKET}`)).status, 200)
+  assert.equal((await api.call('POST', `/api/bucket-notifications/disable?bucket=${BUCKET}`)).status, 200)
   await scansPass(1) // the switch has reached the scanner
   await s3.put(BUCKET, 'inbox/while-disabled.jpg', 'quiet')
   await scansPass(2)
   await new Promise(resolve => setTimeout(resolve, 500))
   assert.equal(eventsFor(receiverA, 'inbox/while-disabled.jpg').length, 0, 'nothing arrives while disabled')
 
-  assert.equal((await api('POST', `/api/bucket-notifications/enable?bucket=${BUCKET}`)).status, 200)
+  assert.equal((await api.call('POST', `/api/bucket-notifications/enable?bucket=${BUCKET}`)).status, 200)
   await s3.put(BUCKET, 'inbox/after-enable.jpg', 'loud')
   await waitFor(() => eventsFor(receiverA, 'inbox/after-enable.jpg').length > 0, { timeoutMs: 20_000, what: 'webhook after enable' })
 
-  const update = await api('POST', '/api/buckets/update', { name: BUCKET, webhook_url: receiverB.url })
+  const update = await api.call('POST', '/api/buckets/update', { name: BUCKET, webhook_url: receiverB.url })
   assert.equal(update.status, 200)
   await scansPass(1)
   await s3.put(BUCKET, 'inbox/to-b.jpg', 'bee')
   await waitFor(() => eventsFor(receiverB, 'inbox/to-b.jpg').length > 0, { timeoutMs: 20_000, what: 'webhook at the new URL' })
   assert.equal(eventsFor(receiverA, 'inbox/to-b.jpg').length, 0, 'the old URL gets nothing')
 
-  const status = await api('GET', '/api/bucket-notifications/status')
+  const status = await api.call('GET', '/api/bucket-notifications/status')
   const entry = status.json.buckets.find((b: { name: string }) => b.name === BUCKET)
   assert.equal(entry.webhook_url, receiverB.url)
   assert.ok(entry.objects_tracked >= 4)
   assert.ok(entry.events.created >= 3)
 
-  assert.deepEqual((await api('POST', `/api/buckets/delete?bucket=${BUCKET}`)).json, { status: 'success', message: `Bucket ${BUCKET} deleted completely` })
+  assert.deepEqual((await api.call('POST', `/api/buckets/delete?bucket=${BUCKET}`)).json, { status: 'success', message: `Bucket ${BUCKET} deleted completely` })
   await new Promise(resolve => setTimeout(resolve, 2500)) // two polling intervals: no replica brings anything back
   const client = redis.client()
   const leftovers = (await client.keys('*')).filter(k => k.includes(BUCKET))
   assert.deepEqual(leftovers, [], 'no key names the bucket')
   const secretFields = await client.hkeys('linode:objstore:secrets')
   assert.deepEqual(secretFields.filter(f => f.startsWith('E2E_PHOTOS')), [], 'no secret of the bucket')
-  assert.equal((await api('GET', `/api/buckets/${BUCKET}`)).status, 404)
+  assert.equal((await api.call('GET', `/api/buckets/${BUCKET}`)).status, 404)
 })
 
 test('logs of the whole run (both processes, debug level) hold no secret', async () => {
@@ -184,7 +148,7 @@ test('logs of the whole run (both processes, debug level) hold no secret', async
     'JWT secret': env.JWT_SECRET,
     'API client secret': env.API_CLIENT_SECRET,
     'SECRETS_KEY': env.SECRETS_KEY,
-    'API bearer token': apiToken
+    'API bearer token': api.token
   }
   issuedOAuthTokens.forEach((t, i) => { secrets[`OAuth access token ${i}`] = t })
   assert.ok(issuedOAuthTokens.length > 0)
