@@ -30,6 +30,8 @@ export interface ConsumerDeps {
   retryBaseMs?: number
   /** Timer periods, ms (tests shorten them). */
   timers?: { heartbeatMs?: number, promoteMs?: number, reapMs?: number }
+  /** Entries claimed ahead of free worker slots; default half a batch. */
+  prefetch?: number
 }
 
 export interface Consumer {
@@ -75,7 +77,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   const c = config.consumer
   const worker = startWorker({
     queue, blocking: deps.blocking, consumerId: deps.consumerId, handle, threads: c.webhook_threads, batchSize: c.batch_size,
-    pollSec: c.polling_interval, visibilityMs: c.visibility_timeout * 1000, now, log, ...deps.timers,
+    pollSec: c.polling_interval, prefetch: deps.prefetch ?? Math.floor(Math.min(c.batch_size, c.webhook_threads) / 2), visibilityMs: c.visibility_timeout * 1000, now, log, ...deps.timers,
     onReclaimed: n => metrics?.reclaimed.inc(n)
   })
   let closing: Promise<boolean> | undefined

@@ -40,7 +40,11 @@ interface Claimed { entry: string, event: QueuedEvent, fields: Record<string, un
  * processing list and the worker's stale check returns it to the queue.
  */
 export function createHandler (deps: HandlerDeps) {
-  const { queue, consumerId, breakers, slots, now, log } = deps
+  const { queue, consumerId, breakers, slots, now } = deps
+  // The per-delivery line carries only fields built here (no secret, no token, no query
+  // string), so it needs only a short redaction list; the service-wide list of wildcard
+  // paths costs about 50 us per line, a third of a delivery's CPU at thousands per second.
+  const log = deps.log.child({}, { redact: { paths: ['token', 'authorization', 'err.headers', 'err.cause.headers'], censor: '[REDACTED]' } })
 
   async function bury (entry: string, fields: DeadLetterInput): Promise<void> {
     const record = deadLetterRecord(entry, fields, new Date(now()))
@@ -54,7 +58,7 @@ export function createHandler (deps: HandlerDeps) {
     deps.metrics?.deliveries.inc({ outcome: 'deferred' })
   }
 
-  return async function handle (entry: string): Promise<void> {
+  return async function handle (entry: string, release: () => void = () => {}): Promise<void> {
     const decoded = decodeEvent(entry)
     if (!decoded.ok) {
       log.warn({ reason: decoded.reason }, 'malformed queue entry dead-lettered')
@@ -73,27 +77,24 @@ export function createHandler (deps: HandlerDeps) {
       breakers.record(target.endpoint, undefined)
       return defer(entry, now() + slots.deferMs(target.endpoint, deps.random))
     }
-    await attempt(claimed, target)
+    await attempt(claimed, target, release)
   }
 
-  async function attempt (claimed: Claimed, target: Target): Promise<void> {
+  async function attempt (claimed: Claimed, target: Target, release: () => void): Promise<void> {
     const { event } = claimed
     const attemptNo = event.retry_count + 1
     const requestId = event.request_id ?? randomUUID()
     const started = now()
-    let durationMs: number | undefined
-    try {
-      const request: WebhookRequest = {
-        url: target.url, fields: claimed.fields, eventId: event.event_id, bucket: event.bucket, eventType: event.event_type,
-        attempt: attemptNo, requestId, signingKey: target.signingKey
-      }
-      const result = await sendWithAuth(request, target.credentials, deps.tokens, deps.post)
-      durationMs = now() - started
-      breakers.record(target.endpoint, breakerOutcome(result))
-      await settle(claimed, target, attemptNo, requestId, result, durationMs)
-    } finally {
-      slots.release(target.endpoint, durationMs)
+    const request: WebhookRequest = {
+      url: target.url, fields: claimed.fields, eventId: event.event_id, bucket: event.bucket, eventType: event.event_type,
+      attempt: attemptNo, requestId, signingKey: target.signingKey
     }
+    const result = await sendWithAuth(request, target.credentials, deps.tokens, deps.post) // never throws
+    const durationMs = now() - started
+    slots.release(target.endpoint, durationMs)
+    breakers.record(target.endpoint, breakerOutcome(result))
+    release()
+    await settle(claimed, target, attemptNo, requestId, result, durationMs)
   }
 
   async function settle (claimed: Claimed, target: Target | undefined, attemptNo: number, requestId: string, result: AttemptResult, durationMs: number): Promise<void> {

@@ -8,13 +8,16 @@ export interface WorkerOptions {
   /** A connection of its own for BLMOVE (maxRetriesPerRequest: null). */
   blocking: Redis
   consumerId: string
-  handle: (entry: string) => Promise<void>
+  /** Settles one entry; calls `release` once the worker slot may serve another entry. */
+  handle: (entry: string, release: () => void) => Promise<void>
   /** Deliveries in flight at once (consumer.webhook_threads). */
   threads: number
   /** Entries claimed per round trip (consumer.batch_size). */
   batchSize: number
   /** Longest blocking wait, seconds (consumer.polling_interval). */
   pollSec: number
+  /** Entries claimed ahead of free slots (0: claim only for a free slot). */
+  prefetch?: number
   /** consumer.visibility_timeout, ms. */
   visibilityMs: number
   heartbeatMs?: number
@@ -41,26 +44,49 @@ export function startWorker (opts: WorkerOptions): Worker {
   const now = opts.now ?? Date.now
   const controller = new AbortController()
   const inFlight = new Map<Promise<void>, string>()
+  // Claimed, waiting for a slot: at most `prefetch` entries, so a finished delivery picks up
+  // the next entry without waiting a claim round trip. They sit in our processing list.
+  const ready: string[] = []
+  const prefetch = opts.prefetch ?? 0
   let wake: (() => void) | undefined
-  const stale = createStaleCheck(queue, consumerId, () => inFlight.values())
+  // Slots taken: a delivery frees its slot once the receiver has answered; its settle (one
+  // Redis round trip) finishes in the background and is still awaited by close().
+  let busy = 0
+  const stale = createStaleCheck(queue, consumerId, function * () { yield * inFlight.values(); yield * ready })
 
   function start (entry: string): void {
-    const job = opts.handle(entry)
+    busy++
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      busy--
+      dispatch()
+      wake?.()
+    }
+    const job = opts.handle(entry, release)
       .catch(err => log.error({ err: toError(err) }, 'settling a delivery failed; the entry is returned later'))
-      .finally(() => { inFlight.delete(job); wake?.() })
+      .finally(() => { inFlight.delete(job); release() })
     inFlight.set(job, entry)
   }
 
+  function dispatch (): void {
+    while (busy < opts.threads && ready.length > 0 && !controller.signal.aborted) start(ready.shift()!)
+  }
+
+  // While one claim is on its way, more deliveries finish, so claims batch up by themselves
+  // under load; a free slot never waits for a chunk to fill.
+  const room = () => opts.threads + prefetch - busy - ready.length
   async function slotFree (): Promise<void> {
-    while (inFlight.size >= opts.threads && !controller.signal.aborted) {
+    while (!controller.signal.aborted && room() <= 0) {
       await new Promise<void>(resolve => { wake = resolve })
     }
   }
 
   async function claim (): Promise<string[]> {
-    const free = Math.min(opts.batchSize, opts.threads - inFlight.size)
-    const ready = await queue.claim(consumerId, free)
-    if (ready.length > 0 || controller.signal.aborted) return ready
+    const free = Math.min(opts.batchSize, room())
+    const got = await queue.claim(consumerId, free)
+    if (got.length > 0 || controller.signal.aborted || ready.length > 0) return got
     const first = await queue.claimBlocking(opts.blocking, consumerId, opts.pollSec)
     if (first === null) return []
     return [first, ...free > 1 ? await queue.claim(consumerId, free - 1) : []]
@@ -72,7 +98,11 @@ export function startWorker (opts: WorkerOptions): Worker {
       await slotFree()
       if (signal.aborted) break
       try {
-        for (const entry of await claim()) start(entry)
+        const got = await claim()
+        ready.push(...got)
+        dispatch()
+        // Queue empty but entries still waiting for slots: claim again once a slot frees.
+        if (got.length === 0 && ready.length > 0) await new Promise<void>(resolve => { wake = resolve })
       } catch (err) {
         if (signal.aborted) break
         // UNBLOCKED (a failover ended BLMOVE) and connection errors: wait a moment, claim again.
