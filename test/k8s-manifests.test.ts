@@ -90,6 +90,16 @@ const CUSTOM_CHECKS: Record<string, (o: K8sObject) => void> = {
       for (const value of Object.values(trigger.metadata ?? {})) assert.equal(typeof value, 'string', 'KEDA metadata values are strings')
     }
   },
+  'monitoring.coreos.com/v1/PrometheusRule': (o) => {
+    assert.ok(Array.isArray(o.spec.groups) && o.spec.groups.length > 0)
+    for (const group of o.spec.groups) {
+      assert.equal(typeof group.name, 'string')
+      for (const rule of group.rules) {
+        assert.ok(typeof rule.alert === 'string' && typeof rule.expr === 'string', 'alert and expr')
+        if (rule.for !== undefined) assert.match(rule.for, /^\d+[smh]$/)
+      }
+    }
+  },
   'monitoring.coreos.com/v1/ServiceMonitor': (o) => {
     assert.ok(o.spec.selector?.matchLabels, 'selector.matchLabels')
     assert.ok(Array.isArray(o.spec.endpoints) && o.spec.endpoints.length > 0)

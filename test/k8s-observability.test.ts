@@ -48,6 +48,14 @@ test('every metric the dashboard queries is one the services export', () => {
   for (const name of queried) assert.ok(exported.has(name), `the dashboard queries ${name}, which no service exports`)
 })
 
+test('every metric the alert rules use is one the services export', () => {
+  const rule = renderKustomization(join(K8S, 'overlays/servicemonitor')).find(o => o.kind === 'PrometheusRule')!
+  const exprs: string[] = rule.spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.expr))
+  assert.ok(exprs.length >= 5)
+  const exported = exportedMetrics()
+  for (const name of exprs.flatMap(metricNames)) assert.ok(exported.has(name), `an alert uses ${name}, which no service exports`)
+})
+
 test('Loki queries use only the labels Promtail sets; request_id is never a label', () => {
   const stage = promtail.scrape_configs[0].pipeline_stages
   const labels = Object.keys(stage.find((s: any) => s.labels).labels)
@@ -79,7 +87,7 @@ test('Promtail reads the logger\'s JSON fields and keeps exactly the two service
 })
 
 test('the ServiceMonitor scrapes /metrics on the http port of both services and nothing else', () => {
-  const monitor = renderKustomization(join(K8S, 'overlays/servicemonitor'))[0]!
+  const monitor = find(renderKustomization(join(K8S, 'overlays/servicemonitor')), 'ServiceMonitor', 'watch-folder')!
   const selected = base.filter(o => o.kind === 'Service' && matches(monitor.spec.selector.matchLabels, o.metadata.labels))
   assert.deepEqual(selected.map(s => s.metadata.name).sort(), ['bucket-monitor', 'webhook-consumer'])
   for (const svc of selected) assert.ok(svc.spec.ports.some((p: any) => p.name === monitor.spec.endpoints[0].port))
