@@ -55,13 +55,14 @@ export function createCachedSecretStore (inner: SecretStore, { ttlMs, now = Date
   const pending = new Map<string, Promise<string | undefined>>()
   const state: SecretStoreHealth = { ok: true, degraded: false }
   const failed = (err: unknown) => { state.ok = false; state.lastError = (err as Error).message }
+  const recovered = () => { Object.assign(state, { ok: true, degraded: false, lastError: undefined }) }
 
   function fetch (name: string): Promise<string | undefined> {
     let call = pending.get(name)
     if (!call) {
       call = inner.get(name).then(value => {
         cache.set(name, { value, at: now() })
-        Object.assign(state, { ok: true, degraded: false, lastError: undefined })
+        recovered()
         return value
       }, (err: unknown) => { failed(err); throw err }).finally(() => pending.delete(name))
       pending.set(name, call)
@@ -102,10 +103,12 @@ export function createCachedSecretStore (inner: SecretStore, { ttlMs, now = Date
     async set (name, value) {
       try { await inner.set(name, value) } catch (err) { failed(err); throw err }
       cache.set(name, { value, at: now() })
+      recovered()
     },
     async delete (name) {
       try { await inner.delete(name) } catch (err) { failed(err); throw err }
       cache.delete(name)
+      recovered()
     }
   }
 }
