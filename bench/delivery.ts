@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http'
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import { Agent, request } from 'undici'
 import { Redis } from 'ioredis'
@@ -9,6 +8,7 @@ import { createLogger } from '@internal/telemetry'
 import { startRedis } from '../test/support/redis-server.ts'
 import { makeEvent } from '../services/consumer/test/harness.ts'
 import { startConsumer } from '../services/consumer/src/consumer.ts'
+import { writeResult } from './report.ts'
 
 // `npm run bench -- delivery`: 20,000 events through a real consumer to a local keep-alive
 // receiver, against a bare undici POST loop with the same concurrency to the same receiver.
@@ -95,7 +95,7 @@ export async function consumerRun (redisPort: number, url: string, count: number
   return started
 }
 
-export async function runDeliveryBench (): Promise<Record<string, unknown>> {
+export async function runDeliveryBench () {
   const redisServer = await startRedis()
   const receiver = await startBenchReceiver()
   try {
@@ -118,12 +118,28 @@ export async function runDeliveryBench (): Promise<Record<string, unknown>> {
       note: 'the backlog of EVENTS is queued before the consumer starts: per_second counts from its start to the last receipt; p50/p99 are enqueue to receipt, so they include waiting behind the backlog. bare: a plain undici POST loop, per_second from its start, latency from request start',
       runs, ratios: ratios.map(r => +r.toFixed(2)), consumer: best.consumer, bare: best.bare, ratio: +median.toFixed(2)
     }
-    mkdirSync('results', { recursive: true })
-    writeFileSync('results/delivery.json', JSON.stringify(result, null, 2) + '\n')
+    writeResult('delivery', result, markdown(result))
     return result
   } finally {
     receiver.server.closeAllConnections()
     receiver.server.close()
     await redisServer.stop()
   }
+}
+
+function markdown (r: { events: number, concurrency: number, consumer: ReturnType<typeof summary>, bare: ReturnType<typeof summary>, ratio: number, ratios: number[], note: string }): string {
+  return [
+    '# Delivery benchmark', '',
+    `${r.events} events, ${r.concurrency} deliveries in flight, one local keep-alive receiver (median of ${r.ratios.length} alternating pairs).`, '',
+    '| | deliveries/s | p50 ms | p99 ms |', '| --- | --- | --- | --- |',
+    `| consumer | ${r.consumer.per_second} | ${r.consumer.p50_ms} | ${r.consumer.p99_ms} |`,
+    `| bare undici loop | ${r.bare.per_second} | ${r.bare.p50_ms} | ${r.bare.p99_ms} |`, '',
+    `Ratio consumer / bare: **${r.ratio}** (pairs: ${r.ratios.join(', ')}; goal >= 0.6).`, '', r.note, ''
+  ].join('\n')
+}
+
+/** The `npm run bench -- delivery` entry point. */
+export async function run (): Promise<void> {
+  const r = await runDeliveryBench()
+  process.stdout.write(`delivery: consumer ${r.consumer.per_second}/s (p50 ${r.consumer.p50_ms} ms, p99 ${r.consumer.p99_ms} ms), bare ${r.bare.per_second}/s, ratio ${r.ratio} (pairs ${r.ratios.join(', ')})\n`)
 }
