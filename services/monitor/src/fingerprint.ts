@@ -1,8 +1,11 @@
 /**
- * The compact per-object state kept in the bucket's state hash: `lm36:size36:etag`, where
- * lm36 is last_modified in epoch ms and size in base 36, and a plain MD5 etag (32 hex
- * characters) is packed as 22 base64 characters. Anything else (multipart etags) is kept
- * as given behind a `=` marker. About 34 bytes, so a tracked object costs < 120 bytes.
+ * The compact per-object state kept in the bucket's state hash, at most 30 bytes for
+ * objects under 46 KB so that Redis keeps each value in its smallest allocation (an sds of
+ * up to 31 characters has a 1-byte header): a tracked object then costs about 100 bytes.
+ *
+ *   `T,S` + 20 characters   T = last_modified, whole seconds in base 36 (or `.` + ms in base 36)
+ *                           S = size in base 36; then an MD5 etag as 20 base-85 characters
+ *   `T,S,raw etag`          any other etag (multipart `…-12`, upper case), as listed
  */
 export interface ObjectVersion {
   etag: string
@@ -11,19 +14,51 @@ export interface ObjectVersion {
   lastModifiedMs: number
 }
 
+// 85 printable characters without `,` (the separator), quotes or backslash.
+const ALPHABET = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)).filter(c => !',"\'\\`'.includes(c)).slice(0, 85).join('')
+const DIGIT = new Int8Array(128).fill(-1)
+for (let i = 0; i < 85; i++) DIGIT[ALPHABET.charCodeAt(i)] = i
 const MD5_HEX = /^[0-9a-f]{32}$/
+const PACKED = 20
 
 export function encodeFingerprint ({ etag, size, lastModifiedMs }: ObjectVersion): string {
-  const packed = MD5_HEX.test(etag) ? Buffer.from(etag, 'hex').toString('base64').slice(0, 22) : `=${etag}`
-  return `${lastModifiedMs.toString(36)}:${size.toString(36)}:${packed}`
+  const time = lastModifiedMs % 1000 === 0 ? (lastModifiedMs / 1000).toString(36) : `.${lastModifiedMs.toString(36)}`
+  const head = `${time},${size.toString(36)}`
+  return MD5_HEX.test(etag) ? head + hexToBase85(etag) : `${head},${etag}`
 }
 
 export function decodeFingerprint (fp: string): ObjectVersion {
-  const first = fp.indexOf(':')
-  const second = fp.indexOf(':', first + 1)
-  const packed = fp.slice(second + 1)
-  const etag = packed.startsWith('=') ? packed.slice(1) : Buffer.from(packed, 'base64').toString('hex')
-  return { etag, size: parseInt(fp.slice(first + 1, second), 36), lastModifiedMs: parseInt(fp.slice(0, first), 36) }
+  const comma = fp.indexOf(',')
+  const time = fp.slice(0, comma)
+  const lastModifiedMs = time.startsWith('.') ? parseInt(time.slice(1), 36) : parseInt(time, 36) * 1000
+  const raw = fp.indexOf(',', comma + 1)
+  if (raw >= 0) return { etag: fp.slice(raw + 1), size: parseInt(fp.slice(comma + 1, raw), 36), lastModifiedMs }
+  return { etag: base85ToHex(fp.slice(-PACKED)), size: parseInt(fp.slice(comma + 1, -PACKED), 36), lastModifiedMs }
+}
+
+// Every page of every rescan encodes 1,000 etags: 4 x 32 bits, 5 base-85 digits each.
+function hexToBase85 (hex: string): string {
+  let out = ''
+  for (let i = 0; i < 32; i += 8) {
+    let n = parseInt(hex.slice(i, i + 8), 16)
+    let group = ''
+    for (let d = 0; d < 5; d++) {
+      group = ALPHABET[n % 85]! + group
+      n = Math.floor(n / 85)
+    }
+    out += group
+  }
+  return out
+}
+
+function base85ToHex (packed: string): string {
+  let out = ''
+  for (let i = 0; i < PACKED; i += 5) {
+    let n = 0
+    for (let d = 0; d < 5; d++) n = n * 85 + DIGIT[packed.charCodeAt(i + d)]!
+    out += n.toString(16).padStart(8, '0')
+  }
+  return out
 }
 
 /** ListObjectsV2 quotes etags; events carry them bare, as the original did. */

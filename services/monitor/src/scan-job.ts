@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { bucketSecretNames, endpointHost, type Bucket, type SecretStore } from '@internal/buckets'
 import { toError } from '@internal/telemetry'
 import { scanBucket } from './scan.ts'
@@ -41,6 +42,7 @@ export function intervalMs (deps: Pick<JobDeps, 'defaults'>, bucket: Bucket): nu
 export async function runClaimedScan (deps: JobDeps, bucket: Bucket, due: number, shutdown: AbortSignal): Promise<ScanReport> {
   const progress = newProgress(deps.now())
   const controller = new AbortController()
+  setMaxListeners(0, controller.signal) // each S3 request in flight listens on it
   const stop = () => controller.abort(shutdown.reason)
   shutdown.addEventListener('abort', stop)
   const lease = keepLease(deps, bucket.name, controller)

@@ -140,7 +140,7 @@ test('a bucket of 2,600 objects is seen whole, and a rescan writes nothing', asy
 
   const counters = async () => {
     const info = await redis.info()
-    return ['total_commands_processed', 'rdb_changes_since_last_save'].map(f => Number(info.match(new RegExp(`${f}:(\\d+)`))![1]))
+    return ['total_commands_processed', 'rdb_changes_since_last_save'].map(f => Number(info.match(new RegExp(`${f}:(\\d+)`))![1])) as [number, number]
   }
   const [commandsBefore, writesBefore] = await counters()
   const rescan = await scan(deps, { name }, fake.endpoint, 250)
