@@ -178,6 +178,8 @@ test('update: exists check before secrets, rotation checked against S3, version 
   assert.equal((await post('/api/buckets/update', { name: 'rotate-1', webhook_url: 'http://10.0.0.1/x' })).json().field, 'webhook_url')
   assert.equal((await post('/api/buckets/update', { name: 'rotate-1', token_url: 'http://192.168.1.1/t' })).json().field, 'token_url')
   assert.equal((await post('/api/buckets/update', { name: 'rotate-1' })).statusCode, 400)
+  assert.equal((await post('/api/buckets/update', { name: 'rotate-1', webhook_url: null })).json().field, 'webhook_url')
+  assert.equal((await post('/api/buckets/update', { name: 'rotate-1', region: 'a.example', endpoint: 'b.example' })).json().field, 'endpoint')
   assert.equal((await post('/api/buckets/update', { name: 'rotate-1', colour: 'red' })).json().error, 'Unknown field: colour')
   const removed = await post('/api/buckets/update', { name: 'rotate-1', webhook_auth: null })
   assert.equal(removed.statusCode, 200)

@@ -22,6 +22,10 @@ export async function updateBucket (ctx: BucketOpsContext, body: unknown) {
   if ((input.access_key === undefined) !== (input.secret_key === undefined)) {
     throw badRequest('Both access_key and secret_key must be provided when updating credentials', { field: input.access_key === undefined ? 'access_key' : 'secret_key' })
   }
+  if (input.region !== undefined && input.endpoint !== undefined && input.region !== input.endpoint) {
+    throw badRequest("Give 'region' or 'endpoint', not two different values", { field: 'endpoint' })
+  }
+  if (input.webhook_url === null && !ctx.config.webhook.url) throw badRequest('Invalid field webhook_url: there is no webhook.url to fall back on', { field: 'webhook_url' })
   return await ctx.withBucketLock(input.name, async () => {
     const current = await ctx.store.get(input.name)
     if (!current) throw notFound(`Bucket ${input.name} not found`)
