@@ -36,19 +36,24 @@ export function decodeFingerprint (fp: string): ObjectVersion {
   return { etag: base85ToHex(fp.slice(-PACKED)), size: parseInt(fp.slice(comma + 1, -PACKED), 36), lastModifiedMs }
 }
 
-// Every page of every rescan encodes 1,000 etags: 4 x 32 bits, 5 base-85 digits each.
+// Every page of every rescan encodes 1,000 etags: 4 x 32 bits, 5 base-85 digits each,
+// built from character codes (no intermediate strings; the caller checked the hex).
+const ALPHABET_CODES = Array.from(ALPHABET, c => c.charCodeAt(0))
+const HEX_VALUE = new Uint8Array(128)
+for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i
+const codes: number[] = new Array(PACKED).fill(0)
+
 function hexToBase85 (hex: string): string {
-  let out = ''
-  for (let i = 0; i < 32; i += 8) {
-    let n = parseInt(hex.slice(i, i + 8), 16)
-    let group = ''
-    for (let d = 0; d < 5; d++) {
-      group = ALPHABET[n % 85]! + group
-      n = Math.floor(n / 85)
+  for (let g = 0; g < 4; g++) {
+    let n = 0
+    for (let i = g * 8; i < g * 8 + 8; i++) n = n * 16 + HEX_VALUE[hex.charCodeAt(i)]!
+    for (let d = 4; d >= 0; d--) {
+      const digit = n % 85
+      codes[g * 5 + d] = ALPHABET_CODES[digit]!
+      n = (n - digit) / 85
     }
-    out += group
   }
-  return out
+  return String.fromCharCode(...codes)
 }
 
 function base85ToHex (packed: string): string {
