@@ -150,4 +150,5 @@ test('/api/openapi.json is generated from the route schemas', async () => {
   assert.ok(doc.paths['/api/buckets/{name}'].get)
   assert.ok(doc.paths['/api/dead-letters'].get)
   assert.equal(doc.paths['/api/auth/token'].post.security, undefined)
+  assert.ok(add.responses['401'] && add.responses['403'] && add.responses['422'])
 })

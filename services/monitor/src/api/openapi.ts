@@ -1,5 +1,11 @@
 import { z } from 'zod'
 import type { RouteSpec } from './route-spec.ts'
+import { ErrorAnswer } from './schemas.ts'
+
+const AUTH_RESPONSES: RouteSpec['responses'] = {
+  401: { description: 'no token, or an invalid or expired one', schema: ErrorAnswer },
+  403: { description: 'the token lacks the scope (read for GET, write otherwise)', schema: ErrorAnswer }
+}
 
 const toSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' })
@@ -26,7 +32,7 @@ function operation (route: RouteSpec) {
     ...(route.auth && { security: [{ bearer: [] }] }),
     parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
     ...(route.body && { requestBody: { required: true, content: { 'application/json': { schema: toSchema(route.body, 'input') } } } }),
-    responses: Object.fromEntries(Object.entries(route.responses).map(([status, r]) => [status, {
+    responses: Object.fromEntries(Object.entries({ ...route.responses, ...(route.auth && AUTH_RESPONSES) }).map(([status, r]) => [status, {
       description: r.description,
       ...(r.schema && { content: { 'application/json': { schema: toSchema(r.schema, 'output') } } })
     }]))
