@@ -3,10 +3,12 @@ import type { Config } from '@internal/config'
 import { createDeliveryQueue, createKeys, type Keys, type Redis } from '@internal/redis'
 import { toError, type Logger, type Registry } from '@internal/telemetry'
 import { createBreakers } from './breaker.ts'
+import type { RetryPolicy } from './backoff.ts'
 import { createEndpointSlots } from './endpoint-slots.ts'
 import { createGuardedAgent } from './network-guard.ts'
 import { createTokenSource } from './oauth.ts'
-import { createTargetResolver, safeUrl, type Target } from './target.ts'
+import { createTargetResolver } from './target.ts'
+import { createGoneMarker } from './endpoint-status.ts'
 import { postWebhook } from './deliver.ts'
 import { createHandler } from './handle.ts'
 import { startWorker, type Worker } from './worker.ts'
@@ -58,21 +60,12 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   const metrics = deps.registry ? createConsumerMetrics(deps.registry, () => queue.depths()) : undefined
   const tokens = createTokenSource({ dispatcher: agent, policy, timeoutMs, now, onFetch: r => metrics?.tokenFetches.inc({ result: r }) })
   const breakers = createBreakers({ threshold: wh.circuit_threshold, resetMs: wh.circuit_reset_time * 1000, now, onStateChange: (e, s) => { metrics?.breakerState(e, s); log.info({ endpoint: e, state: s }, 'circuit breaker state changed') } })
-  const gone = new Set<string>()
-  const markGone = async (target: Target, bucket: string, isGone: boolean) => {
-    if (isGone === gone.has(target.rawUrl)) return
-    if (isGone) await redis.hset(keys.endpointStatus, target.rawUrl, JSON.stringify({ gone: true, status: 410, bucket, webhook_url: safeUrl(target.url), at: new Date(now()).toISOString() }))
-    else await redis.hdel(keys.endpointStatus, target.rawUrl)
-    if (isGone) gone.add(target.rawUrl)
-    else gone.delete(target.rawUrl)
-  }
-
   const handle = createHandler({
     queue, consumerId: deps.consumerId, buckets, resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets),
     tokens, breakers, slots: createEndpointSlots(wh.max_per_endpoint, { maxDeferMs: Math.min(2000, timeoutMs) }),
     post: req => postWebhook(req, { dispatcher: agent, policy, timeoutMs, userAgent: wh.user_agent, now }),
-    retry: { maxRetries: wh.max_retries, factor: wh.backoff_factor, baseMs: deps.retryBaseMs ?? 1000, maxBackoffMs: wh.max_backoff * 1000, maxRetryAfterMs: wh.max_retry_after * 1000 },
-    markGone, metrics, log, now, random
+    retry: retryPolicy(config, deps.retryBaseMs ?? 1000),
+    markGone: createGoneMarker(redis, keys, now), metrics, log, now, random
   })
   const c = config.consumer
   const worker = startWorker({
@@ -95,4 +88,10 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
       return closing
     }
   }
+}
+
+/** The retry schedule from the webhook section: the original's 3 retries, factor 2, by default. */
+export function retryPolicy (config: Config, baseMs: number): RetryPolicy {
+  const wh = config.webhook
+  return { maxRetries: wh.max_retries, factor: wh.backoff_factor, baseMs, maxBackoffMs: wh.max_backoff * 1000, maxRetryAfterMs: wh.max_retry_after * 1000 }
 }

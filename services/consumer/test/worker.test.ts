@@ -6,6 +6,7 @@ import { Webhook } from 'standardwebhooks'
 import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
 import { startReceiver, type Receiver } from '../../../test/support/receiver.ts'
 import { freePort, waitFor } from '../../../test/support/ports.ts'
+import { createBucketStore } from '@internal/buckets'
 import { startHarness, makeEvent, bucketConfig, bucketSecretNames, type Harness, type HarnessOptions } from './harness.ts'
 
 let server: RedisServer
@@ -178,4 +179,30 @@ test('one receiver hanging while another receives: the healthy one is not slowed
   // With the hanging receiver holding every worker, 200 events would need 200 / 10 * 1 s = 20 s.
   assert.ok(elapsed < 3000, `healthy receiver took ${elapsed} ms`)
   assert.ok(hanging.requests.length <= 12, `hanging receiver got ${hanging.requests.length} requests`)
+})
+
+test('a bucket webhook_url change made through the store reaches the consumer within a second', async () => {
+  const before = await receiver()
+  const after = await receiver()
+  const bucket = name()
+  const h = await harness({ buckets: [bucketConfig(bucket, before.url)] })
+  await h.push(makeEvent(bucket, 1))
+  await waitFor(() => before.requests.length === 1, { what: 'first delivery' })
+  await createBucketStore(h.redis, h.keys).save(bucketConfig(bucket, after.url), 'update')
+  const changedAt = Date.now()
+  await waitFor(() => h.consumer.buckets.get(bucket)?.webhook_url === after.url, { what: 'registry update', timeoutMs: 1000, everyMs: 5 })
+  await h.push(makeEvent(bucket, 2))
+  await waitFor(() => after.requests.length === 1, { what: 'delivery to the new url', timeoutMs: 1000 })
+  assert.ok(Date.now() - changedAt < 1000)
+  assert.equal(before.requests.length, 1)
+})
+
+test('an event whose bucket has no webhook_url and no webhook.url is dead-lettered as NO_WEBHOOK_URL', async () => {
+  const bucket = name()
+  const h = await harness({})
+  await h.push(makeEvent(bucket, 1))
+  await waitFor(async () => (await deadRecords(h)).length === 1, { what: 'dead letter' })
+  const [dead] = await deadRecords(h)
+  assert.match(dead.reason, /^NO_WEBHOOK_URL/)
+  assert.equal(dead.last_status, null)
 })
