@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici'
 import { z } from 'zod'
 import { assertUrlAllowed } from './network-guard.ts'
-import { DeliveryCodes, DeliveryError } from './errors.ts'
+import { DeliveryCodes, DeliveryError, findDeliveryError } from './errors.ts'
 import type { NetworkPolicy } from '@internal/buckets'
 
 export interface ClientCredentials {
@@ -47,7 +47,8 @@ export function createTokenSource ({ dispatcher, policy, timeoutMs, now, default
       return token
     } catch (err) {
       onFetch?.('error')
-      throw err instanceof DeliveryError ? err : new DeliveryError(DeliveryCodes.TOKEN_FAILED, `token request failed: ${(err as Error).message}`, { retryable: true, cause: err })
+      // A refused address (found in the cause chain undici builds) stays a refusal: dead-lettered, not retried.
+      throw findDeliveryError(err) ?? new DeliveryError(DeliveryCodes.TOKEN_FAILED, `token request failed: ${(err as Error).message}`, { retryable: true, cause: err })
     }
   }
 

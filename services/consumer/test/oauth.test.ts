@@ -96,3 +96,16 @@ test('a failing token endpoint is a retryable TOKEN_FAILED error, and the secret
   const down = createTokenSource({ dispatcher: agent, policy, timeoutMs: 500, now: Date.now })
   await assert.rejects(down.get({ ...creds, tokenUrl: 'http://127.0.0.1:1/token' }), (err: Error) => findDeliveryError(err)?.code === 'TOKEN_FAILED')
 })
+
+test('SSRF: a token URL resolving to a refused address is ADDRESS_REFUSED, not retried', async () => {
+  const strict = createNetworkPolicy([])
+  const strictAgent = createGuardedAgent(strict, { connectTimeoutMs: 1000, connectionsPerOrigin: 1 })
+  const guarded = createTokenSource({ dispatcher: strictAgent, policy: strict, timeoutMs: 1000, now: Date.now })
+  for (const tokenUrl of [creds.tokenUrl, creds.tokenUrl.replace('127.0.0.1', 'localhost')]) {
+    await assert.rejects(guarded.get({ ...creds, tokenUrl }), (err: Error) => {
+      const known = findDeliveryError(err)
+      return known?.code === 'ADDRESS_REFUSED' && known.retryable === false
+    })
+  }
+  await strictAgent.close()
+})

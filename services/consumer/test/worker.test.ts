@@ -206,3 +206,14 @@ test('an event whose bucket has no webhook_url and no webhook.url is dead-letter
   assert.match(dead.reason, /^NO_WEBHOOK_URL/)
   assert.equal(dead.last_status, null)
 })
+
+test('SSRF: a webhook URL outside webhook.allowed_networks is dead-lettered as ADDRESS_REFUSED and never contacted', async () => {
+  const r = await receiver()
+  const bucket = name()
+  const h = await harness({ buckets: [bucketConfig(bucket, r.url.replace('127.0.0.1', 'localhost'))], webhook: { allowed_networks: [] } })
+  await h.push(makeEvent(bucket, 1))
+  await waitFor(async () => (await deadRecords(h)).length === 1, { what: 'dead letter' })
+  const [dead] = await deadRecords(h)
+  assert.match(dead.reason, /^ADDRESS_REFUSED/)
+  assert.equal(r.requests.length, 0)
+})
