@@ -25,13 +25,23 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
   const push = target.bucket.notifications_enabled && !(progress.firstScan && target.firstScan === 'baseline')
   const order = createOrderCheck()
   const stopProgressLog = logProgress(deps, target, progress)
+  // Two pages in flight: page n+1 is compared (and its HeadObjects run) while page n's
+  // commit is still on its way. Pages hold different keys, so their commits are independent.
+  let previous: Promise<void> = Promise.resolve()
   try {
     for await (const page of listPages({ client: target.client, bucket: name, pageSize: deps.pageSize, region: target.region, signal: target.signal })) {
       progress.pages++
       progress.listed += page.length
       if (!order.accept(page)) progress.ordered = false
-      await processPage(deps, target, progress, page.filter(o => target.filter(o.key)), push)
+      const current = processPage(deps, target, progress, page.filter(o => target.filter(o.key)), push)
+      current.catch(() => {}) // awaited below; this only keeps an early failure from being unhandled
+      await previous
+      previous = current
     }
+    await previous
+  } catch (err) {
+    await previous.catch(() => {}) // nothing may commit after the scan has ended
+    throw err
   } finally {
     stopProgressLog()
   }
