@@ -1,7 +1,7 @@
 import { encodeEvent } from '@internal/events'
 import { decodeFingerprint } from './fingerprint.ts'
 import { listPages } from './lister.ts'
-import { buildEvent, NO_HEAD } from './events.ts'
+import { buildEvent, headObject, NO_HEAD } from './events.ts'
 import { createOrderCheck } from './listing-order.ts'
 import { commit } from './commit.ts'
 import type { ScanDeps, ScanTarget, ScanProgress } from './scan-context.ts'
@@ -14,7 +14,9 @@ const SWEEP_CHUNK = 500
  * listing fills a set in Redis; then the state hash is walked in chunks and every entry not
  * in the set is removed with a `deleted` event (compare-and-set, like every other change).
  * An entry whose key the patterns now exclude is dropped without an event. If this listing
- * fails or is out of order, nothing is deleted.
+ * fails or is out of order, nothing is deleted. And because some servers drop keys from a
+ * listing that still looks sorted (s3rver at page boundaries), every object about to be
+ * announced as deleted is confirmed absent with a HeadObject first.
  */
 export async function deletionPass (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, push: boolean): Promise<void> {
   const name = target.bucket.name
@@ -55,15 +57,16 @@ async function sweep (deps: ScanDeps, target: ScanTarget, progress: ScanProgress
 
 async function removeEntries (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, entries: string[], push: boolean): Promise<void> {
   const nowMs = deps.now()
+  const candidates: Array<{ key: string, fp: string, watched: boolean }> = []
+  for (let i = 0; i < entries.length; i += 2) candidates.push({ key: entries[i]!, fp: entries[i + 1]!, watched: target.filter(entries[i]!) })
+  const present = await Promise.all(candidates.map(c => c.watched ? headObject(target, c.key).then(h => h !== undefined) : false))
   const args: string[] = [push ? '1' : '0']
   const types: Array<'deleted' | undefined> = []
-  for (let i = 0; i < entries.length; i += 2) {
-    const key = entries[i]!
-    const fp = entries[i + 1]!
-    const watched = target.filter(key)
-    const event = push && watched ? encodeEvent(buildEvent(target, key, decodeFingerprint(fp), 'deleted', NO_HEAD, nowMs)) : ''
-    args.push(key, fp, '', event)
-    types.push(watched ? 'deleted' : undefined)
-  }
-  await commit(deps, target, progress, args, types)
+  candidates.forEach((c, i) => {
+    if (present[i]) return void progress.missedByListing++
+    const event = push && c.watched ? encodeEvent(buildEvent(target, c.key, decodeFingerprint(c.fp), 'deleted', NO_HEAD, nowMs)) : ''
+    args.push(c.key, c.fp, '', event)
+    types.push(c.watched ? 'deleted' : undefined)
+  })
+  if (types.length > 0) await commit(deps, target, progress, args, types)
 }

@@ -52,12 +52,14 @@ export interface ScanProgress {
   skipped: number
   ordered: boolean
   deletionPass: boolean
+  /** Objects the listing left out although HeadObject found them (a faulty listing). */
+  missedByListing: number
   firstScan: boolean
 }
 
 export function newProgress (startedAt: number): ScanProgress {
   return {
-    startedAt, pages: 0, listed: 0, known: 0, changed: 0, skipped: 0, ordered: true, deletionPass: false, firstScan: false,
+    startedAt, pages: 0, listed: 0, known: 0, changed: 0, skipped: 0, ordered: true, deletionPass: false, missedByListing: 0, firstScan: false,
     events: { created: 0, updated: 0, detected: 0, deleted: 0 }
   }
 }

@@ -53,6 +53,7 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
   if (progress.known !== stateSize) {
     progress.deletionPass = true
     await deletionPass(deps, target, progress, push)
+    if (progress.missedByListing > 0) deps.log.warn({ bucket: name, missed: progress.missedByListing }, 'listing left out objects that exist: not deleted')
   }
 }
 
