@@ -66,6 +66,7 @@ export async function run (): Promise<void> {
     const scan = async (name: string): Promise<{ ms: number, progress: ScanProgress }> => {
       const bucket: Bucket = { name, endpoint: s3.endpoint, status: 'active', notifications_enabled: true }
       const progress = newProgress(Date.now())
+      await redis.set(keys.bucketConfig(name), JSON.stringify(bucket))
       const signal = new AbortController().signal
       setMaxListeners(0, signal) // one listener per S3 request in flight
       const started = performance.now()

@@ -6,16 +6,18 @@
 
   KEYS[1] object state  hash  field = object key, value = fingerprint
   KEYS[2] event queue   list  RPUSH of JSON events
+  KEYS[3] bucket config string  must still exist (a bucket removed mid-scan gets no writes)
   ARGV[1] '1' to enqueue events, '0' to track state only (notifications off, baseline)
   ARGV[2..] quads: object key, expected fingerprint ('' = no state),
             new fingerprint ('' = remove the state), event JSON ('' = no event)
 
   Returns { applied, pushed, skipped, i1, i2, ... }: the counts, then the 0-based index of
-  every quad skipped.
+  every quad skipped; or { -1 } when the bucket is gone.
 ]]
 local rcall = redis.call
 local stateKey, queueKey = KEYS[1], KEYS[2]
 local push = ARGV[1] == '1'
+if rcall('EXISTS', KEYS[3]) == 0 then return { -1 } end
 
 local applied, pushed = 0, 0
 local skippedAt = {}

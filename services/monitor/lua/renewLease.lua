@@ -1,5 +1,6 @@
 --[[
-  Extends a lease its owner still holds, and pushes the bucket's takeover time along with it.
+  Extends a lease its owner still holds, and pushes the bucket's takeover time along with it
+  (unless a resync made the bucket due meanwhile: that request is kept).
 
   KEYS[1] lease     string  owner token
   KEYS[2] schedule  zset    member = bucket, score = next due (epoch ms)
@@ -12,7 +13,9 @@
 ]]
 local rcall = redis.call
 local leaseKey, scheduleKey = KEYS[1], KEYS[2]
+local now, ttl = tonumber(ARGV[3]), tonumber(ARGV[2])
 if rcall('GET', leaseKey) ~= ARGV[1] then return 0 end
-rcall('PEXPIRE', leaseKey, ARGV[2])
-rcall('ZADD', scheduleKey, 'XX', tonumber(ARGV[3]) + tonumber(ARGV[2]), ARGV[4])
+rcall('PEXPIRE', leaseKey, ttl)
+local due = rcall('ZSCORE', scheduleKey, ARGV[4])
+if due and tonumber(due) > now then rcall('ZADD', scheduleKey, 'XX', now + ttl, ARGV[4]) end
 return 1

@@ -1,10 +1,21 @@
 import type { EventType } from '@internal/events'
 import type { ScanDeps, ScanTarget, ScanProgress } from './scan-context.ts'
 
+/** The bucket was removed while it was being scanned: the scan stops, nothing more is written. */
+export class BucketRemovedError extends Error {
+  readonly code = 'BUCKET_REMOVED'
+  constructor (bucket: string) {
+    super(`bucket ${bucket} was removed during the scan`)
+    this.name = 'BucketRemovedError'
+  }
+}
+
 /** Runs the commit script for prepared quads and counts the events it enqueued. */
 export async function commit (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, args: string[], types: Array<EventType | undefined>): Promise<void> {
-  const keys = [deps.keys.objectState(target.bucket.name), deps.keys.queue]
-  const [, pushed, skipped, ...skippedAt] = await deps.scripts.commit(keys, ...args)
+  const name = target.bucket.name
+  const keys = [deps.keys.objectState(name), deps.keys.queue, deps.keys.bucketConfig(name)]
+  const [applied, pushed, skipped, ...skippedAt] = await deps.scripts.commit(keys, ...args)
+  if (applied === -1) throw new BucketRemovedError(name)
   progress.skipped += Number(skipped)
   if (Number(pushed) > 0) {
     const skippedSet = new Set(skippedAt.map(Number))

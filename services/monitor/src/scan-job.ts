@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events'
 import { bucketSecretNames, endpointHost, type Bucket, type SecretStore } from '@internal/buckets'
 import { toError } from '@internal/telemetry'
 import { scanBucket } from './scan.ts'
+import { BucketRemovedError } from './commit.ts'
 import { newProgress, type ScanDeps, type ScanTarget, type ScanProgress } from './scan-context.ts'
 import { createKeyFilter } from './patterns.ts'
 import { backoffMs, nextDue } from './stagger.ts'
@@ -40,6 +41,7 @@ export function intervalMs (deps: Pick<JobDeps, 'defaults'>, bucket: Bucket): nu
  * success, a growing backoff on failure, at once after a shutdown) and releases the lease.
  */
 export async function runClaimedScan (deps: JobDeps, bucket: Bucket, due: number, shutdown: AbortSignal): Promise<ScanReport> {
+  // `shutdown` also fires when the bucket is removed; either way the scan is abandoned, not failed.
   const progress = newProgress(deps.now())
   const controller = new AbortController()
   setMaxListeners(0, controller.signal) // each S3 request in flight listens on it
@@ -55,7 +57,7 @@ export async function runClaimedScan (deps: JobDeps, bucket: Bucket, due: number
     lease.stop()
     shutdown.removeEventListener('abort', stop)
   }
-  const outcome = failure === undefined ? 'ok' : shutdown.aborted ? 'aborted' : lease.lost ? 'lost' : 'error'
+  const outcome = failure === undefined ? 'ok' : shutdown.aborted || failure instanceof BucketRemovedError ? 'aborted' : lease.lost ? 'lost' : 'error'
   return await finish(deps, bucket, due, progress, outcome, failure)
 }
 
@@ -99,8 +101,8 @@ async function finish (deps: JobDeps, bucket: Bucket, due: number, progress: Sca
     events: progress.events, nextDue: next, now, error: failure && describeError(failure)
   }
   const name = bucket.name
-  const keys = [deps.keys.lease(name), deps.keys.schedule, deps.keys.objectState(name), deps.keys.lastScan(name), deps.keys.bucketStatus(name)]
-  await deps.scripts.finish(keys, deps.owner, name, String(next), outcome === 'ok' ? 'ok' : 'error', String(deps.stateTtlSec), (progress.startedAt / 1000).toFixed(3), ...statusArgs(report))
+  const keys = [deps.keys.lease(name), deps.keys.schedule, deps.keys.objectState(name), deps.keys.lastScan(name), deps.keys.bucketStatus(name), deps.keys.bucketConfig(name)]
+  await deps.scripts.finish(keys, deps.owner, name, String(next), String(now), outcome === 'ok' ? 'ok' : 'error', String(deps.stateTtlSec), (progress.startedAt / 1000).toFixed(3), ...statusArgs(report))
   record(deps, name, progress, report, failure)
   return report
 }

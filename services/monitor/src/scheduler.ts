@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { BucketRegistry, BucketChange, Bucket } from '@internal/buckets'
 import type { Config } from '@internal/config'
 import { bucketSecretNames } from '@internal/buckets'
@@ -27,8 +26,10 @@ export interface SchedulerDeps extends JobDeps {
 export class Scheduler {
   readonly #deps: SchedulerDeps
   readonly #running = new Map<string, Promise<void>>()
+  readonly #stops = new Map<string, AbortController>()
   readonly #controller = new AbortController()
-  #wake: AbortController = new AbortController()
+  #woken = false
+  #endPause: (() => void) | undefined
   #pending = new Set<string>()
   #loop: Promise<void> | undefined
   #closing: Promise<void> | undefined
@@ -102,13 +103,26 @@ export class Scheduler {
       }
       // Jitter keeps replicas from polling in lock-step, where one of them would win every claim.
       const pause = (this.#deps.tickMs ?? 500) * (0.75 + 0.5 * this.#deps.random())
-      await sleep(pause, undefined, { signal: AbortSignal.any([signal, this.#wake.signal]) }).catch(() => {})
-      if (this.#wake.signal.aborted) this.#wake = new AbortController()
+      await this.#pause(pause)
     }
   }
 
+  // Waits up to `ms`; a wake-up (a free slot, a resync, a new bucket, close) ends the wait,
+  // and one that came while the loop was busy skips it.
+  async #pause (ms: number): Promise<void> {
+    if (!this.#woken) {
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, ms)
+        this.#endPause = () => { clearTimeout(timer); resolve() }
+      })
+    }
+    this.#woken = false
+    this.#endPause = undefined
+  }
+
   #wakeUp (): void {
-    this.#wake.abort()
+    this.#woken = true
+    this.#endPause?.()
   }
 
   #startScan (name: string, due: number): void {
@@ -116,12 +130,15 @@ export class Scheduler {
     const bucket = registry.get(name)
     if (!bucket) return
     metrics?.leasesHeld.inc()
-    const job = runClaimedScan(this.#deps, bucket, due, this.#controller.signal)
+    const stop = new AbortController() // a removed bucket's scan stops at once
+    this.#stops.set(name, stop)
+    const job = runClaimedScan(this.#deps, bucket, due, AbortSignal.any([this.#controller.signal, stop.signal]))
       .then(report => this.#deps.onScan?.(name, report))
       .catch(err => log.error({ err: toError(err), bucket: name }, 'scan bookkeeping failed'))
       .finally(() => {
         metrics?.leasesHeld.dec()
         this.#running.delete(name)
+        this.#stops.delete(name)
         this.#wakeUp() // a slot is free
       })
     this.#running.set(name, job)
@@ -150,7 +167,10 @@ export class Scheduler {
 
   #onChange ({ name, before, after }: BucketChange): void {
     const { clients, secrets, redis, keys } = this.#deps
-    if (!after) return void clients.drop(name)
+    if (!after) {
+      this.#stops.get(name)?.abort(new Error('bucket removed'))
+      return void clients.drop(name)
+    }
     if (!before) {
       this.#pending.add(name)
       return this.#wakeUp()

@@ -7,9 +7,9 @@ const lua = (name: string) => new URL(`../lua/${name}.lua`, import.meta.url)
 /** The monitor's Lua commands on one connection, typed. */
 export function monitorScripts (redis: Redis) {
   const compare = defineScript<string[], Array<number | string>>(redis, 'wfComparePage', lua('comparePage'), 1)
-  const commit = defineScript<string[], number[]>(redis, 'wfCommitChanges', lua('commitChanges'), 2)
+  const commit = defineScript<string[], number[]>(redis, 'wfCommitChanges', lua('commitChanges'), 3)
   const sweep = defineScript<[string, number], string[]>(redis, 'wfSweepUnseen', lua('sweepUnseen'), 2)
-  const finish = defineScript<string[], number>(redis, 'wfFinishScan', lua('finishScan'), 5)
+  const finish = defineScript<string[], number>(redis, 'wfFinishScan', lua('finishScan'), 6)
   const renew = defineScript<[string, number, number, string], number>(redis, 'wfRenewLease', lua('renewLease'), 2)
   const resync = defineScript<[string, number, string], number>(redis, 'wfResyncBucket', lua('resyncBucket'), 3)
   const claimScript = readClaim(redis)

@@ -8,6 +8,7 @@ import { BucketRegistry, createBucketStore, createMemorySecretStore, createCache
 import type { Redis } from 'ioredis'
 import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
 import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.ts'
+import { waitFor } from '../../../test/support/ports.ts'
 import { Scheduler, type SchedulerDeps } from '../src/scheduler.ts'
 import { monitorScripts } from '../src/scripts.ts'
 import { LimiterMap } from '../src/limiter.ts'
@@ -237,4 +238,46 @@ test('close() aborts a running scan, releases its lease and leaves the bucket du
   assert.equal(Number(await redis.zscore(f.keys.schedule, name)), f.clock.t)
   const queued = await redis.llen(f.keys.queue)
   assert.ok(queued > 0 && queued < 3000, `part of the bucket was done (${queued})`)
+})
+
+test('a bucket removed during its scan: the scan stops and leaves nothing behind', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const name = `gone-${randomUUID().slice(0, 6)}`
+  await f.addBucket(name)
+  fake.seed(name, Array.from({ length: 3000 }, (_, i) => ({ key: `k${String(i).padStart(5, '0')}`, lastModified: Date.now() - 2 * 86_400_000 })))
+  const a = await f.make('solo', { pageSize: 100 })
+  a.scheduler.start()
+  await sleep(50)
+  fake.latencyMs = 20
+  t.after(() => { fake.latencyMs = 0 })
+  await redis.zadd(f.keys.schedule, f.clock.t, name)
+  assert.deepEqual(await a.scheduler.tick(), [name])
+  await sleep(150)
+  assert.equal(await f.store.remove(name), true)
+  await a.scheduler.idle()
+  assert.equal(a.scans[0]?.[1].outcome, 'aborted')
+  const left = await redis.keys(`*${name}*`)
+  assert.deepEqual(left, [])
+  assert.equal(await redis.zscore(f.keys.schedule, name), null)
+})
+
+test('a resync asked for during a scan is kept: the bucket is scanned again right after', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const name = `again-${randomUUID().slice(0, 6)}`
+  await f.addBucket(name)
+  fake.seed(name, Array.from({ length: 1000 }, (_, i) => ({ key: `k${String(i).padStart(5, '0')}`, lastModified: Date.now() - 2 * 86_400_000 })))
+  const a = await f.make('solo', { pageSize: 100 })
+  a.scheduler.start()
+  await sleep(50)
+  fake.latencyMs = 10
+  t.after(() => { fake.latencyMs = 0 })
+  await redis.zadd(f.keys.schedule, f.clock.t, name)
+  assert.deepEqual(await a.scheduler.tick(), [name])
+  await sleep(30)
+  await a.scheduler.resync(name, { forget: false })
+  // The loop (woken by the finished scan) takes it again without the clock moving.
+  await waitFor(() => a.scans.length === 2, { what: 'the second scan' })
+  assert.ok(a.scans.every(([, report]) => report.outcome === 'ok'))
 })
