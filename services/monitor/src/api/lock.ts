@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { defineScript, type Keys, type Redis } from '@internal/redis'
 import { ApiError } from './errors.ts'
 
-const LOCK_TTL_MS = 30_000
+// Longer than the slowest add: a 10 s credential check plus secret writes Infisical may retry for ~15 s each.
+const LOCK_TTL_MS = 60_000
 const WAIT_MS = 5_000
 const POLL_MS = 50
 
