@@ -148,7 +148,9 @@ test('logs of the whole run (both processes, debug level) hold no secret', async
     'JWT secret': env.JWT_SECRET,
     'API client secret': env.API_CLIENT_SECRET,
     'SECRETS_KEY': env.SECRETS_KEY,
-    'API bearer token': api.token
+    'API bearer token': api.token,
+    'OAuth Basic credentials': Buffer.from(`e2e-hooks:${OAUTH_CLIENT_SECRET}`).toString('base64'),
+    'signing secret, URL-encoded': encodeURIComponent(SIGNING_SECRET)
   }
   issuedOAuthTokens.forEach((t, i) => { secrets[`OAuth access token ${i}`] = t })
   assert.ok(issuedOAuthTokens.length > 0)
