@@ -15,7 +15,7 @@ import { writeResult } from './report.ts'
 
 const EVENTS = Number(process.env.BENCH_DELIVERY_EVENTS ?? 20_000)
 const CONCURRENCY = 20
-const REPS = Number(process.env.BENCH_DELIVERY_REPS ?? 3)
+const REPS = Number(process.env.BENCH_DELIVERY_REPS ?? 5)
 
 interface Receipt { latencies: number[], count: number, firstAt: number, lastAt: number }
 
@@ -52,7 +52,7 @@ function summary (receipt: Receipt, startedAt: number) {
   return { events: receipt.count, seconds: +seconds.toFixed(2), per_second: Math.round(receipt.count / seconds), p50_ms: percentile(receipt.latencies, 50), p99_ms: percentile(receipt.latencies, 99) }
 }
 
-async function bareLoop (url: string, bodies: string[]): Promise<number> {
+export async function bareLoop (url: string, bodies: string[]): Promise<number> {
   const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 60_000 })
   const started = Date.now()
   let next = 0

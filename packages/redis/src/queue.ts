@@ -26,6 +26,7 @@ export function createDeliveryQueue (redis: Redis, keys: Keys) {
   const heartbeat = defineScript<[string, number], number>(redis, 'wfHeartbeat', lua('heartbeat'), 1)
   const reap = defineScript<[string, string], number>(redis, 'wfReapConsumer', lua('reapConsumer'), 3)
   const requeue = defineScript<[string], number>(redis, 'wfRequeue', lua('requeue'), 2)
+  const ackMany = defineScript<string[], number[]>(redis, 'wfAckMany', lua('ackMany'), 1)
   const processing = keys.processing
   const suspects = new Map<string, number>() // unowned processing lists, by when first seen
 
@@ -42,6 +43,12 @@ export function createDeliveryQueue (redis: Redis, keys: Keys) {
 
     async ack (consumerId: string, entry: string): Promise<boolean> {
       return await redis.lrem(processing(consumerId), 1, entry) === 1
+    },
+
+    /** Acknowledges several entries in one round trip; true per entry that was still ours. */
+    async ackMany (consumerId: string, entries: string[]): Promise<boolean[]> {
+      if (entries.length === 0) return []
+      return (await ackMany([processing(consumerId)], ...entries)).map(n => n === 1)
     },
 
     async retryLater (consumerId: string, entry: string, dueMs: number, updated: string): Promise<boolean> {

@@ -100,3 +100,12 @@ test('release returns a stopping consumer\'s entries at once and depths count ev
   assert.deepEqual(await redis.lrange(keys.queue, 0, -1), ['a', 'b', 'c'])
   assert.equal(await redis.zcard(keys.consumers), 0)
 })
+
+test('ackMany settles several entries in one call and says which were ours', async () => {
+  const { keys, queue } = fresh()
+  await redis.rpush(keys.queue, 'a', 'b', 'a')
+  await queue.claim('c1', 3)
+  assert.deepEqual(await queue.ackMany('c1', ['a', 'x', 'a', 'a']), [true, false, true, false])
+  assert.deepEqual(await redis.lrange(keys.processing('c1'), 0, -1), ['b'])
+  assert.deepEqual(await queue.ackMany('c1', []), [])
+})

@@ -32,7 +32,7 @@ export interface ConsumerDeps {
   retryBaseMs?: number
   /** Timer periods, ms (tests shorten them). */
   timers?: { heartbeatMs?: number, promoteMs?: number, reapMs?: number }
-  /** Entries claimed ahead of free worker slots; default half a batch. */
+  /** Entries claimed ahead of free worker slots; default one batch (measured: half a batch left slots idle waiting for claims). */
   prefetch?: number
 }
 
@@ -61,7 +61,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   const tokens = createTokenSource({ dispatcher: agent, policy, timeoutMs, now, onFetch: r => metrics?.tokenFetches.inc({ result: r }) })
   const breakers = createBreakers({ threshold: wh.circuit_threshold, resetMs: wh.circuit_reset_time * 1000, now, onStateChange: (e, s) => { metrics?.breakerState(e, s); log.info({ endpoint: e, state: s }, 'circuit breaker state changed') } })
   const handle = createHandler({
-    queue, consumerId: deps.consumerId, buckets, resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets),
+    queue, consumerId: deps.consumerId, buckets, resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets, { now }),
     tokens, breakers, slots: createEndpointSlots(wh.max_per_endpoint, { maxDeferMs: Math.min(2000, timeoutMs) }),
     post: req => postWebhook(req, { dispatcher: agent, policy, timeoutMs, userAgent: wh.user_agent, now }),
     retry: retryPolicy(config, deps.retryBaseMs ?? 1000),
@@ -70,7 +70,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   const c = config.consumer
   const worker = startWorker({
     queue, blocking: deps.blocking, consumerId: deps.consumerId, handle, threads: c.webhook_threads, batchSize: c.batch_size,
-    pollSec: c.polling_interval, prefetch: deps.prefetch ?? Math.floor(Math.min(c.batch_size, c.webhook_threads) / 2), visibilityMs: c.visibility_timeout * 1000, now, log, ...deps.timers,
+    pollSec: c.polling_interval, prefetch: deps.prefetch ?? c.batch_size, visibilityMs: c.visibility_timeout * 1000, now, log, ...deps.timers,
     onReclaimed: n => metrics?.reclaimed.inc(n)
   })
   let closing: Promise<boolean> | undefined

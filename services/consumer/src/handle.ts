@@ -13,6 +13,7 @@ import { safeUrl, type Target, type TargetResolver } from './target.ts'
 import { findDeliveryError } from './errors.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { sendWithAuth } from './send.ts'
+import { createAckBatcher } from './ack-batcher.ts'
 
 export interface HandlerDeps {
   queue: DeliveryQueue
@@ -41,6 +42,7 @@ interface Claimed { entry: string, event: QueuedEvent, fields: Record<string, un
  */
 export function createHandler (deps: HandlerDeps) {
   const { queue, consumerId, breakers, slots, now } = deps
+  const ack = createAckBatcher(queue, consumerId)
   // The per-delivery line carries only fields built here (no secret, no token, no query
   // string), so it needs only a short redaction list; the service-wide list of wildcard
   // paths costs about 50 us per line, a third of a delivery's CPU at thousands per second.
@@ -113,7 +115,7 @@ export function createHandler (deps: HandlerDeps) {
   }
 
   async function delivered (claimed: Claimed, target: Target | undefined): Promise<void> {
-    await queue.ack(consumerId, claimed.entry)
+    await ack(claimed.entry)
     deps.metrics?.deliveries.inc({ outcome: 'delivered' })
     deps.metrics?.latency.observe(Math.max(0, now() / 1000 - claimed.event.detection_time))
     if (target) await deps.markGone(target, claimed.event.bucket, false)

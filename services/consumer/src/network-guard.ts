@@ -26,10 +26,20 @@ export function guardedLookup (policy: NetworkPolicy): LookupFunction {
   }) as LookupFunction
 }
 
+// Verdicts per host name for each policy: the same few webhook hosts are checked per request.
+const verdicts = new WeakMap<NetworkPolicy, Map<string, boolean>>()
+
 /** Checks a URL whose host is an IP literal (no lookup runs for those). Throws when refused. */
 export function assertUrlAllowed (url: URL, policy: NetworkPolicy): void {
-  const host = url.hostname.replace(/^\[|\]$/g, '')
-  if (isIP(host) !== 0 && !policy.isAllowedAddress(host)) throw refused(url.hostname, host)
+  let known = verdicts.get(policy)
+  if (!known) verdicts.set(policy, known = new Map())
+  let allowed = known.get(url.hostname)
+  if (allowed === undefined) {
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    allowed = isIP(host) === 0 || policy.isAllowedAddress(host)
+    if (known.size < 10_000) known.set(url.hostname, allowed)
+  }
+  if (!allowed) throw refused(url.hostname, url.hostname.replace(/^\[|\]$/g, ''))
 }
 
 /** Pooled keep-alive connections per origin, every connect going through the guard. */

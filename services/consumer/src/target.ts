@@ -26,7 +26,7 @@ export interface TargetConfig {
  * bucket's webhook_auth (secret from the store) or, for the global URL only, from the
  * config's oauth section: a global token is never sent to a bucket's own receiver.
  */
-export function createTargetResolver ({ defaultUrl, oauth }: TargetConfig, secrets: SecretStore) {
+export function createTargetResolver ({ defaultUrl, oauth }: TargetConfig, secrets: SecretStore, { now = Date.now, cacheMs = 1000 } = {}) {
   async function secret (name: string): Promise<string | undefined> {
     try {
       return await secrets.get(name)
@@ -48,7 +48,21 @@ export function createTargetResolver ({ defaultUrl, oauth }: TargetConfig, secre
     return { tokenUrl: oauth.token_url, clientId: oauth.client_id, clientSecret: oauth.client_secret, scope: oauth.scope }
   }
 
+  // A resolved target is reused while the bucket's config object is the same one (the
+  // registry replaces it on every change) and for at most `cacheMs`, so a rotated secret
+  // is picked up within that time plus the secret store's own cache.
+  const cache = new Map<string, { bucket: Bucket | undefined, at: number, target: Target }>()
+
   return async function resolve (bucketName: string, bucket: Bucket | undefined): Promise<Target> {
+    const hit = cache.get(bucketName)
+    if (hit && hit.bucket === bucket && now() - hit.at < cacheMs) return hit.target
+    const target = await resolveFresh(bucketName, bucket)
+    if (cache.size > 10_000) cache.clear()
+    cache.set(bucketName, { bucket, at: now(), target })
+    return target
+  }
+
+  async function resolveFresh (bucketName: string, bucket: Bucket | undefined): Promise<Target> {
     const own = bucket?.webhook_url ?? undefined
     const raw = own ?? defaultUrl
     if (!raw) throw new DeliveryError(DeliveryCodes.NO_WEBHOOK_URL, `no webhook_url for bucket ${bucketName} and no webhook.url`, { retryable: false })
