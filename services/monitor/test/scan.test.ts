@@ -40,9 +40,9 @@ function setup (now = () => Date.now()) {
 
 type BucketOpts = Partial<Bucket> & { name: string }
 
-async function scan (deps: ScanDeps, opts: BucketOpts, endpoint = fake.endpoint, pageSize = 1000): Promise<ScanProgress> {
+async function scan (deps: ScanDeps, opts: BucketOpts, endpoint = fake.endpoint, pageSize = 1000, maxAttempts = 1): Promise<ScanProgress> {
   const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...opts }
-  const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts: 1 })
+  const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts })
   const progress = newProgress(deps.now())
   await redis.set(deps.keys.bucketConfig(bucket.name), JSON.stringify(bucket), 'NX') // commits check that the bucket exists
   try {
@@ -263,4 +263,22 @@ test('a listing that drops or misorders keys (s3rver) never produces deletes', a
   assert.equal(paged.events.deleted, 0)
   assert.deepEqual(await drain(keys), [])
   assert.equal(await redis.hlen(keys.objectState(name)), 5)
+})
+
+test('503 SlowDown (Linode throttling) is retried by the SDK within the scan', async (t) => {
+  const { keys, deps } = setup()
+  const name = `slow-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.seed(name, Array.from({ length: 300 }, (_, i) => ({ key: `k${String(i).padStart(4, '0')}` })))
+  let refusals = 0
+  fake.intercept = req => {
+    if (req.bucket !== name || (req.op !== 'head' && req.page !== 2) || refusals === 3) return undefined
+    refusals++
+    return { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' }
+  }
+  t.after(() => { fake.intercept = undefined })
+  const progress = await scan(deps, { name }, fake.endpoint, 100, 4)
+  assert.equal(refusals, 3)
+  assert.equal(progress.events.created, 300)
+  assert.equal(new Set((await drain(keys)).map(e => e.key)).size, 300)
 })
