@@ -33,6 +33,7 @@ export interface ApiDeps {
   redis: Redis
   keys: Keys
   store: BucketStore
+  /** The replica's live view (main.ts hooks secret invalidation to it); the API itself reads the store. */
   registry: BucketRegistry
   secrets: CachedSecretStore
   scans: ScanControl
