@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 
 ONCE=0
 [[ "${1:-}" == "--once" ]] && ONCE=1
-bold () { printf '\033[1m%s\033[0m\n' "$*"; }
-step () { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
-die () { printf '\033[31m%s\033[0m\n' "$*" >&2; exit 1; }
+if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then B=$'\033[1m' H=$'\033[1;34m' R=$'\033[31m' N=$'\033[0m'; else B='' H='' R='' N=''; fi
+bold () { printf '%s%s%s\n' "$B" "$*" "$N"; }
+step () { printf '\n%s== %s%s\n' "$H" "$*" "$N"; }
+die () { printf '%s%s%s\n' "$R" "$*" "$N" >&2; exit 1; }
+pretty () { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.stringify(JSON.parse(s),null,2))}catch{console.log(s)}})'; }
 
 # --- prerequisites -----------------------------------------------------------------------
 command -v node >/dev/null || die "node is not installed: install Node.js 20.19 or newer (https://nodejs.org)."
@@ -102,8 +104,8 @@ HTTP_PORT=$MONITOR_PORT node --import tsx services/monitor/src/main.ts > "$WORK/
 PIDS+=($!)
 HTTP_PORT=$CONSUMER_PORT node --import tsx services/consumer/src/main.ts > "$WORK/consumer.log" 2>&1 &
 PIDS+=($!)
-wait_for "the monitor" 30 curl -sf "http://127.0.0.1:$MONITOR_PORT/ready"
-wait_for "the consumer" 30 curl -sf "http://127.0.0.1:$CONSUMER_PORT/ready"
+wait_for "the monitor" 60 curl -sf "http://127.0.0.1:$MONITOR_PORT/ready"
+wait_for "the consumer" 60 curl -sf "http://127.0.0.1:$CONSUMER_PORT/ready"
 echo "monitor and consumer are ready (logs: $WORK/monitor.log, $WORK/consumer.log)"
 
 API="http://127.0.0.1:$MONITOR_PORT"
@@ -122,16 +124,22 @@ BUCKET_JSON=$(cat <<EOF
 EOF
 )
 bold "\$ curl -X POST $API/api/buckets/add -H \"Authorization: Bearer \$TOKEN\" -H 'Content-Type: application/json' -d '{\"name\":\"demo-bucket\",\"access_key\":\"…\",\"secret_key\":\"…\",\"endpoint\":\"$S3_ENDPOINT\",\"webhook_url\":\"http://127.0.0.1:$RECEIVER_PORT/webhook\",\"signing_secret\":\"…\"}'"
-curl -s -X POST "$API/api/buckets/add" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$BUCKET_JSON"
-echo
+curl -s -X POST "$API/api/buckets/add" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$BUCKET_JSON" | pretty
+
+# The first scan of the new bucket records its (empty) state; changes made after it are
+# then seen one scan at a time.
+first_scan_done () {
+  curl -sf "$API/api/bucket-notifications/status" -H "Authorization: Bearer $TOKEN" \
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.exit(JSON.parse(s).buckets.some(b=>b.last_scan_at)?0:1))'
+}
+wait_for "the first scan" 30 first_scan_done
 
 step "Uploading, changing and deleting objects: the webhooks appear below as they arrive"
 node --import tsx scripts/demo/activity.ts "$S3_ENDPOINT" demo-bucket 5000
 
 step "Bucket status"
 bold "\$ curl $API/api/bucket-notifications/status -H \"Authorization: Bearer \$TOKEN\""
-curl -s "$API/api/bucket-notifications/status" -H "Authorization: Bearer $TOKEN"
-echo
+curl -s "$API/api/bucket-notifications/status" -H "Authorization: Bearer $TOKEN" | pretty
 
 if [[ $ONCE == 1 ]]; then
   # created x3, updated x1, deleted x1

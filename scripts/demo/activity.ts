@@ -13,7 +13,8 @@ const s3 = new S3Client({
   requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED'
 })
 
-const say = (text: string) => console.log(`\x1b[1m>>> ${text}\x1b[0m`)
+const bold = process.stdout.isTTY && !process.env.NO_COLOR
+const say = (text: string) => console.log(bold ? `\x1b[1m>>> ${text}\x1b[0m` : `>>> ${text}`)
 const put = (key: string, body: string, contentType = 'text/plain') =>
   s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, Metadata: { source: 'demo' } }))
 
