@@ -83,6 +83,7 @@ test('add: bad input -> 400 naming the field and the reason, nothing stored', as
     [seedBody('x1-bucket', { webhook_url: 'http://[::ffff:192.168.1.1]/hook' }), /resolves to/, 'webhook_url'],
     [seedBody('x1-bucket', { client_id: 'a', client_secret: 'b', token_url: 'http://192.168.0.1/token' }), /^Invalid field token_url/, 'token_url'],
     [seedBody('x1-bucket', { region: '10.0.0.7:9000' }), /^Invalid field endpoint/, 'endpoint'],
+    [seedBody('x1-bucket', { webhook_url: 'http://user:pass@127.0.0.1:9/hook' }), /^Invalid field webhook_url: must not carry/, 'webhook_url'],
     [seedBody('x1-bucket', { client_id: 'only-id' }), /must be given together/],
     [seedBody('x1-bucket', { polling_interval: -5 }), /^Invalid field polling_interval/, 'polling_interval'],
     [seedBody('x1-bucket', { include: 'not-a-list' }), /^Invalid field include/, 'include']

@@ -23,6 +23,8 @@ export interface BucketOpsContext {
 
 /** Refuses the request (400, naming the field) when a URL of the bucket may not be reached. */
 export async function assertReachable (ctx: BucketOpsContext, target: Parameters<NetworkGuard['checkBucket']>[0]): Promise<void> {
+  assertNoUserinfo('webhook_url', target.webhook_url)
+  assertNoUserinfo('token_url', target.webhook_auth?.token_url)
   const [problem] = await ctx.guard.checkBucket(target)
   if (problem) throw badRequest(`Invalid field ${problem.field}: ${problem.reason}`, { field: problem.field, reason: problem.reason })
 }
@@ -63,4 +65,14 @@ async function restoreSecrets (ctx: BucketOpsContext, names: string[], previous:
 
 export function nowIso (ctx: BucketOpsContext): string {
   return new Date(ctx.now()).toISOString()
+}
+
+// A password in a URL would be stored in the config and shown by GET /api/buckets; OAuth2
+// client credentials and the signing secret have their own fields, kept in the secret store.
+function assertNoUserinfo (field: string, url: string | null | undefined): void {
+  if (!url) return
+  const parsed = new URL(url)
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw badRequest(`Invalid field ${field}: must not carry a user name or password; use webhook_auth or signing_secret`, { field, reason: 'credentials in the URL' })
+  }
 }
