@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { S3Client } from '@aws-sdk/client-s3'
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { endpointUrl } from '@internal/buckets'
 
 export interface S3Credentials { accessKey: string, secretKey: string }
@@ -63,6 +63,11 @@ export class S3ClientCache {
   }
 }
 
+// The SDK's default no-op logger still has `info`, so its logger middleware runs every
+// response through the sensitive-data filter (a walk over all 1,000 listed objects) just to
+// throw the result away. Without `info` that work is skipped: about 5 % of a rescan's CPU.
+const QUIET_SDK_LOGGER = { debug () {}, warn () {}, error () {} } as unknown as S3ClientConfig['logger']
+
 /** Path-style, checksums only when required (s3rver and Linode), bounded timeouts. */
 export function createS3Client (endpoint: string, creds: S3Credentials, signingRegion: string, opts: Pick<S3ClientOptions, 'maxAttempts' | 'requestTimeoutMs'> = {}): S3Client {
   return new S3Client({
@@ -73,6 +78,7 @@ export function createS3Client (endpoint: string, creds: S3Credentials, signingR
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: opts.maxAttempts ?? 4,
+    logger: QUIET_SDK_LOGGER,
     requestHandler: { connectionTimeout: 5000, requestTimeout: opts.requestTimeoutMs ?? 30_000 }
   })
 }
