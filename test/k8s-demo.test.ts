@@ -59,7 +59,7 @@ test('npm run demo: webhooks for every change arrive, then Ctrl-C stops everythi
   for (const line of [/created\s+demo-bucket\/invoices\/2026\/11\/invoice-001\.pdf.*signature ok/, /updated\s+demo-bucket\/reports\/2026\/11\/summary\.csv/, /deleted\s+demo-bucket\/invoices\/2026\/11\/invoice-002\.pdf/]) {
     assert.match(output, line, output)
   }
-  assert.match(output, /"status":"success","message":"Bucket demo-bucket added/)
+  assert.match(output, /"message": "Bucket demo-bucket added to active configuration"/)
   const ports = [...output.matchAll(/on (?:127\.0\.0\.1)?:(\d+)/g)].map(m => Number(m[1]))
   assert.ok(ports.length >= 4, `ports in ${output}`)
 
