@@ -100,3 +100,16 @@ test('the secret cache serves stale values while the backend is down', async () 
   assert.equal(await cached.get('A'), '1')
   assert.equal(cached.health().ok, true)
 })
+
+test('the network policy refuses loopback, link-local, private and translated forms unless allowed', async () => {
+  const { createNetworkPolicy } = await import('@internal/buckets')
+  const closed = createNetworkPolicy([])
+  for (const ip of ['127.0.0.1', '169.254.169.254', '10.1.2.3', '172.16.0.1', '192.168.1.1', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::127.0.0.1', '64:ff9b::7f00:1']) {
+    assert.equal(closed.isAllowedAddress(ip), false, ip)
+  }
+  for (const ip of ['8.8.8.8', '2001:4860::1']) assert.equal(closed.isAllowedAddress(ip), true, ip)
+  const open = createNetworkPolicy(['127.0.0.0/8'])
+  assert.equal(open.isAllowedAddress('127.0.0.1'), true)
+  assert.equal(open.isAllowedAddress('10.0.0.1'), false)
+  assert.throws(() => createNetworkPolicy(['not-a-cidr']), /not a CIDR/)
+})
