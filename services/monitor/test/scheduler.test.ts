@@ -281,3 +281,26 @@ test('a resync asked for during a scan is kept: the bucket is scanned again righ
   await waitFor(() => a.scans.length === 2, { what: 'the second scan' })
   assert.ok(a.scans.every(([, report]) => report.outcome === 'ok'))
 })
+
+test('a scan longer than the lease TTL keeps its lease; the other replica does not take the bucket', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const name = `long-${randomUUID().slice(0, 6)}`
+  await f.addBucket(name)
+  fake.seed(name, Array.from({ length: 2000 }, (_, i) => ({ key: `k${String(i).padStart(5, '0')}`, lastModified: Date.now() - 2 * 86_400_000 })))
+  const a = await f.make('owner', { pageSize: 100, leaseTtlMs: 300 })
+  const b = await f.make('other', { pageSize: 100, leaseTtlMs: 300 })
+  fake.latencyMs = 40 // 20 pages: about 1 s, three lease lifetimes
+  t.after(() => { fake.latencyMs = 0 })
+  await redis.zadd(f.keys.schedule, f.clock.t, name)
+  assert.deepEqual(await a.scheduler.tick(), [name])
+  for (let i = 0; i < 10; i++) {
+    await sleep(100)
+    f.clock.t += 100
+    assert.deepEqual(await b.scheduler.tick(), [], `taken over after ${i * 100} ms`)
+  }
+  await a.scheduler.idle()
+  assert.equal(a.scans[0]?.[1].outcome, 'ok')
+  assert.equal(b.scans.length, 0)
+  assert.equal(await redis.llen(f.keys.queue), 2000)
+})
