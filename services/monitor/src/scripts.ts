@@ -12,21 +12,16 @@ export function monitorScripts (redis: Redis) {
   const finish = defineScript<string[], number>(redis, 'wfFinishScan', lua('finishScan'), 6)
   const renew = defineScript<[string, number, number, string], number>(redis, 'wfRenewLease', lua('renewLease'), 2)
   const resync = defineScript<[string, number, string], number>(redis, 'wfResyncBucket', lua('resyncBucket'), 3)
-  const claimScript = readClaim(redis)
-  return { compare, commit, sweep, finish, renew, resync, claim: claimScript }
+  return { compare, commit, sweep, finish, renew, resync, claim: claimCommand(redis) }
 }
 
 // The claim script takes one lease key per candidate, so its key count varies per call.
-function readClaim (redis: Redis) {
+function claimCommand (redis: Redis) {
   if (typeof (redis as any).wfClaimBuckets !== 'function') {
-    redis.defineCommand('wfClaimBuckets', { lua: readLua('claimBuckets') })
+    redis.defineCommand('wfClaimBuckets', { lua: readFileSync(lua('claimBuckets'), 'utf8') })
   }
   return (keys: string[], ...args: Array<string | number>): Promise<string[]> =>
     (redis as any).wfClaimBuckets(keys.length, ...keys, ...args)
-}
-
-function readLua (name: string): string {
-  return readFileSync(lua(name), 'utf8')
 }
 
 export type MonitorScripts = ReturnType<typeof monitorScripts>
