@@ -27,7 +27,8 @@ if ! command -v redis-server >/dev/null; then
   Fedora:         sudo dnf install redis
   macOS:          brew install redis"
 fi
-command -v curl >/dev/null || die "curl is not installed: sudo apt-get install curl (or your system's package manager)."
+# curl shows the API calls as the README writes them; without it a small node stand-in answers.
+command -v curl >/dev/null || curl () { node scripts/demo/curl.mjs "$@"; }
 if [[ ! -d node_modules ]]; then
   step "Installing dependencies (npm ci, once)"
   npm ci --no-audit --no-fund
