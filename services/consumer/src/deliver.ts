@@ -8,6 +8,8 @@ export interface WebhookRequest {
   url: URL
   /** The event's fields exactly as queued (parsed from the entry, order kept). */
   fields: Record<string, unknown>
+  /** The entry's text, when `fields` was parsed from it. */
+  raw?: string | undefined
   eventId: string
   bucket: string
   eventType: string
@@ -28,14 +30,19 @@ export interface PostOptions {
 const EXCERPT_BYTES = 256
 const DRAIN_BYTES = 64 * 1024
 
+const ADDED_FIELDS = ['retry_count', 'request_id', 'delivery_attempt_time'] as const
+
 /** The body: the queued fields plus what the original consumer added. */
 export function webhookBody (req: WebhookRequest, nowMs: number): string {
-  return JSON.stringify({
-    ...req.fields,
-    retry_count: req.attempt,
-    request_id: req.requestId,
-    delivery_attempt_time: new Date(nowMs).toISOString()
-  })
+  const added = { retry_count: req.attempt, request_id: req.requestId, delivery_attempt_time: new Date(nowMs).toISOString() }
+  // First attempt of a monitor-written entry (none of the added fields yet): append them to
+  // the entry's own text, which keeps it byte for byte and skips re-serialising the event.
+  const tail = req.raw?.lastIndexOf('}') ?? -1
+  if (req.raw && tail > 0 && ADDED_FIELDS.every(f => !(f in req.fields))) {
+    const empty = Object.keys(req.fields).length === 0
+    return `${req.raw.slice(0, tail)}${empty ? '' : ','}${JSON.stringify(added).slice(1)}`
+  }
+  return JSON.stringify({ ...req.fields, ...added })
 }
 
 export function webhookHeaders (req: WebhookRequest, body: string, nowMs: number, userAgent: string): Record<string, string> {

@@ -88,7 +88,7 @@ export function createHandler (deps: HandlerDeps) {
     const requestId = event.request_id ?? randomUUID()
     const started = now()
     const request: WebhookRequest = {
-      url: target.url, fields: claimed.fields, eventId: event.event_id, bucket: event.bucket, eventType: event.event_type,
+      url: target.url, fields: claimed.fields, raw: claimed.entry, eventId: event.event_id, bucket: event.bucket, eventType: event.event_type,
       attempt: attemptNo, requestId, signingKey: target.signingKey
     }
     const result = await sendWithAuth(request, target.credentials, deps.tokens, deps.post) // never throws

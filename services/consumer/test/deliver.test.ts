@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { createNetworkPolicy } from '@internal/buckets'
 import { startReceiver, type Receiver } from '../../../test/support/receiver.ts'
 import { createGuardedAgent } from '../src/network-guard.ts'
-import { postWebhook, type WebhookRequest } from '../src/deliver.ts'
+import { postWebhook, webhookBody, type WebhookRequest } from '../src/deliver.ts'
 import { signingKey } from '../src/signature.ts'
 import { findDeliveryError } from '../src/errors.ts'
 
@@ -73,4 +73,17 @@ test('SSRF: a loopback literal and a name resolving to loopback are refused unle
   assert.ok('error' in byName)
   assert.equal(findDeliveryError(byName.error)?.code, 'ADDRESS_REFUSED')
   assert.equal(receiver.requests.length, count)
+})
+
+test('the body built from the entry text equals the serialised fields, first attempt or retry', () => {
+  const first = request('http://127.0.0.1/x', { fields: queued, raw: JSON.stringify(queued) })
+  const fast = webhookBody(first, now())
+  assert.equal(fast, JSON.stringify({ ...queued, retry_count: 1, request_id: 'req-1', delivery_attempt_time: '2026-11-22T01:02:03.456Z' }))
+  const { retry_count: _r, ...monitorWritten } = queued
+  const fromMonitor = webhookBody(request('http://127.0.0.1/x', { fields: monitorWritten, raw: ` ${JSON.stringify(monitorWritten)}\n` }), now())
+  assert.deepEqual(JSON.parse(fromMonitor), { ...monitorWritten, retry_count: 1, request_id: 'req-1', delivery_attempt_time: '2026-11-22T01:02:03.456Z' })
+  assert.equal(fromMonitor, ` ${JSON.stringify({ ...monitorWritten, retry_count: 1, request_id: 'req-1', delivery_attempt_time: '2026-11-22T01:02:03.456Z' })}`)
+  const retried = { ...monitorWritten, retry_count: 2, request_id: 'req-1' }
+  const again = webhookBody(request('http://127.0.0.1/x', { fields: retried, raw: JSON.stringify(retried), attempt: 3 }), now())
+  assert.equal(again, JSON.stringify({ ...retried, retry_count: 3, request_id: 'req-1', delivery_attempt_time: '2026-11-22T01:02:03.456Z' }))
 })
