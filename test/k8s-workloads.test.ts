@@ -168,6 +168,42 @@ test('every env var the manifests give the services is one they read; every Secr
   }
 })
 
+test('each Deployment\'s env and the ConfigMap pass the service\'s own start-up validation', async () => {
+  const { loadMonitorConfig } = await import('../services/monitor/src/config.ts')
+  const { ConsumerEnv } = await import('../services/consumer/src/config.ts')
+  // Values for the required Secrets (optional ones stay unset, as when they do not exist).
+  const secretValues: Record<string, string> = {
+    'api-auth-secrets/jwt-secret': 'j'.repeat(48),
+    'api-auth-secrets/client-id': 'client',
+    'api-auth-secrets/client-secret': 'c'.repeat(32),
+    'watch-folder-secrets-key/secrets-key': Buffer.alloc(32, 7).toString('base64')
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'k8s-env-'))
+  try {
+    const file = join(dir, 'config.yaml')
+    writeFileSync(file, find(objects, 'ConfigMap', 'watch-folder-config')!.data['config.yaml'])
+    for (const name of Object.keys(services)) {
+      const container = podSpec(find(objects, 'Deployment', name)!).containers[0]
+      const podEnv: Record<string, string> = {}
+      for (const e of container.env) {
+        const ref = e.valueFrom?.secretKeyRef
+        const value = ref ? secretValues[`${ref.name}/${ref.key}`] : e.value
+        if (value !== undefined) podEnv[e.name] = value
+      }
+      podEnv.CONFIG_PATH = file
+      if (name === 'bucket-monitor') {
+        const { config } = loadMonitorConfig(podEnv)
+        assert.equal(config.httpPort, 8080)
+      } else {
+        ConsumerEnv.parse(podEnv)
+        assert.equal(loadConfig(podEnv, { defaultHttpPort: 8081 }).httpPort, 8081)
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 function env (container: any): Record<string, string> {
   return Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]))
 }
