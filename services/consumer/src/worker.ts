@@ -35,9 +35,9 @@ export interface Worker {
 }
 
 /**
- * The claim loop: claims only while a worker slot is free, without waiting when the queue
- * has entries and with a blocking BLMOVE when it is empty. Timers beat the heartbeat,
- * promote due retries and reap silent consumers.
+ * The claim loop: claims while a worker slot is free (plus `prefetch` entries ahead),
+ * without waiting when the queue has entries and with a blocking BLMOVE when it is empty.
+ * Timers beat the heartbeat, promote due retries and reap silent consumers.
  */
 export function startWorker (opts: WorkerOptions): Worker {
   const { queue, consumerId, log } = opts
