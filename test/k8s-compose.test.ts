@@ -67,11 +67,15 @@ test('every env var compose gives the services is one they read', async () => {
   }
 })
 
-test('the services load the mounted config with compose\'s env; the demo bucket and secrets are valid', () => {
+test('the services load the mounted config with compose\'s env; the demo bucket and secrets are valid', async () => {
+  const { loadMonitorConfig } = await import('../services/monitor/src/config.ts')
+  const { ConsumerEnv } = await import('../services/consumer/src/config.ts')
   for (const [name, port] of Object.entries(APPS)) {
     const env = appEnv(name)
     const files = { CONFIG_PATH: hostPath(name, env.CONFIG_PATH!), ...(env.BUCKETS_PATH && { BUCKETS_PATH: hostPath(name, env.BUCKETS_PATH) }) }
     const config = loadConfig({ ...env, ...files }, { defaultHttpPort: port })
+    if (name === 'monitor') loadMonitorConfig({ ...env, ...files })
+    else ConsumerEnv.parse(env)
     assert.equal(config.httpPort, port)
     assert.deepEqual(config.redis.sentinel_host!.split(','), ['sentinel-1:26379', 'sentinel-2:26379', 'sentinel-3:26379'])
     assert.equal(parseSecretsKey(env.SECRETS_KEY!).length, 32)
