@@ -41,6 +41,21 @@ test('the dashboard covers scans, events, deliveries, latency, breakers, queue d
   assert.deepEqual(new Set(panels.map(p => p.id)).size, panels.length, 'unique panel ids')
 })
 
+test('the dashboard\'s panels fit the 24-column grid without overlapping', () => {
+  const taken = new Map<string, string>()
+  for (const p of dashboard.panels) {
+    const { x, y, w, h } = p.gridPos
+    assert.ok(x >= 0 && x + w <= 24, `${p.title} fits the width`)
+    for (let row = y; row < y + h; row++) {
+      for (let col = x; col < x + w; col++) {
+        const cell = `${col},${row}`
+        assert.ok(!taken.has(cell), `${p.title} overlaps ${taken.get(cell)}`)
+        taken.set(cell, p.title)
+      }
+    }
+  }
+})
+
 test('every metric the dashboard queries is one the services export', () => {
   const exported = exportedMetrics()
   const queried = new Set(targets.filter(t => t.source === 'prometheus').flatMap(t => metricNames(t.expr)))
