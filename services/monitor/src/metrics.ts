@@ -14,7 +14,6 @@ export function createMonitorMetrics (registry: Registry, queueLength?: () => Pr
     clientCacheMisses: new Counter({ name: 'monitor_s3_client_cache_misses_total', help: 'S3 client cache misses', registers }),
     deletionPasses: new Counter({ name: 'monitor_deletion_passes_total', help: 'Scans that needed a deletion pass', registers }),
     unorderedListings: new Counter({ name: 'monitor_unordered_listings_total', help: 'Listings out of key order (deletions skipped)', registers }),
-    listingMissed: new Counter({ name: 'monitor_listing_missed_objects_total', help: 'Objects a listing left out that HeadObject found (not deleted)', registers }),
     queueLength: new Gauge({
       name: 'monitor_queue_length',
       help: 'Events waiting on the queue',

@@ -122,7 +122,6 @@ function record (deps: JobDeps, name: string, progress: ScanProgress, report: Sc
     for (const [type, n] of Object.entries(progress.events)) if (n > 0) m.events.inc({ type }, n)
     if (progress.deletionPass) m.deletionPasses.inc()
     if (!progress.ordered) m.unorderedListings.inc()
-    if (progress.missedByListing > 0) m.listingMissed.inc(progress.missedByListing)
     if (report.outcome === 'error') m.scanErrors.inc({ kind: (failure?.name ?? 'Error').slice(0, 40) })
   }
   const fields = { bucket: name, outcome: report.outcome, startedAt: report.startedAt, durationMs: report.durationMs, listed: progress.listed, events: progress.events, nextDue: new Date(report.nextDue).toISOString() }
