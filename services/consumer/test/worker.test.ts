@@ -217,3 +217,16 @@ test('SSRF: a webhook URL outside webhook.allowed_networks is dead-lettered as A
   assert.match(dead.reason, /^ADDRESS_REFUSED/)
   assert.equal(r.requests.length, 0)
 })
+
+test('a 429 with Retry-After waits that long (capped by webhook.max_retry_after) without a worker', async () => {
+  const r = await receiver()
+  let calls = 0
+  r.respond = (_req, res) => { if (++calls === 1) { res.writeHead(429, { 'retry-after': '30' }); res.end() } else { res.statusCode = 200; res.end() } }
+  const bucket = name()
+  const h = await harness({ buckets: [bucketConfig(bucket, r.url)], webhook: { max_retry_after: 0.4 } })
+  await h.push(makeEvent(bucket, 1))
+  await waitFor(() => r.requests.length === 2, { what: 'second attempt' })
+  const gap = r.requests[1]!.receivedAt - r.requests[0]!.receivedAt
+  assert.ok(gap >= 380 && gap < 2000, `second attempt after ${gap} ms`)
+  assert.equal(h.consumer.worker.inFlight, 0)
+})
