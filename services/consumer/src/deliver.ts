@@ -77,8 +77,10 @@ export async function postWebhook (req: WebhookRequest, { dispatcher, policy, ti
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs
     })
-    // An empty answer (the usual 200/204) is drained without the async iterator's cost.
-    const excerpt = res.headers['content-length'] === '0' ? (await res.body.dump(), '') : await readExcerpt(res.body)
+    // An empty answer (the usual 204, or a 200 without content) is drained without the
+    // async iterator's cost.
+    const empty = res.statusCode === 204 || res.headers['content-length'] === '0'
+    const excerpt = empty ? (await res.body.dump(), '') : await readExcerpt(res.body)
     const retryAfter = res.headers['retry-after']
     return { status: res.statusCode, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter ?? null, excerpt }
   } catch (err) {
