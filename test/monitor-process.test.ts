@@ -66,7 +66,12 @@ test('two monitor processes scan each due bucket once per interval and emit each
   for (const name of names) { fake.put(name, 'obj-0', 'changed'); fake.put(name, 'late', 'new') }
   await waitFor(async () => await redis.llen(QUEUE) === 128, { timeoutMs: 15_000, what: 'changes' })
   await sleep(4000) // more rescans: nothing more may be enqueued
+  const stopping = Date.now()
   await Promise.all([a.kill('SIGTERM'), b.kill('SIGTERM')])
+  assert.deepEqual(await Promise.all([a.exitCode, b.exitCode]), [0, 0])
+  assert.ok(Date.now() - stopping < 5000, 'stopped within SHUTDOWN_TIMEOUT_MS')
+  assert.deepEqual(await redis.keys('linode:objstore:lease:*'), [], 'leases released')
+  assert.ok(a.logs.some(l => l.message === 'stopping: no new buckets, aborting scans, releasing leases'))
 
   const events = await queued()
   assert.equal(events.length, 128)
