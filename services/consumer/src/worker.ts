@@ -16,6 +16,11 @@ export interface WorkerOptions {
   batchSize: number
   /** Longest blocking wait, seconds (consumer.polling_interval). */
   pollSec: number
+  /**
+   * A lower bound on slots worth using now (all the endpoints' caps together): more slots
+   * than that would only claim events for full endpoints and push them back to Redis.
+   */
+  threadLimit?: () => number
   /** Entries claimed ahead of free slots (0: claim only for a free slot). */
   prefetch?: number
   /** consumer.visibility_timeout, ms. */
@@ -48,6 +53,7 @@ export function startWorker (opts: WorkerOptions): Worker {
   // the next entry without waiting a claim round trip. They sit in our processing list.
   const ready: string[] = []
   const prefetch = opts.prefetch ?? 0
+  const threads = () => Math.max(1, Math.min(opts.threads, opts.threadLimit?.() ?? opts.threads))
   let wake: (() => void) | undefined
   // Slots taken: a delivery frees its slot once the receiver has answered; its settle (one
   // Redis round trip) finishes in the background and is still awaited by close().
@@ -71,12 +77,12 @@ export function startWorker (opts: WorkerOptions): Worker {
   }
 
   function dispatch (): void {
-    while (busy < opts.threads && ready.length > 0 && !controller.signal.aborted) start(ready.shift()!)
+    while (busy < threads() && ready.length > 0 && !controller.signal.aborted) start(ready.shift()!)
   }
 
   // While one claim is on its way, more deliveries finish, so claims batch up by themselves
   // under load; a free slot never waits for a chunk to fill.
-  const room = () => opts.threads + prefetch - busy - ready.length
+  const room = () => threads() + prefetch - busy - ready.length
   async function slotFree (): Promise<void> {
     while (!controller.signal.aborted && room() <= 0) {
       await new Promise<void>(resolve => { wake = resolve })

@@ -230,3 +230,21 @@ test('a 429 with Retry-After waits that long (capped by webhook.max_retry_after)
   assert.ok(gap >= 380 && gap < 2000, `second attempt after ${gap} ms`)
   assert.equal(h.consumer.worker.inFlight, 0)
 })
+
+test('one receiver behind max_per_endpoint: at most the cap in flight, and no event bounced through the retry set', async () => {
+  const r = await receiver()
+  let inFlight = 0
+  let peak = 0
+  r.respond = async (_req, res) => {
+    peak = Math.max(peak, ++inFlight)
+    await new Promise(resolve => setTimeout(resolve, 5))
+    inFlight--
+    res.end()
+  }
+  const bucket = name()
+  const h = await harness({ buckets: [bucketConfig(bucket, r.url)], webhook: { max_per_endpoint: 5 }, consumer: { webhook_threads: 20, batch_size: 10 } })
+  await h.push(...Array.from({ length: 300 }, (_, i) => makeEvent(bucket, i)))
+  await waitFor(() => r.requests.length === 300, { what: '300 deliveries' })
+  assert.ok(peak <= 5, `peak ${peak}`)
+  assert.doesNotMatch(await h.registry.metrics(), /outcome="deferred"/)
+})
