@@ -227,7 +227,7 @@ test('a 429 with Retry-After waits that long (capped by webhook.max_retry_after)
   await h.push(makeEvent(bucket, 1))
   await waitFor(() => r.requests.length === 2, { what: 'second attempt' })
   const gap = r.requests[1]!.receivedAt - r.requests[0]!.receivedAt
-  assert.ok(gap >= 380 && gap < 2000, `second attempt after ${gap} ms`)
+  assert.ok(gap >= 380 && gap < 5000, `second attempt after ${gap} ms`)
   assert.equal(h.consumer.worker.inFlight, 0)
 })
 
@@ -242,7 +242,10 @@ test('one receiver behind max_per_endpoint: at most the cap in flight, and no ev
     res.end()
   }
   const bucket = name()
-  const h = await harness({ buckets: [bucketConfig(bucket, r.url)], webhook: { max_per_endpoint: 5 }, consumer: { webhook_threads: 20, batch_size: 10 } })
+  const own = await startRedis() // only this bucket's receiver is known there
+  cleanups.push(() => own.stop())
+  const h = await startHarness({ redisPort: own.port, random: () => 0.5, buckets: [bucketConfig(bucket, r.url)], webhook: { max_per_endpoint: 5 }, consumer: { webhook_threads: 20, batch_size: 10 } })
+  cleanups.push(() => h.stop())
   await h.push(...Array.from({ length: 300 }, (_, i) => makeEvent(bucket, i)))
   await waitFor(() => r.requests.length === 300, { what: '300 deliveries' })
   assert.ok(peak <= 5, `peak ${peak}`)
