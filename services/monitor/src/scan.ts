@@ -60,9 +60,7 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
 async function processPage (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, objects: ListedObject[], push: boolean): Promise<void> {
   if (objects.length === 0) return
   const fps = objects.map(o => encodeFingerprint(o))
-  const args: string[] = []
-  objects.forEach((o, i) => args.push(o.key, fps[i]!))
-  const reply = await deps.scripts.compare([deps.keys.objectState(target.bucket.name)], ...args)
+  const reply = await deps.scripts.compare([deps.keys.objectState(target.bucket.name)], ...compareArgs(objects, fps))
   progress.known += Number(reply[0])
   if (reply.length === 1) return
   const nowMs = deps.now()
@@ -75,6 +73,18 @@ async function processPage (deps: ScanDeps, target: ScanTarget, progress: ScanPr
   }
   progress.changed += changes.length
   await commitChanges(deps, target, progress, changes, push, nowMs)
+}
+
+// One NUL-separated argument when no key holds a NUL (S3 listings cannot carry one in XML),
+// else key/fingerprint pairs.
+function compareArgs (objects: ListedObject[], fps: string[]): string[] {
+  const parts: string[] = []
+  let nul = false
+  objects.forEach((o, i) => {
+    if (o.key.includes('\0')) nul = true
+    parts.push(o.key, fps[i]!)
+  })
+  return nul ? parts : [parts.join('\0') + '\0']
 }
 
 function changeType (obj: ObjectVersion, old: string, nowMs: number): EventType {

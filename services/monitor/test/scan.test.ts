@@ -282,3 +282,12 @@ test('503 SlowDown (Linode throttling) is retried by the SDK within the scan', a
   assert.equal(progress.events.created, 300)
   assert.equal(new Set((await drain(keys)).map(e => e.key)).size, 300)
 })
+
+test('the compare script reads packed and paired arguments alike', async () => {
+  const { deps } = setup()
+  const state = deps.keys.objectState(`cmp-${randomUUID().slice(0, 8)}`)
+  await redis.hset(state, 'a', 'fa', 'b', 'fb', 'c\nd', 'fc')
+  const expected = [3, 1, 'fb', 3, '']
+  assert.deepEqual(await deps.scripts.compare([state], 'a', 'fa', 'b', 'changed', 'c\nd', 'fc', 'new', 'fn'), expected)
+  assert.deepEqual(await deps.scripts.compare([state], 'a\0fa\0b\0changed\0c\nd\0fc\0new\0fn\0'), expected)
+})
