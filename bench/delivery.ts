@@ -146,7 +146,7 @@ export async function runDeliveryBench () {
     const best = runs[ratios.indexOf(median)]!
     const result = {
       suite: 'delivery', at: new Date().toISOString(), node: process.version, events: EVENTS, concurrency: CONCURRENCY,
-      note: 'the backlog of EVENTS is queued before the consumer starts: per_second counts from its start to the last receipt; p50/p99 are enqueue to receipt, so they include waiting behind the backlog. bare: a plain undici POST loop sending the same headers and body sizes, per_second from its start, latency from request start',
+      note: 'the whole backlog is queued before the consumer starts: per_second counts from its start to the last receipt; p50/p99 are enqueue to receipt, so they include waiting behind the backlog. bare: a plain undici POST loop sending the same headers and body sizes, per_second from its start, latency from request start',
       runs, ratios: ratios.map(r => +r.toFixed(2)), consumer: best.consumer, bare: best.bare, ratio: +median.toFixed(2), paced
     }
     writeResult('delivery', result, markdown(result))
