@@ -27,7 +27,7 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
   const stopProgressLog = logProgress(deps, target, progress)
   // Two pages in flight: page n+1 is compared (and its HeadObjects run) while page n's
   // commit is still on its way. Pages hold different keys, so their commits are independent.
-  let previous: Promise<void> = Promise.resolve()
+  const inFlight: Array<Promise<void>> = []
   try {
     for await (const page of listPages({ client: target.client, bucket: name, pageSize: deps.pageSize, region: target.region, signal: target.signal })) {
       progress.pages++
@@ -35,12 +35,12 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
       if (!order.accept(page)) progress.ordered = false
       const current = processPage(deps, target, progress, page.filter(o => target.filter(o.key)), push)
       current.catch(() => {}) // awaited below; this only keeps an early failure from being unhandled
-      await previous
-      previous = current
+      inFlight.push(current)
+      if (inFlight.length === 2) await inFlight.shift()
     }
-    await previous
+    await Promise.all(inFlight)
   } catch (err) {
-    await previous.catch(() => {}) // nothing may commit after the scan has ended
+    await Promise.allSettled(inFlight) // nothing may commit after the scan has ended
     throw err
   } finally {
     stopProgressLog()
