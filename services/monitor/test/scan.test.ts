@@ -291,3 +291,19 @@ test('the compare script reads packed and paired arguments alike', async () => {
   assert.deepEqual(await deps.scripts.compare([state], 'a', 'fa', 'b', 'changed', 'c\nd', 'fc', 'new', 'fn'), expected)
   assert.deepEqual(await deps.scripts.compare([state], 'a\0fa\0b\0changed\0c\nd\0fc\0new\0fn\0'), expected)
 })
+
+test('a long scan logs its progress', async (t) => {
+  const { deps } = setup()
+  const lines: Array<Record<string, any>> = []
+  const destination = { write: (line: string) => { lines.push(JSON.parse(line)) } }
+  const name = `prog-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.seed(name, Array.from({ length: 500 }, (_, i) => ({ key: `k${String(i).padStart(4, '0')}`, lastModified: Date.now() - 2 * DAY })))
+  fake.latencyMs = 20
+  t.after(() => { fake.latencyMs = 0 })
+  await scan({ ...deps, progressEveryMs: 50, log: createLogger({ service: 'test', level: 'info', destination }) }, { name }, fake.endpoint, 50)
+  const progress = lines.filter(l => l.message === 'scan progress')
+  assert.ok(progress.length >= 2, `${progress.length} progress lines`)
+  assert.equal(progress[0]?.bucket, name)
+  assert.ok(progress.at(-1)!.listed > progress[0]!.listed)
+})
