@@ -57,9 +57,14 @@ test('kill -9 a consumer mid-flight, start another: every event delivered (dupli
   const bucket = `b-${randomUUID().slice(0, 8)}`
   await createBucketStore(redis, keys).save(bucketConfig(bucket, receiver.url), 'put')
   const counts = new Map<string, number>()
+  const requestIds = new Map<string, string>()
+  let changedRequestIds = 0
   receiver.respond = async (req, res) => {
     await new Promise(resolve => setTimeout(resolve, 20)) // slow enough that deliveries are in flight at the kill
     counts.set(req.json.event_id, (counts.get(req.json.event_id) ?? 0) + 1)
+    const known = requestIds.get(req.json.event_id)
+    if (known !== undefined && known !== req.headers['x-request-id']) changedRequestIds++
+    requestIds.set(req.json.event_id, String(req.headers['x-request-id']))
     res.end()
   }
   const events = Array.from({ length: 600 }, (_, i) => makeEvent(bucket, i))
@@ -78,6 +83,7 @@ test('kill -9 a consumer mid-flight, start another: every event delivered (dupli
   t.diagnostic(`in crash-a's processing list at kill -9: ${orphaned}; duplicates delivered: ${duplicates}`)
   assert.ok(orphaned > 0, 'the kill happened mid-flight')
   assert.ok(duplicates <= orphaned, 'only events in flight at the crash may arrive twice')
+  assert.equal(changedRequestIds, 0, 'a redelivered event keeps its X-Request-ID')
   assert.equal(await redis.llen(keys.processing('crash-a')), 0)
   const metrics = await (await fetch(`http://127.0.0.1:${second.port}/metrics`)).text()
   assert.match(metrics, /consumer_reclaimed_total\{[^}]*\} [1-9]/)

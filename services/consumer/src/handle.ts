@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { decodeEvent, type QueuedEvent } from '@internal/events'
 import { deadLetterRecord, type DeadLetterInput, type DeliveryQueue } from '@internal/redis'
 import type { Bucket } from '@internal/buckets'
@@ -71,7 +71,7 @@ export function createHandler (deps: HandlerDeps) {
     try {
       target = await deps.resolveTarget(decoded.event.bucket, deps.buckets.get(decoded.event.bucket))
     } catch (err) {
-      return settle(claimed, undefined, decoded.event.retry_count + 1, decoded.event.request_id ?? randomUUID(), { error: err as Error }, 0)
+      return settle(claimed, undefined, decoded.event.retry_count + 1, decoded.event.request_id ?? requestIdFor(entry), { error: err as Error }, 0)
     }
     const admission = breakers.admit(target.endpoint)
     if (!admission.allowed) return defer(entry, admission.retryAtMs)
@@ -85,7 +85,7 @@ export function createHandler (deps: HandlerDeps) {
   async function attempt (claimed: Claimed, target: Target, release: () => void): Promise<void> {
     const { event } = claimed
     const attemptNo = event.retry_count + 1
-    const requestId = event.request_id ?? randomUUID()
+    const requestId = event.request_id ?? requestIdFor(claimed.entry)
     const started = now()
     const request: WebhookRequest = {
       url: target.url, fields: claimed.fields, raw: claimed.entry, eventId: event.event_id, bucket: event.bucket, eventType: event.event_type,
@@ -160,4 +160,15 @@ function deadFields (reason: string, attempts: number, result: AttemptResult): D
   const status = 'status' in result ? result.status : null
   const excerpt = 'status' in result ? result.excerpt ?? null : null
   return { reason, attempts, last_status: status, response_excerpt: excerpt }
+}
+
+/**
+ * The request_id of an entry that has none yet (a first attempt): derived from the entry's
+ * text rather than random, so a delivery cut short by a crash keeps its X-Request-ID when
+ * the reclaimed entry is delivered again. Formatted as a name-based UUID.
+ */
+export function requestIdFor (entry: string): string {
+  const h = createHash('sha256').update(entry).digest('hex')
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`
 }

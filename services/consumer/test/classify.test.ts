@@ -38,3 +38,11 @@ test('planRetry: original defaults give 4 attempts; Retry-After honoured up to t
   assert.deepEqual(planRetry(1, 120_000, policy, () => 0.5), { retry: true, delayMs: 60_000 })
   assert.deepEqual(planRetry(1, 2000, policy, () => 0.5), { retry: true, delayMs: 2000 })
 })
+
+test('a first attempt gets a request_id derived from the entry: stable across a crash and a redelivery', async () => {
+  const { requestIdFor } = await import('../src/handle.ts')
+  const id = requestIdFor('{"event_id":"e1"}')
+  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  assert.equal(requestIdFor('{"event_id":"e1"}'), id)
+  assert.notEqual(requestIdFor('{"event_id":"e2"}'), id)
+})
