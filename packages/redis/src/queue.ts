@@ -120,7 +120,7 @@ export function createDeliveryQueue (redis: Redis, keys: Keys) {
     const found: string[] = []
     let cursor = '0'
     do {
-      const [next, names] = await redis.scan(cursor, 'MATCH', `${keys.processingPrefix}*`, 'COUNT', 500)
+      const [next, names] = await redis.scan(cursor, 'MATCH', `${keys.processingPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 500)
       cursor = next
       found.push(...names.map(n => n.slice(keys.processingPrefix.length)))
     } while (cursor !== '0')

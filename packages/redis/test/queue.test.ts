@@ -109,3 +109,14 @@ test('ackMany settles several entries in one call and says which were ours', asy
   assert.deepEqual(await redis.lrange(keys.processing('c1'), 0, -1), ['b'])
   assert.deepEqual(await queue.ackMany('c1', []), [])
 })
+
+test('orphan discovery escapes glob characters in the queue name', async () => {
+  const prefix = `t:${randomUUID()}`
+  const keys = createKeys({ queueName: `${prefix}:q[1]*`, deadLetterName: `${prefix}:dead`, statePrefix: `${prefix}:state:` })
+  const queue = createDeliveryQueue(redis, keys)
+  await redis.rpush(keys.processing('ghost'), 'g')
+  await redis.rpush(`${prefix}:q1x:processing:other`, 'not ours')
+  await queue.reapDead(0, 10)
+  assert.equal(await queue.reapDead(20, 10), 1)
+  assert.deepEqual(await redis.lrange(keys.queue, 0, -1), ['g'])
+})
