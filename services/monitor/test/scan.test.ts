@@ -307,3 +307,18 @@ test('a long scan logs its progress', async (t) => {
   assert.equal(progress[0]?.bucket, name)
   assert.ok(progress.at(-1)!.listed > progress[0]!.listed)
 })
+
+test('keys with spaces, XML specials and characters beyond the BMP round-trip, in byte order', async () => {
+  const { keys, deps } = setup()
+  const name = `utf-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  const odd = ['a b/c&d<e>.txt', 'quote"s\'.bin', 'ünïcödé/файл.txt', 'emoji/😀.png', 'emoji/\uffee.png', 'tab\there']
+  for (const key of odd) fake.put(name, key, key)
+  const first = await scan(deps, { name }, fake.endpoint, 2)
+  assert.equal(first.ordered, true)
+  assert.deepEqual((await drain(keys)).map(e => e.key).sort(), [...odd].sort())
+  fake.remove(name, 'emoji/😀.png')
+  const second = await scan(deps, { name }, fake.endpoint, 2)
+  assert.equal(second.ordered, true)
+  assert.deepEqual((await drain(keys)).map(e => `${e.event_type} ${e.key}`), ['deleted emoji/😀.png'])
+})
