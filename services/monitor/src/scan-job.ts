@@ -47,6 +47,7 @@ export async function runClaimedScan (deps: JobDeps, bucket: Bucket, due: number
   setMaxListeners(0, controller.signal) // each S3 request in flight listens on it
   const stop = () => controller.abort(shutdown.reason)
   shutdown.addEventListener('abort', stop)
+  if (shutdown.aborted) stop()
   const lease = keepLease(deps, bucket.name, controller)
   let failure: Error | undefined
   try {
