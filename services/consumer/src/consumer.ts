@@ -1,6 +1,6 @@
 import { BucketRegistry, createBucketStore, createNetworkPolicy, type SecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
-import { createDeliveryQueue, createKeys, type Keys, type Redis } from '@internal/redis'
+import { createDeliveryQueue, createKeys, type DeliveryQueue, type Keys, type Redis } from '@internal/redis'
 import { toError, type Logger, type Registry } from '@internal/telemetry'
 import { createBreakers } from './breaker.ts'
 import type { RetryPolicy } from './backoff.ts'
@@ -12,7 +12,7 @@ import { createGoneMarker } from './endpoint-status.ts'
 import { postWebhook } from './deliver.ts'
 import { createHandler } from './handle.ts'
 import { startWorker, type Worker } from './worker.ts'
-import { createConsumerMetrics } from './metrics.ts'
+import { createConsumerMetrics, type ConsumerMetrics } from './metrics.ts'
 
 export interface ConsumerDeps {
   config: Config
@@ -47,26 +47,14 @@ export interface Consumer {
 export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   const { config, redis, log } = deps
   const now = deps.now ?? Date.now
-  const random = deps.random ?? Math.random
   const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
   const queue = createDeliveryQueue(redis, keys)
   const buckets = new BucketRegistry({ store: createBucketStore(redis, keys), keys, subscriber: deps.subscriber, checkIntervalMs: 1000, onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed') })
   await buckets.start()
 
-  const wh = config.webhook
-  const policy = createNetworkPolicy(wh.allowed_networks)
-  const timeoutMs = wh.timeout * 1000
-  const agent = createGuardedAgent(policy, { connectTimeoutMs: Math.min(timeoutMs, 5000), connectionsPerOrigin: wh.max_per_endpoint })
   const metrics = deps.registry ? createConsumerMetrics(deps.registry, () => queue.depths()) : undefined
-  const tokens = createTokenSource({ dispatcher: agent, policy, timeoutMs, now, onFetch: r => metrics?.tokenFetches.inc({ result: r }) })
-  const breakers = createBreakers({ threshold: wh.circuit_threshold, resetMs: wh.circuit_reset_time * 1000, now, onStateChange: (e, s) => { metrics?.breakerState(e, s); log.info({ endpoint: e, state: s }, 'circuit breaker state changed') } })
-  const handle = createHandler({
-    queue, consumerId: deps.consumerId, buckets, resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets, { now }),
-    tokens, breakers, slots: createEndpointSlots(wh.max_per_endpoint, { maxDeferMs: Math.min(2000, timeoutMs) }),
-    post: req => postWebhook(req, { dispatcher: agent, policy, timeoutMs, userAgent: wh.user_agent, now }),
-    retry: retryPolicy(config, deps.retryBaseMs ?? 1000),
-    markGone: createGoneMarker(redis, keys, now), metrics, log, now, random
-  })
+  const { handle, agent } = createDelivery(deps, keys, queue, buckets, metrics)
+  const wh = config.webhook
   const c = config.consumer
   const endpoints = knownEndpointCount(buckets, wh.url)
   const worker = startWorker({
@@ -92,6 +80,26 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
       return closing
     }
   }
+}
+
+/** The delivery side: the guarded HTTP agent, tokens, breakers, endpoint caps and the handler. */
+function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: BucketRegistry, metrics: ConsumerMetrics | undefined) {
+  const { config, redis, log } = deps
+  const now = deps.now ?? Date.now
+  const wh = config.webhook
+  const policy = createNetworkPolicy(wh.allowed_networks)
+  const timeoutMs = wh.timeout * 1000
+  const agent = createGuardedAgent(policy, { connectTimeoutMs: Math.min(timeoutMs, 5000), connectionsPerOrigin: wh.max_per_endpoint })
+  const tokens = createTokenSource({ dispatcher: agent, policy, timeoutMs, now, onFetch: r => metrics?.tokenFetches.inc({ result: r }) })
+  const breakers = createBreakers({ threshold: wh.circuit_threshold, resetMs: wh.circuit_reset_time * 1000, now, onStateChange: (e, s) => { metrics?.breakerState(e, s); log.info({ endpoint: e, state: s }, 'circuit breaker state changed') } })
+  const handle = createHandler({
+    queue, consumerId: deps.consumerId, buckets, resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets, { now }),
+    tokens, breakers, slots: createEndpointSlots(wh.max_per_endpoint, { maxDeferMs: Math.min(2000, timeoutMs) }),
+    post: req => postWebhook(req, { dispatcher: agent, policy, timeoutMs, userAgent: wh.user_agent, now }),
+    retry: retryPolicy(config, deps.retryBaseMs ?? 1000),
+    markGone: createGoneMarker(redis, keys, now), metrics, log, now, random: deps.random ?? Math.random
+  })
+  return { handle, agent }
 }
 
 /** The retry schedule from the webhook section: the original's 3 retries, factor 2, by default. */
