@@ -86,7 +86,13 @@ export const ApiSection = z.object({
   token_ttl: seconds.default(3600),
   clients: z.array(ApiClient).default([]),
   token_rate_limit: count.default(10),
-  body_limit_bytes: count.default(64 * 1024)
+  body_limit_bytes: count.default(64 * 1024),
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (the token rate limit is
+   * per address): false (default), true, a hop count, or comma-separated addresses/CIDRs,
+   * as fastify's trustProxy. Behind a Linode NodeBalancer in HTTP mode, set it to its subnet.
+   */
+  trust_proxy: z.union([z.boolean(), z.number().int().nonnegative(), z.string().min(1)]).default(false)
 }).loose()
 
 export const LoggingSection = z.object({

@@ -67,7 +67,7 @@ const scheduler = new Scheduler({
 scheduler.start()
 
 let closing = false
-const app = Fastify({ logger: false, bodyLimit: config.api.body_limit_bytes })
+const app = Fastify({ logger: false, bodyLimit: config.api.body_limit_bytes, trustProxy: config.api.trust_proxy })
 registerHealthRoutes(app, {
   registry: promRegistry,
   readiness: async () => {
