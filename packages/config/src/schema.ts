@@ -89,10 +89,10 @@ export const ApiSection = z.object({
   body_limit_bytes: count.default(64 * 1024),
   /**
    * Which proxies' X-Forwarded-For to believe for the client address (the token rate limit is
-   * per address): false (default), true, a hop count, or comma-separated addresses/CIDRs,
+   * per address): false (default), true, or comma-separated addresses/CIDRs,
    * as fastify's trustProxy. Behind a Linode NodeBalancer in HTTP mode, set it to its subnet.
    */
-  trust_proxy: z.union([z.boolean(), z.number().int().nonnegative(), z.string().min(1)]).default(false)
+  trust_proxy: z.union([z.boolean(), z.string().min(1)]).default(false)
 }).loose()
 
 export const LoggingSection = z.object({
