@@ -3,11 +3,13 @@
 // itself: resources, namespace, images, configMapGenerator and `$patch: delete` patches,
 // the features k8s/ uses. Where kubectl exists, a test checks both renderings agree.
 import { execFileSync } from 'node:child_process'
-import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createRequire } from 'node:module'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseAllDocuments } from 'yaml'
+import { loadConfig } from '@internal/config'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 export const K8S = join(ROOT, 'k8s')
@@ -184,4 +186,25 @@ export function sourceFiles (): string[] {
 
 function walk (dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap(e => e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)])
+}
+
+/** The literal `value`s of a container's env, by name. */
+export function literalEnv (container: any): Record<string, string> {
+  return Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]))
+}
+
+export function exampleSecrets (): K8sObject[] {
+  return readDocuments(join(K8S, 'secrets.yaml.example'))
+}
+
+/** Loads the ConfigMap's config.yaml with loadConfig, as the services do at start. */
+export function loadK8sConfig () {
+  const dir = mkdtempSync(join(tmpdir(), 'k8s-config-'))
+  try {
+    const file = join(dir, 'config.yaml')
+    writeFileSync(file, find(renderKustomization(K8S), 'ConfigMap', 'watch-folder-config')!.data['config.yaml'])
+    return loadConfig({ CONFIG_PATH: file }, { defaultHttpPort: 8080 })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }

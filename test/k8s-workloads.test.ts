@@ -1,14 +1,10 @@
-// What a schema cannot check: probes, resources, security, scaling targets, selectors,
-// the config file against the services' own schema, and env names against what they read.
+// What a schema cannot check: probes, resources, security, shutdown deadlines, scaling
+// targets, selectors, the network policy and the API's exposure.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadConfig } from '@internal/config'
 import {
-  K8S, envNamesReadByServices, find, matches, podContainers, podSpec, readDocuments, renderKustomization,
-  RUNTIME_ENV, type K8sObject
+  K8S, exampleSecrets, find, literalEnv, loadK8sConfig, matches, podContainers, podSpec, renderKustomization
 } from './k8s-support.ts'
 
 const objects = renderKustomization(K8S)
@@ -23,7 +19,7 @@ test('the two services run as Deployments on their ports, and Redis as a 3-pod S
     assert.ok(d, name)
     const c = podSpec(d).containers[0]
     assert.deepEqual(c.ports, [{ name: 'http', containerPort: port }])
-    assert.equal(env(c).HTTP_PORT, String(port))
+    assert.equal(literalEnv(c).HTTP_PORT, String(port))
   }
   const redis = find(objects, 'StatefulSet', 'redis')!
   assert.equal(redis.spec.replicas, 3)
@@ -73,7 +69,7 @@ test('terminationGracePeriodSeconds outlasts preStop plus SHUTDOWN_TIMEOUT_MS, w
   const config = loadK8sConfig()
   for (const d of of('Deployment')) {
     const c = podSpec(d).containers[0]
-    const shutdownMs = Number(env(c).SHUTDOWN_TIMEOUT_MS)
+    const shutdownMs = Number(literalEnv(c).SHUTDOWN_TIMEOUT_MS)
     const preStopMs = Number(c.lifecycle?.preStop?.exec?.command?.[1] ?? 0) * 1000
     assert.ok(shutdownMs > 0, `${d.metadata.name} sets SHUTDOWN_TIMEOUT_MS`)
     assert.ok(podSpec(d).terminationGracePeriodSeconds * 1000 > preStopMs + shutdownMs, d.metadata.name)
@@ -142,84 +138,3 @@ test('the API is published on 443 only, with TLS at the NodeBalancer from a docu
   assert.equal(tls.protocol, 'https')
   assert.ok(exampleSecrets().some(s => s.metadata.name === tls['tls-secret-name'] && s.type === 'kubernetes.io/tls'))
 })
-
-test('the ConfigMap config.yaml passes the services\' own config schema', () => {
-  const config = loadK8sConfig()
-  assert.equal(config.redis.master_name, 'mymaster')
-  assert.equal(config.redis.queue_name, 'linode:notifications:queue')
-  const redis = find(objects, 'StatefulSet', 'redis')!
-  const expected = Array.from({ length: redis.spec.replicas }, (_, i) => `redis-${i}.${redis.spec.serviceName}:26379`)
-  assert.deepEqual(config.redis.sentinel_host!.split(','), expected, 'sentinel_host lists every sentinel pod')
-})
-
-test('every env var the manifests give the services is one they read; every Secret reference is documented', async () => {
-  const read = await envNamesReadByServices()
-  const documented = exampleSecrets()
-  for (const name of Object.keys(services)) {
-    const container = podSpec(find(objects, 'Deployment', name)!).containers[0]
-    for (const e of container.env) {
-      assert.ok(read.has(e.name) || RUNTIME_ENV.has(e.name), `${name} sets ${e.name}, which no service reads`)
-      const ref = e.valueFrom?.secretKeyRef
-      if (ref) assert.ok(documented.some(s => s.metadata.name === ref.name && ref.key in s.stringData), `${ref.name}/${ref.key} not in secrets.yaml.example`)
-    }
-    for (const v of podSpec(find(objects, 'Deployment', name)!).volumes) {
-      if (v.configMap) assert.ok(find(objects, 'ConfigMap', v.configMap.name), `ConfigMap ${v.configMap.name}`)
-    }
-  }
-})
-
-test('each Deployment\'s env and the ConfigMap pass the service\'s own start-up validation', async () => {
-  const { loadMonitorConfig } = await import('../services/monitor/src/config.ts')
-  const { ConsumerEnv } = await import('../services/consumer/src/config.ts')
-  // Values for the required Secrets (optional ones stay unset, as when they do not exist).
-  const secretValues: Record<string, string> = {
-    'api-auth-secrets/jwt-secret': 'j'.repeat(48),
-    'api-auth-secrets/client-id': 'client',
-    'api-auth-secrets/client-secret': 'c'.repeat(32),
-    'watch-folder-secrets-key/secrets-key': Buffer.alloc(32, 7).toString('base64')
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'k8s-env-'))
-  try {
-    const file = join(dir, 'config.yaml')
-    writeFileSync(file, find(objects, 'ConfigMap', 'watch-folder-config')!.data['config.yaml'])
-    for (const name of Object.keys(services)) {
-      const container = podSpec(find(objects, 'Deployment', name)!).containers[0]
-      const podEnv: Record<string, string> = {}
-      for (const e of container.env) {
-        const ref = e.valueFrom?.secretKeyRef
-        const value = ref ? secretValues[`${ref.name}/${ref.key}`] : e.value
-        if (value !== undefined) podEnv[e.name] = value
-      }
-      podEnv.CONFIG_PATH = file
-      if (name === 'bucket-monitor') {
-        const { config } = loadMonitorConfig(podEnv)
-        assert.equal(config.httpPort, 8080)
-      } else {
-        ConsumerEnv.parse(podEnv)
-        assert.equal(loadConfig(podEnv, { defaultHttpPort: 8081 }).httpPort, 8081)
-      }
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-})
-
-function env (container: any): Record<string, string> {
-  return Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]))
-}
-
-function exampleSecrets (): K8sObject[] {
-  return readDocuments(join(K8S, 'secrets.yaml.example'))
-}
-
-/** Loads the ConfigMap's config.yaml with loadConfig, as the services do at start. */
-function loadK8sConfig () {
-  const dir = mkdtempSync(join(tmpdir(), 'k8s-config-'))
-  try {
-    const file = join(dir, 'config.yaml')
-    writeFileSync(file, find(objects, 'ConfigMap', 'watch-folder-config')!.data['config.yaml'])
-    return loadConfig({ CONFIG_PATH: file }, { defaultHttpPort: 8080 })
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
