@@ -48,6 +48,29 @@ export type BaseEnv = z.infer<typeof BaseEnv>
 
 export type Config = ConfigFile & { env: BaseEnv, logLevel: string, httpPort: number }
 
+/**
+ * The config file, BUCKETS_PATH and a service's own environment schema (BaseEnv extended),
+ * validated together: one ConfigError lists every problem of both.
+ */
+export function loadServiceConfig<S extends z.ZodType<BaseEnv>> (env: Record<string, string | undefined>, schema: S, opts: { defaultHttpPort: number }): { config: Config, env: z.infer<S> } {
+  const problems: string[] = []
+  let config: Config | undefined
+  try {
+    config = loadConfig(env, opts)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    problems.push(...err.problems)
+  }
+  const parsed = schema.safeParse(env)
+  if (!parsed.success) {
+    // The shared variables' problems are already listed by loadConfig.
+    const own = parsed.error.issues.filter(i => !(String(i.path[0]) in BaseEnv.shape))
+    problems.push(...describeIssues(own, 'env'))
+  }
+  if (problems.length > 0 || !config || !parsed.success) throw new ConfigError(problems)
+  return { config, env: parsed.data }
+}
+
 const DEFAULT_CONFIG_PATH = '/app/config/config.yaml'
 
 /**

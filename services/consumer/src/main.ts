@@ -1,16 +1,22 @@
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
-import { loadConfig } from '@internal/config'
-import { createSecretStore } from '@internal/buckets'
+import { ConfigError } from '@internal/config'
+import { createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
 import { checkRedis, createKeys, createRedis } from '@internal/redis'
 import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError } from '@internal/telemetry'
-import { ConsumerEnv } from './config.ts'
+import { loadConsumerConfig } from './config.ts'
 import { startConsumer } from './consumer.ts'
 
 // The only file that reads the environment, listens, handles signals and exits.
-const config = loadConfig(process.env, { defaultHttpPort: 8081 })
-const env = ConsumerEnv.parse(process.env)
+
+function fail (err: unknown): never {
+  const message = err instanceof ConfigError ? err.message : toError(err).message
+  process.stderr.write(`webhook-consumer: cannot start: ${message}\n`)
+  process.exit(1)
+}
+
+const { config, env } = (() => { try { return loadConsumerConfig(process.env) } catch (err) { return fail(err) } })()
 const log = createLogger({ service: 'webhook-consumer', level: config.logLevel })
 const registry = createRegistry({ service: 'webhook-consumer' })
 const usesSentinel = config.redis.sentinel_host !== null
@@ -24,8 +30,10 @@ for (const [name, conn] of Object.entries({ redis, blocking, subscriber })) {
   conn.on('error', err => log.warn({ err: toError(err), connection: name }, 'redis connection error'))
 }
 const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
-const secrets = createSecretStore(env, redis, keys)
+const secrets = (() => { try { return createSecretStore(env, redis, keys) } catch (err) { return fail(err) } })()
 const consumer = await startConsumer({ config, redis, blocking, subscriber, secrets, log, registry, consumerId })
+// A rotated signing or OAuth client secret is read fresh at once, not after the cache's TTL.
+invalidateSecretsOnChange(consumer.buckets, secrets)
 let closing = false
 
 const app = Fastify({ logger: false })
