@@ -27,6 +27,7 @@ function configFor (buckets: string[], extra: { interval: number, leaseTtl: numb
     // `equal` spreads the buckets over the interval, so both replicas find work.
     parallel: { lease_ttl: extra.leaseTtl, max_workers: 4, stagger_method: 'equal' },
     redis: { host: '127.0.0.1', port: redisServer.port },
+    webhook: { allowed_networks: ['127.0.0.0/8'] },
     buckets: buckets.map(name => ({ name, endpoint: fake.endpoint, access_key: 'AK', secret_key: 'SK', webhook_url: 'http://127.0.0.1:9/hook' }))
   }
 }
@@ -50,6 +51,11 @@ test('start-up refuses bad buckets and variables, listing every problem', async 
   assert.equal(await withBuckets.exitCode, 1)
   assert.match(withBuckets.stderr(), /buckets\[0\] \(Bad_Name\) name/)
   assert.match(withBuckets.stderr(), /buckets\[1\] \(ok-bucket\) access_key/)
+  const internal = { ...config, buckets: [{ name: 'metadata', endpoint: 'http://169.254.169.254', access_key: 'a', secret_key: 'b', webhook_url: 'http://127.0.0.1:9/h' }] }
+  const refused = await spawnMonitor(internal, sharedEnv(), { waitReady: false })
+  assert.equal(await refused.exitCode, 1)
+  assert.match(refused.stderr(), /buckets\[0\] \(metadata\)\.endpoint/)
+  assert.match(refused.stderr(), /buckets\[0\] \(metadata\)\.webhook_url/)
 })
 
 test('two monitor processes scan each due bucket once per interval and emit each change once', async () => {

@@ -40,6 +40,7 @@ test('the monitor carries on when the Redis master is killed under Sentinel', as
     parallel: { lease_ttl: 2 },
     // WAIT for the replica after each commit, so what was enqueued before the kill survives it.
     redis: { sentinel_host: topology.sentinelHosts, master_name: topology.masterName, wait_replicas: 1, wait_timeout_ms: 200 },
+    webhook: { allowed_networks: ['127.0.0.0/8'] },
     buckets: [{ name, endpoint: fake.endpoint, access_key: 'AK', secret_key: 'SK', webhook_url: 'http://127.0.0.1:9/hook' }]
   }, sharedEnv())
   await waitFor(async () => (await keysQueued()).length >= 20, { timeoutMs: 15_000, what: 'events before the failover' })

@@ -41,8 +41,9 @@ const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: co
 const secrets = (() => { try { return createSecretStore(env, redis, keys) } catch (err) { return fail(err) } })()
 const store = createBucketStore(redis, keys)
 await adoptOriginal({ config, redis, keys, store, secrets, log: log.child({ component: 'adopt' }) }).catch(fail)
-// Logged, not fatal: the consumer refuses such deliveries after DNS resolution anyway.
-for (const problem of await checkConfiguredBucketNetworks(config)) log.error({ problem }, 'config bucket refused by webhook.allowed_networks')
+// The SSRF rule holds for config-file buckets as for the API's: a refused address stops start-up.
+const refused = await checkConfiguredBucketNetworks(config)
+if (refused.length > 0) fail(new ConfigError(refused.map(p => `${p} (list its network in webhook.allowed_networks to allow it)`)))
 const loaded = await loadConfiguredBuckets({ config, store, secrets, now: Date.now }).catch(fail)
 const registry = new BucketRegistry({ store, keys, subscriber, onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed') })
 invalidateSecretsOnChange(registry, secrets)
