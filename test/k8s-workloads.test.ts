@@ -137,4 +137,7 @@ test('the API is published on 443 only, with TLS at the NodeBalancer from a docu
   const tls = JSON.parse(api.metadata.annotations!['service.beta.kubernetes.io/linode-loadbalancer-port-443']!)
   assert.equal(tls.protocol, 'https')
   assert.ok(exampleSecrets().some(s => s.metadata.name === tls['tls-secret-name'] && s.type === 'kubernetes.io/tls'))
+  // X-Forwarded-For is only believed from the NodeBalancer, which the pods see only without SNAT.
+  assert.equal(api.spec.externalTrafficPolicy, 'Local')
+  assert.equal(loadK8sConfig().api.trust_proxy, '192.168.255.0/24')
 })
