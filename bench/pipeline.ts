@@ -12,6 +12,9 @@ async function measure (intervalSec: number, uploads: number, uploadEveryMs: num
   try {
     await p.startMonitor()
     await p.startConsumer()
+    // The bucket's first scan records what is there (first_scan: baseline); measure changes after it.
+    const redis = p.redis!.client()
+    await waitFor(async () => await redis.exists(`linode:objstore:last_scan:${p.bucket}`) === 1, { timeoutMs: (intervalSec + 10) * 1000, what: 'first scan' })
     const uploadedAt = new Map<string, number>()
     const latenciesMs: number[] = []
     const start = Date.now()
