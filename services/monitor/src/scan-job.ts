@@ -114,6 +114,16 @@ function describeError (err: Error): string {
   return `${err.name}${status ? ` (HTTP ${status})` : ''}: ${err.message}`
 }
 
+/**
+ * The error as logged: name, message, status and stack only. The SDK copies every field of
+ * the S3 error body onto the error, and servers echo the caller's AWSAccessKeyId there
+ * (InvalidAccessKeyId, SignatureDoesNotMatch), which pino's serializer would log whole.
+ */
+function loggableError (err: Error): Record<string, unknown> {
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+  return { type: err.name, message: err.message, ...(status !== undefined && { status }), stack: err.stack }
+}
+
 function record (deps: JobDeps, name: string, progress: ScanProgress, report: ScanReport, failure: Error | undefined): void {
   const m = deps.metrics
   if (m) {
@@ -126,6 +136,6 @@ function record (deps: JobDeps, name: string, progress: ScanProgress, report: Sc
     if (report.outcome === 'error') m.scanErrors.inc({ kind: (failure?.name ?? 'Error').slice(0, 40) })
   }
   const fields = { bucket: name, outcome: report.outcome, startedAt: report.startedAt, durationMs: report.durationMs, listed: progress.listed, events: progress.events, nextDue: new Date(report.nextDue).toISOString() }
-  if (report.outcome === 'error') deps.log.warn({ ...fields, err: failure }, 'scan failed')
+  if (report.outcome === 'error') deps.log.warn({ ...fields, err: failure && loggableError(failure) }, 'scan failed')
   else deps.log.info(fields, 'scan finished')
 }

@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis'
 import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
 import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.ts'
 import { waitFor } from '../../../test/support/ports.ts'
+import { startS3 } from '../../../test/support/s3.ts'
 import { Scheduler, type SchedulerDeps } from '../src/scheduler.ts'
 import { monitorScripts } from '../src/scripts.ts'
 import { LimiterMap } from '../src/limiter.ts'
@@ -303,4 +304,31 @@ test('a scan longer than the lease TTL keeps its lease; the other replica does n
   assert.equal(a.scans[0]?.[1].outcome, 'ok')
   assert.equal(b.scans.length, 0)
   assert.equal(await redis.llen(f.keys.queue), 2000)
+})
+
+test('a scan refused for its credentials logs the S3 error without the access key the server echoes back', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const s3 = await startS3()
+  t.after(() => s3.stop())
+  const name = `creds-${randomUUID().slice(0, 6)}`
+  await s3.createBucket(name)
+  const lines: string[] = []
+  const log = createLogger({ service: 'test', level: 'info', destination: { write: (line: string) => { lines.push(line) } } })
+  const secrets = createMemorySecretStore()
+  const names = bucketSecretNames(name)
+  await secrets.set(names.ACCESS_KEY, 'AKIAEXAMPLEKEY7Q3Z')
+  await secrets.set(names.SECRET_KEY, 'not-the-secret')
+  await f.store.save({ name, endpoint: s3.endpoint, status: 'active' }, 'put')
+  const a = await f.make('creds', { log, secrets })
+  a.scheduler.start()
+  await sleep(50)
+  await redis.zadd(f.keys.schedule, f.clock.t, name)
+  await a.scheduler.tick()
+  await a.scheduler.idle()
+  assert.match((await readScanStatus(redis, f.keys, name)).last_error ?? '', /InvalidAccessKeyId \(HTTP 403\)/)
+  const failed = lines.filter(l => l.includes('scan failed'))
+  assert.equal(failed.length, 1)
+  assert.match(failed[0]!, /InvalidAccessKeyId/, 'the error is still described')
+  assert.doesNotMatch(lines.join(''), /AKIAEXAMPLEKEY7Q3Z/)
 })
