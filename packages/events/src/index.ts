@@ -71,8 +71,16 @@ export function decodeEvent (raw: string): DecodeResult {
   } catch (err) {
     return { ok: false, reason: `not JSON: ${(err as Error).message}` }
   }
-  const parsed = QueuedEvent.safeParse(json)
+  const parsed = QueuedEvent.safeParse(withEventId(json))
   if (parsed.success) return { ok: true, event: parsed.data }
   const reason = parsed.error.issues.map(i => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
   return { ok: false, reason }
+}
+
+// Entries the original Python monitor left on the queue have no event_id: derive it from the
+// change, as our monitor would have, so an upgrade delivers them instead of parking them.
+function withEventId (json: unknown): unknown {
+  if (json === null || typeof json !== 'object' || 'event_id' in json) return json
+  const change = ChangeEvent.omit({ event_id: true }).safeParse(json)
+  return change.success ? { ...json, event_id: eventId(change.data) } : json
 }
