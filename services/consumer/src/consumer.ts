@@ -74,7 +74,9 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
       closing ??= (async () => {
         const finished = await worker.close(deadlineMs)
         await buckets.close()
-        await agent.close().catch(() => {})
+        // Deliveries still running past the deadline are abandoned (their entries return after the
+        // visibility timeout): close() would wait for them, up to webhook.timeout beyond the deadline.
+        await (finished ? agent.close() : agent.destroy()).catch(() => {})
         return finished
       })()
       return closing

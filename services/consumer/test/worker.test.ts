@@ -251,3 +251,19 @@ test('one receiver behind max_per_endpoint: at most the cap in flight, and no ev
   assert.ok(peak <= 5, `peak ${peak}`)
   assert.doesNotMatch(await h.registry.metrics(), /outcome="deferred"/)
 })
+
+test('close(deadline) with a receiver that never answers returns near the deadline, not after webhook.timeout', async () => {
+  const r = await receiver()
+  r.respond = () => new Promise<void>(() => {}) // holds the request open
+  const bucket = name()
+  const h = await harness({ buckets: [bucketConfig(bucket, r.url)], webhook: { timeout: 20 } })
+  await h.push(makeEvent(bucket, 1))
+  await waitFor(() => r.requests.length === 1, { what: 'the request in flight' })
+  const [consumerId] = await h.redis.zrange(h.keys.consumers, 0, -1)
+  const started = Date.now()
+  assert.equal(await h.consumer.close(300), false)
+  const took = Date.now() - started
+  assert.ok(took < 3000, `close took ${took} ms`)
+  // The abandoned request fails: its entry is settled as a retry, or left for the reaper; never lost.
+  await waitFor(async () => await h.redis.llen(h.keys.processing(consumerId!)) + await h.redis.zcard(h.keys.retry) === 1, { what: 'the entry kept' })
+})
