@@ -119,7 +119,11 @@ export function startWorker (opts: WorkerOptions): Worker {
   }
 
   const timers = startTimers(opts, now, stale, () => controller.signal.aborted)
-  const done = queue.heartbeat(consumerId, now()).then(loop)
+  // A first beat that fails (Redis away at start) must neither reject unobserved, which ends
+  // the process, nor keep the loop from starting: the heartbeat timer registers us later.
+  const done = queue.heartbeat(consumerId, now())
+    .catch(err => { log.warn({ err: toError(err) }, 'first heartbeat failed') })
+    .then(loop)
   let closing: Promise<boolean> | undefined
 
   return {
