@@ -10,12 +10,22 @@ export function javaHash (name: string): number {
 }
 
 /**
+ * Murmur3's 32-bit finalizer: every input bit moves every output bit, so names that differ in
+ * one character (`logs-a`, `logs-b`) land far apart instead of 1 ms apart.
+ */
+export function mix32 (h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/**
  * Where in its interval a bucket's scans fall, in ms (parallel.stagger_method): `hash` of the
- * name, `equal` spacing over the sorted bucket names, or `random`. Used only when a bucket
+ * name (the original's Java hash, mixed), `equal` spacing over the sorted bucket names, or `random`. Used only when a bucket
  * enters the schedule; from then on each scan keeps the phase of the one before.
  */
 export function staggerOffsetMs (method: StaggerMethod, name: string, intervalMs: number, allNames: string[], random = Math.random): number {
-  if (method === 'hash') return javaHash(name) % intervalMs
+  if (method === 'hash') return mix32(javaHash(name)) % intervalMs
   if (method === 'equal') {
     const sorted = [...allNames].sort()
     const index = Math.max(0, sorted.indexOf(name))

@@ -28,7 +28,10 @@ after(async () => { await Promise.all([server.stop(), fake.close()]) })
 test('stagger offsets: the original hash, equal spacing, and phase kept across scans', () => {
   // Python: h = (h * 31 + ord(c)) & 0xFFFFFFFF over "photos" gives 3305932929 (Java's "photos".hashCode() is -989034367).
   assert.equal(javaHash('photos'), 3305932929)
-  assert.equal(staggerOffsetMs('hash', 'photos', 60_000, []), javaHash('photos') % 60_000)
+  assert.equal(staggerOffsetMs('hash', 'photos', 60_000, []), staggerOffsetMs('hash', 'photos', 60_000, ['other']))
+  // Names one character apart spread over the interval instead of landing 1 ms apart.
+  const similar = ['logs-a', 'logs-b', 'logs-c', 'logs-d'].map(n => staggerOffsetMs('hash', n, 60_000, [])).sort((a, b) => a - b)
+  assert.ok(similar.slice(1).every((v, i) => v - similar[i]! > 1000), `offsets ${similar.join(', ')}`)
   assert.deepEqual(['a', 'b', 'c', 'd'].map(n => staggerOffsetMs('equal', n, 60_000, ['d', 'c', 'b', 'a'])), [0, 15_000, 30_000, 45_000])
   assert.equal(staggerOffsetMs('random', 'x', 60_000, [], () => 0.5), 30_000)
   assert.equal(firstDue(1_000_000, 60_000, 15_000), 1_035_000)
