@@ -33,6 +33,9 @@ export class S3ClientCache {
 
   get (bucket: string, endpoint: string, creds: S3Credentials, signingRegion = this.#opts.signingRegion): S3Client {
     const id = createHash('sha256').update([endpoint, signingRegion, creds.accessKey, creds.secretKey].join('\0')).digest('base64url')
+    // Credentials rotated in the secret store reach here without a config change (no drop()):
+    // the client the bucket used before is released like a dropped one.
+    if (this.#byBucket.get(bucket) !== id) this.drop(bucket)
     this.#byBucket.set(bucket, id)
     const cached = this.#clients.get(id)
     if (cached) {

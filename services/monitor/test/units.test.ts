@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
+import { S3ClientCache } from '../src/s3-clients.ts'
 import { encodeFingerprint, decodeFingerprint } from '../src/fingerprint.ts'
 import { createKeyFilter, compileGlob } from '../src/patterns.ts'
 import { createOrderCheck, keyBefore } from '../src/listing-order.ts'
@@ -66,4 +67,16 @@ test('limiter: at most `limit` at once, waiters served in order', async () => {
   })))
   assert.equal(peak, 2)
   assert.deepEqual(order, [0, 1, 2, 3, 4, 5])
+})
+
+test('S3 client cache: a bucket whose credentials changed without a config change (rotated in the secret store) does not leave its old client behind', () => {
+  const cache = new S3ClientCache({ signingRegion: 'us-east-1' })
+  const first = cache.get('rotated', 'http://127.0.0.1:9', { accessKey: 'AK1', secretKey: 'SK1' })
+  const shared = cache.get('other', 'http://127.0.0.1:9', { accessKey: 'AK1', secretKey: 'SK1' })
+  assert.equal(shared, first)
+  cache.get('rotated', 'http://127.0.0.1:9', { accessKey: 'AK2', secretKey: 'SK2' })
+  assert.equal(cache.size, 2, 'the old client is still used by another bucket')
+  cache.get('other', 'http://127.0.0.1:9', { accessKey: 'AK2', secretKey: 'SK2' })
+  assert.equal(cache.size, 1, 'no bucket uses the old client any more')
+  cache.close()
 })
