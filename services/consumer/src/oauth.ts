@@ -66,7 +66,7 @@ export function createTokenSource ({ dispatcher, policy, timeoutMs, now, default
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs
     })
-    const text = await res.body.text()
+    const text = await readLimited(res.body)
     if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`token endpoint answered ${res.statusCode}`)
     const parsed = TokenResponse.safeParse(safeJson(text))
     if (!parsed.success) throw new Error('token endpoint answered without an access_token')
@@ -91,6 +91,21 @@ export function createTokenSource ({ dispatcher, policy, timeoutMs, now, default
       if (cache.get(key)?.token === token) cache.delete(key)
     }
   }
+}
+
+// A token answer is a few hundred bytes; a token_url pointing at something else (a large or
+// endless answer) must fail the fetch rather than be read whole into memory.
+const MAX_TOKEN_ANSWER_BYTES = 64 * 1024
+
+async function readLimited (body: AsyncIterable<Buffer> & { destroy (): void }): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    size += chunk.length
+    if (size > MAX_TOKEN_ANSWER_BYTES) { body.destroy(); throw new Error(`token endpoint answer larger than ${MAX_TOKEN_ANSWER_BYTES} bytes`) }
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 function safeJson (text: string): unknown {

@@ -109,3 +109,27 @@ test('SSRF: a token URL resolving to a refused address is ADDRESS_REFUSED, not r
   }
   await strictAgent.close()
 })
+
+test('a token endpoint that streams an endless answer fails the fetch (retryable) instead of filling memory', async (t) => {
+  const endless = await startReceiver('/token')
+  t.after(() => endless.close())
+  const chunk = Buffer.alloc(64 * 1024, 'x')
+  let sent = 0
+  endless.respond = (_req, res) => new Promise<void>(resolve => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    const timer = setInterval(() => {
+      if (res.destroyed || sent > 512 * 1024 * 1024) { clearInterval(timer); res.destroy(); return resolve() }
+      res.write(chunk)
+      sent += chunk.length
+    }, 1)
+    res.on('close', () => { clearInterval(timer); resolve() })
+  })
+  const { tokens, fetches } = source()
+  const started = Date.now()
+  const err = await tokens.get({ ...creds, tokenUrl: endless.url }).then(() => undefined, (e: unknown) => e)
+  assert.equal(findDeliveryError(err)?.code, 'TOKEN_FAILED')
+  assert.equal(findDeliveryError(err)?.retryable, true)
+  assert.deepEqual(fetches, ['error'])
+  assert.ok(sent < 8 * 1024 * 1024, `read ${sent} bytes`)
+  assert.ok(Date.now() - started < 5000)
+})
