@@ -28,11 +28,15 @@ export async function * listPages ({ client, bucket, pageSize, region, signal }:
     new ListObjectsV2Command({ Bucket: bucket, MaxKeys: pageSize, ContinuationToken: token }),
     { abortSignal: signal }
   ))
-  let pending = fetchPage(undefined)
+  let token: string | undefined
+  let pending = fetchPage(token)
   while (true) {
     const page = await pending
     const next = page.IsTruncated === true ? page.NextContinuationToken : undefined
     if (page.IsTruncated === true && !next) throw new Error('listing truncated without a continuation token')
+    // A server that hands back the token it was given would have us list the same page forever.
+    if (next !== undefined && next === token) throw new Error('listing repeated its continuation token')
+    token = next
     if (next) {
       pending = fetchPage(next)
       pending.catch(() => {}) // observed when awaited; avoids an unhandled rejection if the caller stops early

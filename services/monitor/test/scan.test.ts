@@ -322,3 +322,27 @@ test('keys with spaces, XML specials and characters beyond the BMP round-trip, i
   assert.equal(second.ordered, true)
   assert.deepEqual((await drain(keys)).map(e => `${e.event_type} ${e.key}`), ['deleted emoji/😀.png'])
 })
+
+test('a server that answers every page with the same continuation token ends the listing with an error instead of looping', async (t) => {
+  const { createServer } = await import('node:http')
+  const { listPages } = await import('../src/lister.ts')
+  let requests = 0
+  const page = '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>loop</Name><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys>' +
+    '<IsTruncated>true</IsTruncated><NextContinuationToken>same-token</NextContinuationToken>' +
+    '<Contents><Key>a</Key><LastModified>2020-01-01T00:00:00.000Z</LastModified><ETag>"0cc175b9c0f1b6a831c399e269772661"</ETag><Size>1</Size></Contents></ListBucketResult>'
+  const http = createServer((_req, res) => { requests++; res.writeHead(200, { 'content-type': 'application/xml' }); res.end(page) })
+  await new Promise<void>(resolve => http.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>(resolve => { http.closeAllConnections(); http.close(() => resolve()) }))
+  const { port } = http.address() as { port: number }
+  const client = createS3Client(`http://127.0.0.1:${port}`, { accessKey: 'AK', secretKey: 'SK' }, 'us-east-1', { maxAttempts: 1 })
+  t.after(() => client.destroy())
+  let pages = 0
+  const listing = (async () => {
+    for await (const _ of listPages({ client, bucket: 'loop', pageSize: 1000, region: new Limiter(2), signal: new AbortController().signal })) {
+      if (++pages > 20) return 'looping'
+    }
+    return 'ended'
+  })()
+  await assert.rejects(listing, /continuation token/)
+  assert.ok(pages <= 2, `${pages} pages, ${requests} requests`)
+})
