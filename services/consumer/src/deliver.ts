@@ -78,9 +78,11 @@ export async function postWebhook (req: WebhookRequest, { dispatcher, policy, ti
       bodyTimeout: timeoutMs
     })
     // An empty answer (the usual 204, or a 200 without content) is drained without the
-    // async iterator's cost.
+    // async iterator's cost. A 2xx whose body then stalls or breaks is still delivered:
+    // the receiver accepted the event, and reading it as an error would deliver it again.
     const empty = res.statusCode === 204 || res.headers['content-length'] === '0'
-    const excerpt = empty ? (await res.body.dump(), '') : await readExcerpt(res.body)
+    const accepted = res.statusCode >= 200 && res.statusCode < 300
+    const excerpt = empty ? (await res.body.dump(), '') : await readExcerpt(res.body).catch(err => { if (accepted) return ''; throw err })
     const retryAfter = res.headers['retry-after']
     return { status: res.statusCode, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter ?? null, excerpt }
   } catch (err) {

@@ -267,3 +267,16 @@ test('close(deadline) with a receiver that never answers returns near the deadli
   // The abandoned request fails: its entry is settled as a retry, or left for the reaper; never lost.
   await waitFor(async () => await h.redis.llen(h.keys.processing(consumerId!)) + await h.redis.zcard(h.keys.retry) === 1, { what: 'the entry kept' })
 })
+
+test('a 2xx whose body never ends counts as delivered once the body times out: no second delivery', async () => {
+  const r = await receiver()
+  r.respond = (_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.write('accepted, streaming...') } // never ends
+  const bucket = name()
+  const h = await harness({ buckets: [bucketConfig(bucket, r.url)], webhook: { timeout: 0.5 } })
+  await h.push(makeEvent(bucket, 1))
+  await waitFor(() => h.logs.some(l => l.message === 'webhook delivered' || l.message === 'webhook delivery failed'), { what: 'the attempt settled' })
+  await new Promise(resolve => setTimeout(resolve, 300))
+  assert.equal(r.requests.length, 1)
+  assert.equal(h.logs.filter(l => l.message === 'webhook delivered').length, 1)
+  assert.equal(await h.redis.zcard(h.keys.retry), 0)
+})
