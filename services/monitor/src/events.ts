@@ -38,7 +38,12 @@ export async function headObject (target: ScanTarget, key: string): Promise<Head
     return { contentType: head.ContentType ?? NO_HEAD.contentType, metadata: head.Metadata ?? {} }
   } catch (err) {
     const e = err as { name?: string, $metadata?: { httpStatusCode?: number } }
-    if (e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404) return undefined
+    const status = e.$metadata?.httpStatusCode
+    if (e.name === 'NotFound' || status === 404) return undefined
+    // Refused for this one object (400 for an SSE-C object read without its key, 403 from an
+    // object ACL): the same answer on every rescan, so failing the page would hold back the
+    // rest of the bucket forever. The event goes out with what a `detected` one carries.
+    if (status === 400 || status === 403) return NO_HEAD
     throw err
   }
 }

@@ -346,3 +346,24 @@ test('a server that answers every page with the same continuation token ends the
   await assert.rejects(listing, /continuation token/)
   assert.ok(pages <= 2, `${pages} pages, ${requests} requests`)
 })
+
+test('an object whose HeadObject is refused (400 for an SSE-C object, 403 by an object ACL) still gets its event; the rest of the bucket is not held back', async (t) => {
+  const { keys, deps } = setup()
+  const name = `headless-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.seed(name, Array.from({ length: 30 }, (_, i) => ({ key: `k${String(i).padStart(3, '0')}` })))
+  fake.intercept = req => {
+    if (req.bucket !== name || req.op !== 'head') return undefined
+    if (req.key === 'k005') return { status: 400, code: 'BadRequest', message: 'The object was stored using a form of Server Side Encryption.' }
+    if (req.key === 'k006') return { status: 403, code: 'AccessDenied', message: 'Access Denied' }
+    return undefined
+  }
+  t.after(() => { fake.intercept = undefined })
+  const progress = await scan(deps, { name }, fake.endpoint, 10)
+  assert.equal(progress.events.created, 30)
+  const events = await drain(keys)
+  assert.equal(new Set(events.map(e => e.key)).size, 30)
+  const refused = events.find(e => e.key === 'k005')!
+  assert.equal(refused.content_type, 'application/octet-stream')
+  assert.deepEqual(refused.metadata, {})
+})
