@@ -57,14 +57,27 @@ export function createCachedSecretStore (inner: SecretStore, { ttlMs, now = Date
   const failed = (err: unknown) => { state.ok = false; state.lastError = (err as Error).message }
   const recovered = () => { Object.assign(state, { ok: true, degraded: false, lastError: undefined }) }
 
+  // A set, delete or invalidate bumps a name's generation: a backend read that started
+  // before it neither fills the cache when it lands nor serves reads that start after it.
+  const generations = new Map<string, number>()
+  let epoch = 0
+  const generation = (name: string) => `${epoch}:${generations.get(name) ?? 0}`
+  const bump = (name?: string) => {
+    if (name === undefined) { epoch++; pending.clear(); return }
+    generations.set(name, (generations.get(name) ?? 0) + 1)
+    pending.delete(name)
+  }
+
   function fetch (name: string): Promise<string | undefined> {
     let call = pending.get(name)
     if (!call) {
+      const started = generation(name)
+      const current = () => generation(name) === started
       call = inner.get(name).then(value => {
-        cache.set(name, { value, at: now() })
+        if (current()) cache.set(name, { value, at: now() })
         recovered()
         return value
-      }, (err: unknown) => { failed(err); throw err }).finally(() => pending.delete(name))
+      }, (err: unknown) => { failed(err); throw err }).finally(() => { if (pending.get(name) === call) pending.delete(name) })
       pending.set(name, call)
     }
     return call
@@ -87,7 +100,7 @@ export function createCachedSecretStore (inner: SecretStore, { ttlMs, now = Date
   return {
     kind: inner.kind,
     health: () => ({ ...state }),
-    invalidate (name) { if (name === undefined) cache.clear(); else cache.delete(name) },
+    invalidate (name) { bump(name); if (name === undefined) cache.clear(); else cache.delete(name) },
     async get (name) {
       const hit = cache.get(name)
       if (hit && now() - hit.at < ttlMs) return hit.value
@@ -101,12 +114,16 @@ export function createCachedSecretStore (inner: SecretStore, { ttlMs, now = Date
       }
     },
     async set (name, value) {
+      bump(name)
       try { await inner.set(name, value) } catch (err) { failed(err); throw err }
+      bump(name)
       cache.set(name, { value, at: now() })
       recovered()
     },
     async delete (name) {
+      bump(name)
       try { await inner.delete(name) } catch (err) { failed(err); throw err }
+      bump(name)
       cache.delete(name)
       recovered()
     }

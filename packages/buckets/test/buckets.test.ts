@@ -113,3 +113,35 @@ test('the network policy refuses loopback, link-local, private and translated fo
   assert.equal(open.isAllowedAddress('10.0.0.1'), false)
   assert.throws(() => createNetworkPolicy(['not-a-cidr']), /not a CIDR/)
 })
+
+test('the secret cache never keeps a value read before a set or an invalidate that happened while the read was on its way', async () => {
+  const inner = createMemorySecretStore()
+  await inner.set('ROTATED', 'old')
+  let open: () => void = () => {}
+  let gate = Promise.resolve()
+  // A slow backend: the value is read at once, the answer arrives when the gate opens.
+  const slow = { ...inner, kind: inner.kind, async get (name: string) { const v = await inner.get(name); await gate; return v } }
+  const store = createCachedSecretStore(slow, { ttlMs: 60_000, now: () => 1000 })
+
+  gate = new Promise(resolve => { open = resolve })
+  const inFlight = store.get('ROTATED')
+  await store.set('ROTATED', 'new')
+  open()
+  await inFlight
+  assert.equal(await store.get('ROTATED'), 'new', 'a set wins over a read that started before it')
+
+  await inner.set('ROTATED', 'newer') // changed behind the cache, as by another replica
+  gate = new Promise(resolve => { open = resolve })
+  const stale = store.get('ROTATED') // cached: 'new'
+  assert.equal(await stale, 'new')
+  store.invalidate('ROTATED')
+  gate = new Promise(resolve => { open = resolve })
+  const first = store.get('ROTATED')
+  await inner.set('ROTATED', 'newest')
+  store.invalidate('ROTATED') // the config changed again while the read was on its way
+  const second = store.get('ROTATED')
+  open()
+  await Promise.all([first, second])
+  assert.equal(await second, 'newest', 'a read after an invalidate does not join the older read')
+  assert.equal(await store.get('ROTATED'), 'newest')
+})
