@@ -228,6 +228,8 @@ test('a 429 with Retry-After waits that long (capped by webhook.max_retry_after)
   await waitFor(() => r.requests.length === 2, { what: 'second attempt' })
   const gap = r.requests[1]!.receivedAt - r.requests[0]!.receivedAt
   assert.ok(gap >= 380 && gap < 5000, `second attempt after ${gap} ms`)
+  // The receiver records the request before it answers: the delivery settles just after.
+  await waitFor(() => h.consumer.worker.inFlight === 0, { what: 'the second attempt settled', timeoutMs: 2000 })
   assert.equal(h.consumer.worker.inFlight, 0)
 })
 
