@@ -56,13 +56,16 @@ export interface RedisHealth {
 export async function checkRedis (redis: Redis, usesSentinel: boolean, timeoutMs = 1000): Promise<RedisHealth> {
   const sentinel = usesSentinel ? 'ok' : 'disabled'
   if (redis.status !== 'ready') return { redis: 'error', sentinel: usesSentinel ? 'error' : 'disabled' }
+  let timer: NodeJS.Timeout | undefined
   try {
     await Promise.race([
       redis.ping(),
-      new Promise((_resolve, reject) => setTimeout(() => reject(new Error('ping timeout')), timeoutMs).unref())
+      new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error('ping timeout')), timeoutMs) })
     ])
     return { redis: 'ok', sentinel }
   } catch {
     return { redis: 'error', sentinel }
+  } finally {
+    clearTimeout(timer)
   }
 }
