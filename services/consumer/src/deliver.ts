@@ -84,10 +84,17 @@ export async function postWebhook (req: WebhookRequest, { dispatcher, policy, ti
     const accepted = res.statusCode >= 200 && res.statusCode < 300
     const excerpt = empty ? (await res.body.dump(), '') : await readExcerpt(res.body).catch(err => { if (accepted) return ''; throw err })
     const retryAfter = res.headers['retry-after']
-    return { status: res.statusCode, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter ?? null, excerpt }
+    return { status: res.statusCode, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter ?? null, excerpt: scrubExcerpt(excerpt, req.token) }
   } catch (err) {
     return { error: err as Error }
   }
+}
+
+// The excerpt is kept in the dead-letter list and shown by the API: a receiver that echoes
+// the request must not put our bearer token there.
+function scrubExcerpt (excerpt: string, token: string | undefined): string {
+  const scrubbed = token ? excerpt.replaceAll(token, '[REDACTED]') : excerpt
+  return scrubbed.replace(/(bearer\s+)[^\s"',;]+/gi, '$1[REDACTED]')
 }
 
 // Reads the start of the answer for the dead-letter record and drains a modest rest so the

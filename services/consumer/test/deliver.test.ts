@@ -87,3 +87,13 @@ test('the body built from the entry text equals the serialised fields, first att
   const again = webhookBody(request('http://127.0.0.1/x', { fields: retried, raw: JSON.stringify(retried), attempt: 3 }), now())
   assert.equal(again, JSON.stringify({ ...retried, retry_count: 3, request_id: 'req-1', delivery_attempt_time: '2026-11-22T01:02:03.456Z' }))
 })
+
+test('an answer echoing the request never puts the bearer token into the excerpt', async () => {
+  receiver.respond = (req, res) => { res.statusCode = 400; res.end(JSON.stringify({ echoed: req.headers.authorization, again: 'secret-token-value' })) }
+  const result = await postWebhook(request(receiver.url, { token: 'secret-token-value' }), { dispatcher: agent, policy: open, timeoutMs: 2000, userAgent: 'ua', now })
+  receiver.respond = (_req, res) => { res.statusCode = 200; res.end('ok') }
+  assert.ok('status' in result && result.status === 400)
+  const excerpt = 'status' in result ? result.excerpt ?? '' : ''
+  assert.ok(!excerpt.includes('secret-token-value'), excerpt)
+  assert.match(excerpt, /REDACTED/)
+})
