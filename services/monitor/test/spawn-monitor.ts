@@ -1,11 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { stringify } from 'yaml'
-import { freePort, waitFor } from '../../../test/support/ports.ts'
-import { killProcess } from '../../../test/support/redis-server.ts'
+import { spawnService } from '../../../test/support/services.ts'
 
 /** A monitor running `main.ts` in a child process, as in production; its JSON log lines are kept. */
 export interface MonitorProcess {
@@ -16,8 +11,6 @@ export interface MonitorProcess {
   exitCode: Promise<number | null>
   kill (signal: NodeJS.Signals): Promise<void>
 }
-
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname
 
 /** Environment both replicas of a test share (the embedded secret store key must match). */
 export function sharedEnv (): Record<string, string> {
@@ -32,32 +25,8 @@ export function sharedEnv (): Record<string, string> {
 }
 
 export async function spawnMonitor (config: Record<string, unknown>, env: Record<string, string>, opts: { waitReady?: boolean } = {}): Promise<MonitorProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'wf-monitor-'))
-  const configPath = join(dir, 'config.yaml')
-  writeFileSync(configPath, stringify(config))
-  const port = await freePort()
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, ...env, CONFIG_PATH: configPath, HTTP_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const logs: Array<Record<string, any>> = []
-  let stderr = ''
-  let partial = ''
-  proc.stdout!.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split('\n')
-    partial = lines.pop() ?? ''
-    for (const line of lines) { try { logs.push(JSON.parse(line)) } catch { stderr += line + '\n' } }
-  })
-  proc.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const exitCode = new Promise<number | null>(resolve => proc.once('exit', code => { rmSync(dir, { recursive: true, force: true }); resolve(code) }))
-  const monitor: MonitorProcess = { proc, port, logs, stderr: () => stderr, exitCode, kill: signal => killProcess(proc, signal) }
-  if (opts.waitReady ?? true) {
-    await waitFor(async () => {
-      if (proc.exitCode !== null) throw new Error(`monitor exited: ${stderr}`)
-      return await ready(port)
-    }, { timeoutMs: 20_000, what: 'monitor /ready' })
-  }
-  return monitor
+  const service = await spawnService('monitor', 'monitor', config, env, opts)
+  return { proc: service.proc, port: service.port, logs: service.logs, stderr: service.output, exitCode: service.exited.then(e => e.code), kill: service.kill }
 }
 
 export async function ready (port: number): Promise<boolean> {
