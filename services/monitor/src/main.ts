@@ -14,6 +14,7 @@ import { LimiterMap } from './limiter.ts'
 import { Scheduler } from './scheduler.ts'
 import { checkConfiguredBucketNetworks, registerApi } from './api/index.ts'
 import { adoptOriginal } from './adopt.ts'
+import { guardRegexBacktracking } from './patterns.ts'
 
 // The only file that reads the environment, listens, handles signals and exits.
 
@@ -24,6 +25,7 @@ function fail (err: unknown): never {
 }
 
 const { config, env } = (() => { try { return loadMonitorConfig(process.env) } catch (err) { return fail(err) } })()
+guardRegexBacktracking() // include/exclude patterns come from API users and the config file
 const log = createLogger({ service: 'bucket-monitor', level: config.logLevel })
 const promRegistry = createRegistry({ service: 'bucket-monitor' })
 const usesSentinel = config.redis.sentinel_host !== null

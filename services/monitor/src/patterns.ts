@@ -3,6 +3,18 @@
  * one path segment, `**` crosses segments. A pattern without `/` is also tried on the key's
  * last segment, so `*.part` matches `uploads/2026/a.part`.
  */
+import { setFlagsFromString } from 'node:v8'
+
+/**
+ * Globs become regular expressions, and a hostile pattern (`*a*a*a*a*a*b`) backtracks
+ * exponentially on long keys. This V8 switch (main.ts calls it once at start) moves any
+ * expression that backtracks excessively to V8's linear-time engine, which supports every
+ * construct compileGlob emits; well-behaved patterns keep the fast backtracking engine.
+ */
+export function guardRegexBacktracking (): void {
+  setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks')
+}
+
 export interface KeyFilter {
   (key: string): boolean
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { S3ClientCache } from '../src/s3-clients.ts'
 import { encodeFingerprint, decodeFingerprint } from '../src/fingerprint.ts'
-import { createKeyFilter, compileGlob } from '../src/patterns.ts'
+import { createKeyFilter, compileGlob, guardRegexBacktracking } from '../src/patterns.ts'
 import { createOrderCheck, keyBefore } from '../src/listing-order.ts'
 import { Limiter } from '../src/limiter.ts'
 
@@ -79,4 +79,13 @@ test('S3 client cache: a bucket whose credentials changed without a config chang
   cache.get('other', 'http://127.0.0.1:9', { accessKey: 'AK2', secretKey: 'SK2' })
   assert.equal(cache.size, 1, 'no bucket uses the old client any more')
   cache.close()
+})
+
+test('a hostile glob cannot stall the scanner once the backtracking guard is on', () => {
+  guardRegexBacktracking()
+  const filter = createKeyFilter(['*a*a*a*a*a*a*a*a*b'], undefined)
+  const started = performance.now()
+  assert.equal(filter('a'.repeat(2000)), false)
+  assert.ok(performance.now() - started < 500, `took ${performance.now() - started} ms`)
+  assert.equal(filter('xaaaaaaaab'), true)
 })
