@@ -82,7 +82,10 @@ export class BucketRegistry extends EventEmitter {
     if (after) this.#buckets.set(name, after)
     else this.#buckets.delete(name)
     this.#announce(name, before, after)
-    this.#version = Math.max(this.#version, await this.#opts.store.version())
+    // Only a version one past ours proves no other change was missed (a message lost during a
+    // reconnect); otherwise the periodic check finds the difference and reloads everything.
+    const latest = await this.#opts.store.version()
+    if (latest === this.#version + 1) this.#version = latest
   }
 
   async #checkVersion (): Promise<void> {

@@ -145,3 +145,18 @@ test('the secret cache never keeps a value read before a set or an invalidate th
   assert.equal(await second, 'newest', 'a read after an invalidate does not join the older read')
   assert.equal(await store.get('ROTATED'), 'newest')
 })
+
+test('a change whose pub/sub message was lost is still picked up by the version check', async () => {
+  const store = createBucketStore(redis, keys)
+  const registry = new BucketRegistry({ store, keys, subscriber: server.client(), checkIntervalMs: 100 })
+  await registry.start()
+  // Written behind the registry's back: a version bump without a message, as when a message is lost.
+  await redis.set(keys.bucketConfig('silent'), JSON.stringify({ name: 'silent', endpoint: 'h.example', status: 'active' }))
+  await redis.incr(keys.configVersion)
+  // Then a change that is announced: its refresh must not paper over the missed one.
+  await store.save({ name: 'loud', endpoint: 'h.example', status: 'active' }, 'put')
+  await waitFor(() => registry.get('loud') !== undefined && registry.get('silent') !== undefined, { what: 'both buckets', timeoutMs: 3000 })
+  await store.remove('loud')
+  await redis.del(keys.bucketConfig('silent'))
+  await registry.close()
+})
