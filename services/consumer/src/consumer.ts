@@ -99,7 +99,8 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
     tokens, breakers, slots: createEndpointSlots(wh.max_per_endpoint, { maxDeferMs: Math.min(2000, timeoutMs) }),
     post: req => postWebhook(req, { dispatcher: agent, policy, timeoutMs, userAgent: wh.user_agent, now }),
     retry: retryPolicy(config, deps.retryBaseMs ?? 1000),
-    markGone: createGoneMarker(redis, keys, now), metrics, log, now, random: deps.random ?? Math.random
+    markGone: createGoneMarker(redis, keys, now), metrics, log, now, random: deps.random ?? Math.random,
+    tokenWaitMs: Math.min(wh.circuit_reset_time, wh.max_backoff) * 1000
   })
   return { handle, agent }
 }

@@ -2,8 +2,10 @@
 export const DeliveryCodes = {
   /** The webhook or token URL resolves to an address outside `webhook.allowed_networks`. */
   ADDRESS_REFUSED: 'ADDRESS_REFUSED',
-  /** The token endpoint failed or refused; retried like a failed delivery. */
+  /** The token endpoint refused the client (a 4xx) or answered without a token; retried like a failed delivery. */
   TOKEN_FAILED: 'TOKEN_FAILED',
+  /** The token endpoint is unreachable, timed out or answered 408, 429 or 5xx: the event waits without spending an attempt. */
+  TOKEN_UNAVAILABLE: 'TOKEN_UNAVAILABLE',
   /** Neither the bucket nor the config names a webhook URL. */
   NO_WEBHOOK_URL: 'NO_WEBHOOK_URL',
   /** A secret the delivery needs could not be read. */

@@ -10,7 +10,7 @@ import type { EndpointSlots } from './endpoint-slots.ts'
 import type { TokenSource } from './oauth.ts'
 import type { WebhookRequest } from './deliver.ts'
 import { safeUrl, type Target, type TargetResolver } from './target.ts'
-import { findDeliveryError } from './errors.ts'
+import { DeliveryCodes, findDeliveryError } from './errors.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { sendWithAuth } from './send.ts'
 import { createAckBatcher } from './ack-batcher.ts'
@@ -31,6 +31,8 @@ export interface HandlerDeps {
   log: Logger
   now: () => number
   random: () => number
+  /** How long an event waits while its token endpoint is unavailable, ms (jittered down to half). */
+  tokenWaitMs?: number
 }
 
 interface Claimed { entry: string, event: QueuedEvent, fields: Record<string, unknown> }
@@ -101,6 +103,11 @@ export function createHandler (deps: HandlerDeps) {
 
   async function settle (claimed: Claimed, target: Target | undefined, attemptNo: number, requestId: string, result: AttemptResult, durationMs: number): Promise<void> {
     const refused = 'error' in result ? findDeliveryError(result.error) : undefined
+    if (refused?.code === DeliveryCodes.TOKEN_UNAVAILABLE) {
+      // The token endpoint is down, not the receiver: wait, as for an open circuit, without spending an attempt.
+      log.warn({ bucket: claimed.event.bucket, event_id: claimed.event.event_id, attempt: attemptNo, err: refused }, 'token endpoint unavailable; event waits')
+      return defer(claimed.entry, now() + Math.round((deps.tokenWaitMs ?? 5000) * (0.5 + 0.5 * deps.random())))
+    }
     const verdict: Verdict = refused && !refused.retryable ? { kind: 'dead', gone: false } : classify(result, now())
     logAttempt(claimed.event, target, requestId, attemptNo, result, verdict, durationMs)
     if (target && 'status' in result) deps.metrics?.duration.observe(durationMs / 1000)

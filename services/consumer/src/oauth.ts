@@ -29,6 +29,27 @@ export interface TokenSourceOptions {
 
 interface Cached { token: string, refreshAt: number }
 
+/** The token endpoint answered, but not with a token. */
+class TokenAnswerError extends Error {
+  readonly statusCode: number
+  constructor (message: string, statusCode: number) {
+    super(message)
+    this.name = 'TokenAnswerError'
+    this.statusCode = statusCode
+  }
+}
+
+/**
+ * An outage of the token endpoint (no answer, a timeout, 408, 429, 5xx) lets events wait
+ * without spending attempts, like an open circuit; a refusal of our client (other 4xx) or
+ * an answer without a token spends them, so a misconfiguration ends in the dead-letter list.
+ */
+function tokenErrorCode (err: unknown): typeof DeliveryCodes.TOKEN_FAILED | typeof DeliveryCodes.TOKEN_UNAVAILABLE {
+  if (!(err instanceof TokenAnswerError)) return DeliveryCodes.TOKEN_UNAVAILABLE
+  const status = err.statusCode
+  return status === 408 || status === 429 || status >= 500 ? DeliveryCodes.TOKEN_UNAVAILABLE : DeliveryCodes.TOKEN_FAILED
+}
+
 /**
  * OAuth2 client-credentials tokens, cached per (token_url, client_id, scope) until shortly
  * before they expire, with one request in flight per key however many deliveries wait.
@@ -48,7 +69,7 @@ export function createTokenSource ({ dispatcher, policy, timeoutMs, now, default
     } catch (err) {
       onFetch?.('error')
       // A refused address (found in the cause chain undici builds) stays a refusal: dead-lettered, not retried.
-      throw findDeliveryError(err) ?? new DeliveryError(DeliveryCodes.TOKEN_FAILED, `token request failed: ${(err as Error).message}`, { retryable: true, cause: err })
+      throw findDeliveryError(err) ?? new DeliveryError(tokenErrorCode(err), `token request failed: ${(err as Error).message}`, { retryable: true, cause: err })
     }
   }
 
@@ -66,10 +87,10 @@ export function createTokenSource ({ dispatcher, policy, timeoutMs, now, default
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs
     })
-    const text = await readLimited(res.body)
-    if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`token endpoint answered ${res.statusCode}`)
+    const text = await readLimited(res.body).catch((err: Error) => { throw new TokenAnswerError(err.message, res.statusCode) })
+    if (res.statusCode < 200 || res.statusCode >= 300) throw new TokenAnswerError(`token endpoint answered ${res.statusCode}`, res.statusCode)
     const parsed = TokenResponse.safeParse(safeJson(text))
-    if (!parsed.success) throw new Error('token endpoint answered without an access_token')
+    if (!parsed.success) throw new TokenAnswerError('token endpoint answered without an access_token', res.statusCode)
     return { token: parsed.data.access_token.trim(), lifetimeMs: (parsed.data.expires_in ?? defaultLifetimeMs / 1000) * 1000 }
   }
 

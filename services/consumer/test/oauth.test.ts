@@ -82,7 +82,7 @@ test('a 401 from the receiver drops the token, fetches a new one and retries onc
   receiver.respond = (_req, res) => { res.statusCode = 200; res.end() }
 })
 
-test('a failing token endpoint is a retryable TOKEN_FAILED error, and the secret is not in its message', async () => {
+test('a token endpoint refusing the client is a retryable TOKEN_FAILED error, an outage TOKEN_UNAVAILABLE; the secret is in neither message', async () => {
   const { tokens, fetches } = source()
   oauth.service.once('beforeResponse', (res: any) => { res.statusCode = 401; res.body = { error: 'invalid_client' } })
   await assert.rejects(tokens.get(creds), (err: Error) => {
@@ -94,7 +94,10 @@ test('a failing token endpoint is a retryable TOKEN_FAILED error, and the secret
   })
   assert.deepEqual(fetches, ['error'])
   const down = createTokenSource({ dispatcher: agent, policy, timeoutMs: 500, now: Date.now })
-  await assert.rejects(down.get({ ...creds, tokenUrl: 'http://127.0.0.1:1/token' }), (err: Error) => findDeliveryError(err)?.code === 'TOKEN_FAILED')
+  // No answer at all is an outage: the event waits without spending attempts (TOKEN_UNAVAILABLE), as do 5xx, 408 and 429.
+  await assert.rejects(down.get({ ...creds, tokenUrl: 'http://127.0.0.1:1/token' }), (err: Error) => findDeliveryError(err)?.code === 'TOKEN_UNAVAILABLE' && findDeliveryError(err)?.retryable === true)
+  oauth.service.once('beforeResponse', (res: any) => { res.statusCode = 503; res.body = { error: 'temporarily_unavailable' } })
+  await assert.rejects(tokens.get(creds), (err: Error) => findDeliveryError(err)?.code === 'TOKEN_UNAVAILABLE')
 })
 
 test('SSRF: a token URL resolving to a refused address is ADDRESS_REFUSED, not retried', async () => {
