@@ -15,6 +15,8 @@ export interface ServiceProcess {
   logs: Array<Record<string, any>>
   /** Everything that was not a JSON log line (stderr, crashes). */
   output: () => string
+  /** Everything it wrote to stdout and stderr, as written (for searching a whole run's logs). */
+  raw: () => string
   exited: Promise<{ code: number | null, signal: NodeJS.Signals | null, atMs: number }>
   kill (signal: NodeJS.Signals): Promise<void>
 }
@@ -31,28 +33,35 @@ export async function spawnService (kind: 'monitor' | 'consumer', name: string, 
   writeFileSync(configPath, stringify(config))
   const port = await freePort()
   const proc = spawn(process.execPath, ['--import', 'tsx', MAIN[kind]], {
-    env: { ...process.env, ...env, CONFIG_PATH: configPath, HTTP_PORT: String(port) },
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env, CONFIG_PATH: configPath, HTTP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const logs: Array<Record<string, any>> = []
   let output = ''
+  let raw = ''
   let partial = ''
   proc.stdout!.on('data', (chunk: Buffer) => {
+    raw += chunk.toString()
     const lines = (partial + chunk.toString()).split('\n')
     partial = lines.pop() ?? ''
     for (const line of lines) { try { logs.push(JSON.parse(line)) } catch { output += line + '\n' } }
   })
-  proc.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  proc.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); raw += chunk.toString() })
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null, atMs: number }>(resolve => proc.once('exit', (code, signal) => {
     rmSync(dir, { recursive: true, force: true })
     resolve({ code, signal, atMs: Date.now() })
   }))
-  const service: ServiceProcess = { name, port, proc, logs, output: () => output, exited, kill: signal => killProcess(proc, signal) }
+  const service: ServiceProcess = { name, port, proc, logs, output: () => output, raw: () => raw, exited, kill: signal => killProcess(proc, signal) }
   if (opts.waitReady ?? true) {
-    await waitFor(async () => {
-      if (proc.exitCode !== null) throw new Error(`${name} exited: ${output}`)
-      return (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.status === 200
-    }, { timeoutMs: 30_000, everyMs: 100, what: `${name} /ready` })
+    try {
+      await waitFor(async () => {
+        if (proc.exitCode !== null) throw new Error(`${name} exited: ${output}`)
+        return (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.status === 200
+      }, { timeoutMs: 30_000, everyMs: 100, what: `${name} /ready` })
+    } catch (err) {
+      await service.kill('SIGKILL') // a service that never got ready is not left running
+      throw err
+    }
   }
   return service
 }

@@ -1,10 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { stringify } from 'yaml'
-import { freePort, waitFor } from '../../../test/support/ports.ts'
-import { killProcess } from '../../../test/support/redis-server.ts'
+import type { ChildProcess } from 'node:child_process'
+import { spawnService as spawnChild } from '../../../test/support/services.ts'
 
 /** A service running its real main.ts in a child process (`npm run monitor` / `npm run consumer`). */
 export interface ServiceProcess {
@@ -17,32 +12,8 @@ export interface ServiceProcess {
 
 /** Writes the YAML config, starts the service with `env`, and waits for /ready. */
 export async function spawnService (kind: 'monitor' | 'consumer', config: Record<string, unknown>, env: Record<string, string>): Promise<ServiceProcess> {
-  const dir = mkdtempSync(join(tmpdir(), `wf-api-${kind}-`))
-  const configPath = join(dir, 'config.yaml')
-  writeFileSync(configPath, stringify(config))
-  const port = await freePort()
-  const main = new URL(`../../${kind}/src/main.ts`, import.meta.url).pathname
-  const proc = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env, CONFIG_PATH: configPath, HTTP_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  proc.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  proc.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  const stop = async () => {
-    await killProcess(proc, 'SIGTERM')
-    rmSync(dir, { recursive: true, force: true })
-  }
-  try {
-    await waitFor(async () => {
-      if (proc.exitCode !== null) throw new Error(`${kind} exited: ${output}`)
-      return (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.status === 200
-    }, { timeoutMs: 30_000, everyMs: 100, what: `${kind} ready` })
-  } catch (err) {
-    await stop()
-    throw err
-  }
-  return { proc, port, output: () => output, stop }
+  const child = await spawnChild(kind, kind, config, env)
+  return { proc: child.proc, port: child.port, output: child.raw, stop: () => child.kill('SIGTERM') }
 }
 
 /** A JSON client for the monitor's API holding one bearer token. */

@@ -223,10 +223,9 @@ test('resync with forget re-announces; an endpoint change drops the cached clien
   assert.equal(a.deps.clients.misses, 2)
 })
 
-test('close() aborts a running scan, releases its lease and leaves the bucket due', async (t) => {
-  await redis.flushall()
-  const f = await fixture(t)
-  const name = `close-${randomUUID().slice(0, 6)}`
+/** A 3,000-object bucket scanned slowly by one replica, 150 ms into its scan. */
+async function startLongScan (t: { after: (fn: () => void) => void }, f: Fixture, prefix: string) {
+  const name = `${prefix}-${randomUUID().slice(0, 6)}`
   await f.addBucket(name)
   fake.seed(name, Array.from({ length: 3000 }, (_, i) => ({ key: `k${String(i).padStart(5, '0')}`, lastModified: Date.now() - 2 * 86_400_000 })))
   const a = await f.make('solo', { pageSize: 100 })
@@ -237,6 +236,13 @@ test('close() aborts a running scan, releases its lease and leaves the bucket du
   await redis.zadd(f.keys.schedule, f.clock.t, name)
   assert.deepEqual(await a.scheduler.tick(), [name])
   await sleep(150)
+  return { name, a }
+}
+
+test('close() aborts a running scan, releases its lease and leaves the bucket due', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const { name, a } = await startLongScan(t, f, 'close')
   await a.scheduler.close()
   assert.equal(a.scans[0]?.[1].outcome, 'aborted')
   assert.equal(await redis.exists(f.keys.lease(name)), 0)
@@ -248,17 +254,7 @@ test('close() aborts a running scan, releases its lease and leaves the bucket du
 test('a bucket removed during its scan: the scan stops and leaves nothing behind', async (t) => {
   await redis.flushall()
   const f = await fixture(t)
-  const name = `gone-${randomUUID().slice(0, 6)}`
-  await f.addBucket(name)
-  fake.seed(name, Array.from({ length: 3000 }, (_, i) => ({ key: `k${String(i).padStart(5, '0')}`, lastModified: Date.now() - 2 * 86_400_000 })))
-  const a = await f.make('solo', { pageSize: 100 })
-  a.scheduler.start()
-  await sleep(50)
-  fake.latencyMs = 20
-  t.after(() => { fake.latencyMs = 0 })
-  await redis.zadd(f.keys.schedule, f.clock.t, name)
-  assert.deepEqual(await a.scheduler.tick(), [name])
-  await sleep(150)
+  const { name, a } = await startLongScan(t, f, 'gone')
   assert.equal(await f.store.remove(name), true)
   await a.scheduler.idle()
   assert.equal(a.scans[0]?.[1].outcome, 'aborted')
