@@ -18,9 +18,10 @@ die () { printf '%s%s%s\n' "$R" "$*" "$N" >&2; exit 1; }
 pretty () { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.stringify(JSON.parse(s),null,2))}catch{console.log(s)}})'; }
 
 # --- prerequisites -----------------------------------------------------------------------
-command -v node >/dev/null || die "node is not installed: install Node.js 20.19 or newer (https://nodejs.org)."
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
-  || die "Node.js $(node -v) is too old: 20.19 or newer is needed."
+command -v node >/dev/null || die "node is not installed: install Node.js 24 (https://nodejs.org)."
+# Node.js 24 (installed into .tools/ from the npm registry when the machine's node is older).
+NODE24=$(node scripts/ensure-node.mjs) || die "Node.js 24 is needed and could not be installed."
+PATH="$(dirname "$NODE24"):$PATH"
 if ! command -v redis-server >/dev/null; then
   die "redis-server is not installed. Install it, then run npm run demo again:
   Debian/Ubuntu:  sudo apt-get install redis-server

@@ -1,8 +1,10 @@
-// Runs the type check and then every test file with node's test runner.
-// Node 20's --test neither expands globs nor finds .ts files, so the list is built here.
+// Runs the type check and then every test file with node's test runner, on Node.js 24
+// (installed into .tools/ when the machine's node is older). The file list is built here so
+// that an argument can pick test files by a part of their path.
 import { spawnSync } from 'node:child_process'
+import { ensureNode } from './ensure-node.mjs'
 import { readdirSync, existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, dirname, delimiter } from 'node:path'
 
 const roots = ['packages', 'services']
   .flatMap(dir => readdirSync(dir).map(name => join(dir, name, 'test')))
@@ -19,9 +21,12 @@ const env = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
 }
 
+const node = ensureNode()
+env.PATH = [dirname(node), env.PATH].join(delimiter)
+
 if (process.argv.length <= 2) {
   const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit', env })
   if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 }
-const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit', env })
+const run = spawnSync(node, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit', env })
 process.exit(run.status ?? 1)
