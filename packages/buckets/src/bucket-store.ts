@@ -13,7 +13,7 @@ export type SaveResult = { ok: true, version: number } | { ok: false, reason: 'e
 export function createBucketStore (redis: Redis, keys: Keys) {
   const saveScript = defineScript<[string, string, string, string], number>(redis, 'wfSaveBucket', lua('saveBucket'), 2)
   const notifyScript = defineScript<[string, string, string], number>(redis, 'wfSetNotifications', lua('setNotifications'), 3)
-  const deleteScript = defineScript<[string, string], number>(redis, 'wfDeleteBucket', lua('deleteBucket'), 10)
+  const deleteScript = defineScript<[string, string, string], number>(redis, 'wfDeleteBucket', lua('deleteBucket'), 12)
 
   async function save (bucket: StoredBucket, mode: SaveMode): Promise<SaveResult> {
     const version = await saveScript([keys.bucketConfig(bucket.name), keys.configVersion], JSON.stringify(bucket), keys.configChannel, bucket.name, mode)
@@ -30,9 +30,10 @@ export function createBucketStore (redis: Redis, keys: Keys) {
   async function remove (name: string): Promise<boolean> {
     const keyList = [
       keys.bucketConfig(name), keys.notificationsDisabled(name), keys.lastScan(name), keys.objectState(name),
-      keys.bucketStatus(name), keys.lease(name), keys.schedule, keys.legacyWebhookUrl(name), keys.scanSeen(name), keys.configVersion
+      keys.bucketStatus(name), keys.lease(name), keys.schedule, keys.legacyWebhookUrl(name), keys.scanSeen(name), keys.configVersion,
+      keys.stateIndex(name), keys.stateMeta(name)
     ]
-    return await deleteScript(keyList, name, keys.configChannel) !== MISSING
+    return await deleteScript(keyList, name, keys.configChannel, keys.stateChunkPrefix(name)) !== MISSING
   }
 
   async function get (name: string): Promise<Bucket | undefined> {

@@ -1,5 +1,6 @@
 import { ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3'
 import type { Limiter } from './limiter.ts'
+import { keyBefore } from './listing-order.ts'
 
 export interface ListedObject {
   key: string
@@ -16,6 +17,18 @@ export interface ListOptions {
   /** The region's S3 operation slots. */
   region: Limiter
   signal: AbortSignal
+  /** List only the keys after this one (StartAfter). */
+  startAfter?: string
+  /** List only keys starting with this (Prefix). */
+  prefix?: string
+  /** Stop after the page that reaches past this key: the caller needs nothing beyond it. */
+  through?: string
+}
+
+export interface ListedPage {
+  objects: ListedObject[]
+  /** No page follows. */
+  final: boolean
 }
 
 /**
@@ -23,9 +36,9 @@ export interface ListOptions {
  * one arrives, so listing overlaps whatever the caller does with a page; memory holds at
  * most two pages whatever the bucket's size.
  */
-export async function * listPages ({ client, bucket, pageSize, region, signal }: ListOptions): AsyncGenerator<ListedObject[]> {
+export async function * listPages ({ client, bucket, pageSize, region, signal, startAfter, prefix, through }: ListOptions): AsyncGenerator<ListedPage> {
   const fetchPage = (token: string | undefined) => region.run(() => client.send(
-    new ListObjectsV2Command({ Bucket: bucket, MaxKeys: pageSize, ContinuationToken: token }),
+    new ListObjectsV2Command({ Bucket: bucket, MaxKeys: pageSize, ContinuationToken: token, StartAfter: startAfter, Prefix: prefix }),
     { abortSignal: signal }
   ))
   let token: string | undefined
@@ -37,12 +50,15 @@ export async function * listPages ({ client, bucket, pageSize, region, signal }:
     // A server that hands back the token it was given would have us list the same page forever.
     if (next !== undefined && next === token) throw new Error('listing repeated its continuation token')
     token = next
-    if (next) {
+    const objects = toListed(page.Contents ?? [])
+    const last = objects.at(-1)?.key
+    const more = next !== undefined && !(through !== undefined && last !== undefined && keyBefore(through, last))
+    if (more) {
       pending = fetchPage(next)
       pending.catch(() => {}) // observed when awaited; avoids an unhandled rejection if the caller stops early
     }
-    yield toListed(page.Contents ?? [])
-    if (!next) return
+    yield { objects, final: next === undefined }
+    if (!more) return
   }
 }
 

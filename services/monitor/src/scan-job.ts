@@ -102,7 +102,10 @@ async function finish (deps: JobDeps, bucket: Bucket, due: number, progress: Sca
     events: progress.events, nextDue: next, now, error: failure && describeError(failure)
   }
   const name = bucket.name
-  const keys = [deps.keys.lease(name), deps.keys.schedule, deps.keys.objectState(name), deps.keys.lastScan(name), deps.keys.bucketStatus(name), deps.keys.bucketConfig(name)]
+  const keys = [
+    deps.keys.lease(name), deps.keys.schedule, deps.keys.objectState(name), deps.keys.lastScan(name), deps.keys.bucketStatus(name), deps.keys.bucketConfig(name),
+    deps.keys.stateIndex(name), deps.keys.stateMeta(name)
+  ]
   await deps.scripts.finish(keys, deps.owner, name, String(next), String(now), outcome === 'ok' ? 'ok' : 'error', String(deps.stateTtlSec), (progress.startedAt / 1000).toFixed(3), ...statusArgs(report))
   record(deps, name, progress, report, failure)
   return report

@@ -1,39 +1,65 @@
+import { randomUUID } from 'node:crypto'
 import { isRecent, encodeEvent, type EventType } from '@internal/events'
 import { encodeFingerprint, type ObjectVersion } from './fingerprint.ts'
-import { listPages, type ListedObject } from './lister.ts'
+import type { ListedObject } from './lister.ts'
 import { buildEvent, headObject, NO_HEAD, type HeadInfo } from './events.ts'
-import { createOrderCheck } from './listing-order.ts'
-import { deletionPass } from './deletion.ts'
+import { compareRange, type KeyRange } from './chunk-state.ts'
+import { listRange, type RangePage } from './range-listing.ts'
+import { createDeletionStage, type DeletionStage } from './deletions.ts'
+import { migrateHashState } from './state-migration.ts'
+import { renewStateTtl } from './state-ttl.ts'
 import { commit } from './commit.ts'
 import type { ScanDeps, ScanTarget, ScanProgress } from './scan-context.ts'
 
 interface Change { obj: ListedObject, fp: string, old: string, type: EventType }
 
+interface PageContext { deps: ScanDeps, target: ScanTarget, progress: ScanProgress, deletions: DeletionStage, push: boolean }
+
 /**
- * Lists the whole bucket and records every change. Per page: one read-only compare script;
- * for changed objects HeadObject where the event needs it, then one commit script that
- * writes the state and enqueues the events together. Deletions are looked for only after a
- * complete listing in byte order. Throws on S3 or Redis failure; pages already committed
- * stay committed (a rescan finds nothing new for them).
+ * Lists the whole bucket once and records every change, deletions included. Per page: one
+ * read-only compare script over the key range the page covers; for changed objects
+ * HeadObject where the event needs it, then one commit script that writes the state and
+ * enqueues the events together. The deletions a page reveals are staged and applied only
+ * after the whole listing was seen in byte order (see deletions.ts). Throws on S3 or Redis
+ * failure; pages already committed stay committed (a rescan finds nothing new for them).
  */
 export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: ScanProgress): Promise<void> {
   const { redis, keys } = deps
   const name = target.bucket.name
-  const [[, stateSize], [, scannedBefore]] = await redis.multi()
-    .hlen(keys.objectState(name)).exists(keys.lastScan(name)).exec() as [[null, number], [null, number]]
+  const [[, scannedBefore], [, hashState]] = await redis.multi()
+    .exists(keys.lastScan(name)).exists(keys.objectState(name)).exec() as [[null, number], [null, number]]
   progress.firstScan = scannedBefore === 0
+  if (hashState === 1) deps.log.info({ bucket: name, moved: await migrateHashState(deps, target) }, 'object state moved into chunks')
   const push = target.bucket.notifications_enabled && !(progress.firstScan && target.firstScan === 'baseline')
-  const order = createOrderCheck()
+  const ctx: PageContext = { deps, target, progress, deletions: createDeletionStage(deps, target, randomUUID()), push }
   const stopProgressLog = logProgress(deps, target, progress)
+  try {
+    await scanRange(ctx, {})
+    if (!progress.ordered) {
+      deps.log.warn({ bucket: name }, 'listing not in key order: deletions not checked this scan')
+      return
+    }
+    await ctx.deletions.apply(progress, push)
+    if (progress.missedByListing > 0) deps.log.warn({ bucket: name, missed: progress.missedByListing }, 'listing left out objects that exist: not deleted')
+    await renewStateTtl(deps, name)
+  } finally {
+    stopProgressLog()
+    await ctx.deletions.discard().catch(() => {}) // it expires on its own
+  }
+}
+
+async function scanRange (ctx: PageContext, range: KeyRange): Promise<void> {
+  const { deps, target, progress } = ctx
   // Two pages in flight: page n+1 is compared (and its HeadObjects run) while page n's
   // commit is still on its way. Pages hold different keys, so their commits are independent.
   const inFlight: Array<Promise<void>> = []
+  const opts = { client: target.client, bucket: target.bucket.name, pageSize: deps.pageSize, region: target.region, signal: target.signal }
   try {
-    for await (const page of listPages({ client: target.client, bucket: name, pageSize: deps.pageSize, region: target.region, signal: target.signal })) {
+    for await (const page of listRange(opts, range)) {
       progress.pages++
-      progress.listed += page.length
-      if (!order.accept(page)) progress.ordered = false
-      const current = processPage(deps, target, progress, page.filter(o => target.filter(o.key)), push)
+      progress.listed += page.objects.length
+      if (!page.ordered) progress.ordered = false
+      const current = processPage(ctx, page)
       current.catch(() => {}) // awaited below; this only keeps an early failure from being unhandled
       inFlight.push(current)
       if (inFlight.length === 2) await inFlight.shift()
@@ -42,49 +68,27 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
   } catch (err) {
     await Promise.allSettled(inFlight) // nothing may commit after the scan has ended
     throw err
-  } finally {
-    stopProgressLog()
-  }
-  if (!progress.ordered) {
-    deps.log.warn({ bucket: name }, 'listing not in key order: deletions not checked this scan')
-    return
-  }
-  // Every known key was listed once (the order check rules out repeats), so equal counts mean nothing was deleted.
-  if (progress.known !== stateSize) {
-    progress.deletionPass = true
-    await deletionPass(deps, target, progress, push)
-    if (progress.missedByListing > 0) deps.log.warn({ bucket: name, missed: progress.missedByListing }, 'listing left out objects that exist: not deleted')
   }
 }
 
-async function processPage (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, objects: ListedObject[], push: boolean): Promise<void> {
-  if (objects.length === 0) return
+async function processPage (ctx: PageContext, page: RangePage): Promise<void> {
+  const { deps, target, progress } = ctx
+  const objects = page.objects.filter(o => target.filter(o.key))
   const fps = objects.map(o => encodeFingerprint(o))
-  const reply = await deps.scripts.compare([deps.keys.objectState(target.bucket.name)], ...compareArgs(objects, fps))
-  progress.known += Number(reply[0])
-  if (reply.length === 1) return
-  const nowMs = deps.now()
-  const changes: Change[] = []
-  for (let j = 1; j < reply.length; j += 2) {
-    const i = Number(reply[j])
-    const old = String(reply[j + 1])
-    const obj = objects[i]!
-    changes.push({ obj, fp: fps[i]!, old, type: changeType(obj, old, nowMs) })
-  }
-  progress.changed += changes.length
-  await commitChanges(deps, target, progress, changes, push, nowMs)
-}
-
-// One NUL-separated argument when no key holds a NUL (S3 listings cannot carry one in XML),
-// else key/fingerprint pairs.
-function compareArgs (objects: ListedObject[], fps: string[]): string[] {
-  const parts: string[] = []
-  let nul = false
-  objects.forEach((o, i) => {
-    if (o.key.includes('\0')) nul = true
-    parts.push(o.key, fps[i]!)
-  })
-  return nul ? parts : [parts.join('\0') + '\0']
+  const diff = await compareRange(deps, target.bucket.name, page.span, objects, fps)
+  progress.known += diff.known
+  const stageDeletions = diff.missing.length > 0 && progress.ordered
+    ? ctx.deletions.stage(page, diff.missing, progress)
+    : Promise.resolve()
+  if (diff.changes.length > 0) {
+    const nowMs = deps.now()
+    const changes: Change[] = diff.changes.map(({ index, old }) => {
+      const obj = objects[index]!
+      return { obj, fp: fps[index]!, old, type: changeType(obj, old, nowMs) }
+    })
+    progress.changed += changes.length
+    await Promise.all([stageDeletions, commitChanges(ctx, changes, nowMs)])
+  } else await stageDeletions
 }
 
 function changeType (obj: ObjectVersion, old: string, nowMs: number): EventType {
@@ -92,7 +96,7 @@ function changeType (obj: ObjectVersion, old: string, nowMs: number): EventType 
   return isRecent(obj.lastModifiedMs / 1000, nowMs / 1000) ? 'created' : 'detected'
 }
 
-async function commitChanges (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, changes: Change[], push: boolean, nowMs: number): Promise<void> {
+async function commitChanges ({ deps, target, progress, push }: PageContext, changes: Change[], nowMs: number): Promise<void> {
   const heads = push ? await Promise.all(changes.map(c => c.type === 'detected' ? NO_HEAD : headObject(target, c.obj.key))) : []
   const args: string[] = [push ? '1' : '0']
   const applied: Change[] = []

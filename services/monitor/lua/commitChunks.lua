@@ -1,0 +1,141 @@
+--[[
+  Records changes in the chunked object state (see compareRange.lua) and enqueues their
+  events in one step, as compare-and-set: a change is applied only if the stored fingerprint
+  is still the one the scan compared against, and never when it already equals the new one.
+  A crash-and-rescan or a replica whose lease ran out therefore never enqueues a change twice.
+
+  Chunks stay at most ARGV[3] entries, so that Redis keeps them listpack-encoded (it never
+  converts a hash back once it grew past hash-max-listpack-entries): a full chunk is split
+  before an insert, and a chunk left small by deletions is merged into the one before it.
+  Chunk hashes are named from ARGV[2] inside the script, since a split or merge decides which
+  exist; the deployment is standalone or Sentinel Redis, not Cluster.
+
+  KEYS[1] state index   zset    member = chunk lower bound ('' for the first chunk)
+  KEYS[2] state meta    hash    objects = number of tracked objects
+  KEYS[3] event queue   list    RPUSH of JSON events
+  KEYS[4] bucket config string  must still exist (a bucket removed mid-scan gets no writes)
+  ARGV[1] '1' to enqueue events, '0' to track state only (notifications off, baseline)
+  ARGV[2] chunk key prefix (a chunk's hash is prefix .. lower bound)
+  ARGV[3] most entries per chunk
+  ARGV[4..] quads: object key, expected fingerprint ('' = no state),
+            new fingerprint ('' = remove the state), event JSON ('' = no event)
+
+  Returns { applied, pushed, skipped, i1, i2, ... }: the counts, then the 0-based index of
+  every quad skipped; or { -1 } when the bucket is gone.
+]]
+local rcall = redis.call
+local indexKey, metaKey, queueKey = KEYS[1], KEYS[2], KEYS[3]
+local push, prefix, maxEntries = ARGV[1] == '1', ARGV[2], tonumber(ARGV[3])
+if rcall('EXISTS', KEYS[4]) == 0 then return { -1 } end
+
+-- Lua's `<` follows the server's collation locale; keys are ordered by their bytes.
+local function before (a, b)
+  if a == b then return false end
+  local n = math.min(#a, #b)
+  local i = 1
+  while i + 7 <= n and string.sub(a, i, i + 7) == string.sub(b, i, i + 7) do i = i + 8 end
+  while i <= n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+    i = i + 1
+  end
+  return #a < #b
+end
+
+local function chunkOf (key)
+  return rcall('ZREVRANGEBYLEX', indexKey, '[' .. key, '-', 'LIMIT', 0, 1)[1] or ''
+end
+
+local function startChunk (lower)
+  rcall('ZADD', indexKey, 0, lower)
+end
+
+-- A chunk written expires with the rest of the state (the index's TTL).
+local function keepTtl (chunkKey)
+  local ttl = rcall('PTTL', indexKey)
+  if ttl > 0 and rcall('PTTL', chunkKey) < 0 then rcall('PEXPIRE', chunkKey, ttl) end
+end
+
+local function moveFields (fromKey, toKey, keys, values)
+  if #keys == 0 then return end
+  local args = {}
+  for i = 1, #keys do args[2 * i - 1] = keys[i]; args[2 * i] = values[keys[i]] end
+  rcall('HSET', toKey, unpack(args))
+  rcall('HDEL', fromKey, unpack(keys))
+  keepTtl(toKey)
+end
+
+-- Makes room for `key` in the full chunk at `lower`: a key after all of the chunk's starts
+-- a chunk of its own (appends fill chunks), else the upper half moves to a new chunk.
+local function split (lower, key)
+  local entries = rcall('HGETALL', prefix .. lower)
+  local keys, values = {}, {}
+  for i = 1, #entries, 2 do keys[#keys + 1] = entries[i]; values[entries[i]] = entries[i + 1] end
+  table.sort(keys, before)
+  if before(keys[#keys], key) then
+    startChunk(key)
+    return
+  end
+  local mid = math.floor(#keys / 2) + 1
+  local upper = {}
+  for i = mid, #keys do upper[#upper + 1] = keys[i] end
+  startChunk(keys[mid])
+  moveFields(prefix .. lower, prefix .. keys[mid], upper, values)
+end
+
+-- An empty chunk leaves the index; one under a quarter full joins the chunk before it when
+-- both fit in three quarters.
+local function mergeIfSmall (lower)
+  if lower == '' then return end
+  local size = rcall('HLEN', prefix .. lower)
+  if size * 4 >= maxEntries then return end
+  if size == 0 then
+    rcall('ZREM', indexKey, lower)
+    return
+  end
+  local prev = rcall('ZREVRANGEBYLEX', indexKey, '(' .. lower, '-', 'LIMIT', 0, 1)[1] or ''
+  if (rcall('HLEN', prefix .. prev) + size) * 4 > maxEntries * 3 then return end
+  local entries = rcall('HGETALL', prefix .. lower)
+  local keys, values = {}, {}
+  for i = 1, #entries, 2 do keys[#keys + 1] = entries[i]; values[entries[i]] = entries[i + 1] end
+  moveFields(prefix .. lower, prefix .. prev, keys, values)
+  rcall('ZREM', indexKey, lower)
+end
+
+local function store (key, fp, cur)
+  local lower = chunkOf(key)
+  if cur ~= '' then return rcall('HSET', prefix .. lower, key, fp) end
+  if lower == '' then startChunk('') end
+  if rcall('HLEN', prefix .. lower) >= maxEntries then
+    split(lower, key)
+    lower = chunkOf(key)
+  end
+  rcall('HSET', prefix .. lower, key, fp)
+  keepTtl(prefix .. lower)
+  rcall('HINCRBY', metaKey, 'objects', 1)
+end
+
+local function remove (key)
+  local lower = chunkOf(key)
+  rcall('HDEL', prefix .. lower, key)
+  rcall('HINCRBY', metaKey, 'objects', -1)
+  mergeIfSmall(lower)
+end
+
+local applied, pushed = 0, 0
+local skippedAt = {}
+for i = 4, #ARGV, 4 do
+  local field, expected, fp, event = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local cur = rcall('HGET', prefix .. chunkOf(field), field) or ''
+  if cur == fp or cur ~= expected then
+    skippedAt[#skippedAt + 1] = (i - 4) / 4
+  else
+    if fp == '' then remove(field) else store(field, fp, cur) end
+    applied = applied + 1
+    if push and event ~= '' then
+      rcall('RPUSH', queueKey, event)
+      pushed = pushed + 1
+    end
+  end
+end
+return { applied, pushed, #skippedAt, unpack(skippedAt) }

@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
+import type { Redis } from 'ioredis'
+import { createKeys, type Keys } from '@internal/redis'
+import { createLogger } from '@internal/telemetry'
+import type { Bucket } from '@internal/buckets'
+import { scanBucket } from '../src/scan.ts'
+import { monitorScripts } from '../src/scripts.ts'
+import { Limiter } from '../src/limiter.ts'
+import { createKeyFilter } from '../src/patterns.ts'
+import { createS3Client } from '../src/s3-clients.ts'
+import { newProgress, type ScanDeps, type ScanProgress } from '../src/scan-context.ts'
+
+export interface ScanOptions { endpoint: string, pageSize?: number, regionSlots?: number, signal?: AbortSignal }
+
+/** Scans as the scheduler does, against a real Redis and an S3 server over HTTP; keys unique per harness. */
+export function createScanHarness (redis: Redis) {
+  const prefix = `t${randomUUID().slice(0, 8)}`
+  const keys: Keys = createKeys({ queueName: `${prefix}:queue`, deadLetterName: `${prefix}:dead`, statePrefix: `${prefix}:state:` })
+  const deps: ScanDeps = {
+    redis, keys, scripts: monitorScripts(redis), log: createLogger({ service: 'test', level: 'silent' }),
+    pageSize: 1000, stateTtlSec: 3600, waitReplicas: 0, waitTimeoutMs: 100, now: Date.now
+  }
+
+  async function scan (opts: Partial<Bucket> & { name: string }, { endpoint, pageSize = 1000, regionSlots = 4, signal }: ScanOptions): Promise<ScanProgress> {
+    const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...opts }
+    const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts: 1 })
+    const progress = newProgress(deps.now())
+    await redis.set(keys.bucketConfig(bucket.name), JSON.stringify(bucket), 'NX')
+    const scanSignal = signal ?? new AbortController().signal
+    setMaxListeners(0, scanSignal)
+    try {
+      await scanBucket({ ...deps, pageSize }, {
+        bucket, client, region: new Limiter(regionSlots), regionName: new URL(endpoint).host,
+        filter: createKeyFilter(bucket.include, bucket.exclude), firstScan: bucket.first_scan ?? 'emit', signal: scanSignal
+      }, progress)
+      await redis.set(keys.lastScan(bucket.name), String(Math.floor(progress.startedAt / 1000)))
+    } finally {
+      client.destroy()
+    }
+    return progress
+  }
+
+  /** The queued events as `type key`, removed from the queue. */
+  async function drain (): Promise<string[]> {
+    const raw = await redis.lrange(keys.queue, 0, -1)
+    await redis.del(keys.queue)
+    return raw.map(r => JSON.parse(r) as { event_type: string, key: string }).map(e => `${e.event_type} ${e.key}`)
+  }
+
+  return { keys, deps, scan, drain }
+}
