@@ -4,12 +4,11 @@ import { buildEvent, headObject, NO_HEAD } from './events.ts'
 import { keyBefore } from './listing-order.ts'
 import { commit } from './commit.ts'
 import type { RangePage } from './range-listing.ts'
+import type { Missing } from './chunk-state.ts'
 import type { ScanDeps, ScanTarget, ScanProgress } from './scan-context.ts'
 
 const STAGED_TTL_SEC = 3600
 const APPLY_BATCH = 500
-
-export interface Missing { key: string, fp: string }
 
 /**
  * The deletions one scan finds, page by page, in the same pass as its other changes.

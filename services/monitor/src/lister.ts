@@ -21,8 +21,8 @@ export interface ListOptions {
   startAfter?: string
   /** List only keys starting with this (Prefix). */
   prefix?: string
-  /** Stop after the page that reaches past this key: the caller needs nothing beyond it. */
-  through?: string
+  /** Stop after the page that reaches past this key (read at each page: it may move closer). */
+  end?: () => string | undefined
 }
 
 export interface ListedPage {
@@ -36,7 +36,7 @@ export interface ListedPage {
  * one arrives, so listing overlaps whatever the caller does with a page; memory holds at
  * most two pages whatever the bucket's size.
  */
-export async function * listPages ({ client, bucket, pageSize, region, signal, startAfter, prefix, through }: ListOptions): AsyncGenerator<ListedPage> {
+export async function * listPages ({ client, bucket, pageSize, region, signal, startAfter, prefix, end }: ListOptions): AsyncGenerator<ListedPage> {
   const fetchPage = (token: string | undefined) => region.run(() => client.send(
     new ListObjectsV2Command({ Bucket: bucket, MaxKeys: pageSize, ContinuationToken: token, StartAfter: startAfter, Prefix: prefix }),
     { abortSignal: signal }
@@ -52,6 +52,7 @@ export async function * listPages ({ client, bucket, pageSize, region, signal, s
     token = next
     const objects = toListed(page.Contents ?? [])
     const last = objects.at(-1)?.key
+    const through = end?.()
     const more = next !== undefined && !(through !== undefined && last !== undefined && keyBefore(through, last))
     if (more) {
       pending = fetchPage(next)

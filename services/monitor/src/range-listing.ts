@@ -17,15 +17,20 @@ export interface RangePage {
   whole: boolean
 }
 
+/** How far a range's listing got: every key up to `position` has been yielded. */
+export interface RangeCursor { position: string | undefined, done: boolean }
+
 /**
  * Lists one key range: StartAfter its start, stopping at the first page that reaches past
  * its end (keys beyond it are another range's). A page's span ends at its last key, the last
- * page's at the range's end; empty pages in the middle of a listing vouch for nothing.
+ * page's at the range's end; empty pages in the middle of a listing vouch for nothing. The
+ * range's end is read at every page: a split may move it closer, never behind `cursor`.
  */
-export async function * listRange (opts: Omit<ListOptions, 'startAfter' | 'through' | 'prefix'>, range: KeyRange): AsyncGenerator<RangePage> {
+export async function * listRange (opts: Omit<ListOptions, 'startAfter' | 'end' | 'prefix'>, range: KeyRange, cursor: RangeCursor = { position: undefined, done: false }): AsyncGenerator<RangePage> {
   let lower = range.after
   let first = true
-  for await (const page of listPages({ ...opts, startAfter: range.after, through: range.through, prefix: range.prefix })) {
+  cursor.position = lower
+  for await (const page of listPages({ ...opts, startAfter: range.after, end: () => range.through, prefix: range.prefix })) {
     let objects = page.objects
     let ended = page.final
     if (range.through !== undefined) {
@@ -35,6 +40,8 @@ export async function * listRange (opts: Omit<ListOptions, 'startAfter' | 'throu
     if (!ended && objects.length === 0) continue
     const upper = ended ? range.through : objects.at(-1)!.key
     const whole = first && ended
+    cursor.position = upper
+    cursor.done = ended
     if (isAscendingAfter(objects, lower)) yield { objects, span: { after: lower, through: upper, prefix: range.prefix }, ordered: true, whole }
     else yield disordered(objects, range.prefix)
     if (ended) return

@@ -51,6 +51,8 @@ export interface ScanProgress {
   /** Changes a compare-and-set found already applied by someone else. */
   skipped: number
   ordered: boolean
+  /** Key ranges the listing was split into, listed concurrently. */
+  ranges: number
   deletionPass: boolean
   /** Objects the listing left out although HeadObject found them (a faulty listing). */
   missedByListing: number
@@ -59,7 +61,7 @@ export interface ScanProgress {
 
 export function newProgress (startedAt: number): ScanProgress {
   return {
-    startedAt, pages: 0, listed: 0, known: 0, changed: 0, skipped: 0, ordered: true, deletionPass: false, missedByListing: 0, firstScan: false,
+    startedAt, pages: 0, listed: 0, known: 0, changed: 0, skipped: 0, ordered: true, ranges: 0, deletionPass: false, missedByListing: 0, firstScan: false,
     events: { created: 0, updated: 0, detected: 0, deleted: 0 }
   }
 }

@@ -138,7 +138,7 @@ function record (deps: JobDeps, name: string, progress: ScanProgress, report: Sc
     if (!progress.ordered) m.unorderedListings.inc()
     if (report.outcome === 'error') m.scanErrors.inc({ kind: (failure?.name ?? 'Error').slice(0, 40) })
   }
-  const fields = { bucket: name, outcome: report.outcome, startedAt: report.startedAt, durationMs: report.durationMs, listed: progress.listed, events: progress.events, nextDue: new Date(report.nextDue).toISOString() }
+  const fields = { bucket: name, outcome: report.outcome, startedAt: report.startedAt, durationMs: report.durationMs, listed: progress.listed, ranges: progress.ranges, events: progress.events, nextDue: new Date(report.nextDue).toISOString() }
   if (report.outcome === 'error') deps.log.warn({ ...fields, err: failure && loggableError(failure) }, 'scan failed')
   else deps.log.info(fields, 'scan finished')
 }

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { isRecent, encodeEvent, type EventType } from '@internal/events'
 import { encodeFingerprint, type ObjectVersion } from './fingerprint.ts'
 import type { ListedObject } from './lister.ts'
 import { buildEvent, headObject, NO_HEAD, type HeadInfo } from './events.ts'
-import { compareRange, type KeyRange } from './chunk-state.ts'
-import { listRange, type RangePage } from './range-listing.ts'
+import { compareLex, compareRange, outsidePrefixes, type Missing } from './chunk-state.ts'
+import { listRange, type RangeCursor, type RangePage } from './range-listing.ts'
+import { planRanges, type PlannedRange } from './range-plan.ts'
+import { createRangePool, splitRange, SPLIT_AFTER_PAGES, type RangePool } from './range-pool.ts'
+import { literalPrefixes } from './patterns.ts'
 import { createDeletionStage, type DeletionStage } from './deletions.ts'
 import { migrateHashState } from './state-migration.ts'
 import { renewStateTtl } from './state-ttl.ts'
@@ -16,10 +20,10 @@ interface Change { obj: ListedObject, fp: string, old: string, type: EventType }
 interface PageContext { deps: ScanDeps, target: ScanTarget, progress: ScanProgress, deletions: DeletionStage, push: boolean }
 
 /**
- * Lists the whole bucket once and records every change, deletions included. Per page: one
- * read-only compare script over the key range the page covers; for changed objects
- * HeadObject where the event needs it, then one commit script that writes the state and
- * enqueues the events together. The deletions a page reveals are staged and applied only
+ * Lists the bucket (or its watched prefixes) once, as key ranges listed concurrently, and
+ * records every change, deletions included. Per page: one read-only compare script over the
+ * key range the page covers; for changed objects HeadObject where the event needs it, then
+ * one commit script that writes the state and enqueues the events together. The deletions a page reveals are staged and applied only
  * after the whole listing was seen in byte order (see deletions.ts). Throws on S3 or Redis
  * failure; pages already committed stay committed (a rescan finds nothing new for them).
  */
@@ -31,10 +35,17 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
   progress.firstScan = scannedBefore === 0
   if (hashState === 1) deps.log.info({ bucket: name, moved: await migrateHashState(deps, target) }, 'object state moved into chunks')
   const push = target.bucket.notifications_enabled && !(progress.firstScan && target.firstScan === 'baseline')
-  const ctx: PageContext = { deps, target, progress, deletions: createDeletionStage(deps, target, randomUUID()), push }
+  // One range failing stops the others at once: the scan has failed and deletes nothing.
+  const failed = new AbortController()
+  const signal = AbortSignal.any([target.signal, failed.signal])
+  setMaxListeners(0, signal) // each S3 request in flight listens on it
+  const scanTarget = { ...target, signal }
+  const ctx: PageContext = { deps, target: scanTarget, progress, deletions: createDeletionStage(deps, scanTarget, randomUUID()), push }
   const stopProgressLog = logProgress(deps, target, progress)
   try {
-    await scanRange(ctx, {})
+    const prefixes = literalPrefixes(target.bucket.include)
+    await scanRanges(ctx, await plan(deps, scanTarget, prefixes), failed)
+    if (prefixes) await dropOutside(ctx, prefixes)
     if (!progress.ordered) {
       deps.log.warn({ bucket: name }, 'listing not in key order: deletions not checked this scan')
       return
@@ -48,25 +59,53 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
   }
 }
 
-async function scanRange (ctx: PageContext, range: KeyRange): Promise<void> {
+// Only the watched prefixes are listed, when the include patterns allow it; deletions are
+// then looked for inside them only, as the compare spans carry the prefix.
+async function plan (deps: ScanDeps, target: ScanTarget, prefixes: string[] | undefined): Promise<PlannedRange[]> {
+  const scopes = prefixes ?? [undefined]
+  return (await Promise.all(scopes.map(prefix => planRanges(deps, target, prefix)))).flat()
+}
+
+/**
+ * Lists the ranges concurrently, as many at once as the region has S3 slots; each range's
+ * pages are checked for order on their own. Memory holds the pages in flight only: at most
+ * three per range being listed (one arriving, two being compared and committed).
+ */
+async function scanRanges (ctx: PageContext, ranges: PlannedRange[], failed: AbortController): Promise<void> {
+  const pool = createRangePool(Math.max(1, ctx.target.region.limit), (range, p) => scanRange(ctx, range, p), failed)
+  try {
+    await pool.run(ranges)
+  } finally {
+    ctx.progress.ranges = pool.started
+  }
+}
+
+async function scanRange (ctx: PageContext, range: PlannedRange, pool: RangePool): Promise<void> {
   const { deps, target, progress } = ctx
   // Two pages in flight: page n+1 is compared (and its HeadObjects run) while page n's
   // commit is still on its way. Pages hold different keys, so their commits are independent.
   const inFlight: Array<Promise<void>> = []
   const opts = { client: target.client, bucket: target.bucket.name, pageSize: deps.pageSize, region: target.region, signal: target.signal }
+  const cursor: RangeCursor = { position: undefined, done: false }
+  let split: Promise<void> = Promise.resolve()
+  let pages = 0
   try {
-    for await (const page of listRange(opts, range)) {
+    for await (const page of listRange(opts, range, cursor)) {
       progress.pages++
       progress.listed += page.objects.length
       if (!page.ordered) progress.ordered = false
+      if (++pages === SPLIT_AFTER_PAGES && range.splittable && !cursor.done) {
+        split = splitRange(target, range, cursor, pool)
+        split.catch(() => {}) // awaited below
+      }
       const current = processPage(ctx, page)
       current.catch(() => {}) // awaited below; this only keeps an early failure from being unhandled
       inFlight.push(current)
       if (inFlight.length === 2) await inFlight.shift()
     }
-    await Promise.all(inFlight)
+    await Promise.all([...inFlight, split])
   } catch (err) {
-    await Promise.allSettled(inFlight) // nothing may commit after the scan has ended
+    await Promise.allSettled([...inFlight, split]) // nothing may commit after the scan has ended
     throw err
   }
 }
@@ -75,20 +114,30 @@ async function processPage (ctx: PageContext, page: RangePage): Promise<void> {
   const { deps, target, progress } = ctx
   const objects = page.objects.filter(o => target.filter(o.key))
   const fps = objects.map(o => encodeFingerprint(o))
-  const diff = await compareRange(deps, target.bucket.name, page.span, objects, fps)
+  const diff = await compareRange(deps, target.bucket.name, page.span, objects, fps, missing => stageMissing(ctx, page, missing))
   progress.known += diff.known
-  const stageDeletions = diff.missing.length > 0 && progress.ordered
-    ? ctx.deletions.stage(page, diff.missing, progress)
-    : Promise.resolve()
-  if (diff.changes.length > 0) {
-    const nowMs = deps.now()
-    const changes: Change[] = diff.changes.map(({ index, old }) => {
-      const obj = objects[index]!
-      return { obj, fp: fps[index]!, old, type: changeType(obj, old, nowMs) }
-    })
-    progress.changed += changes.length
-    await Promise.all([stageDeletions, commitChanges(ctx, changes, nowMs)])
-  } else await stageDeletions
+  if (diff.changes.length === 0) return
+  const nowMs = deps.now()
+  const changes: Change[] = diff.changes.map(({ index, old }) => {
+    const obj = objects[index]!
+    return { obj, fp: fps[index]!, old, type: changeType(obj, old, nowMs) }
+  })
+  progress.changed += changes.length
+  await commitChanges(ctx, changes, nowMs)
+}
+
+// Once the listing is known to be out of order, its deletions will not be applied anyway.
+async function stageMissing (ctx: PageContext, page: RangePage, missing: Missing[]): Promise<void> {
+  if (ctx.progress.ordered) await ctx.deletions.stage(page, missing, ctx.progress)
+}
+
+// State outside the watched prefixes is of keys no include pattern matches any more (the
+// patterns were narrowed): dropped without a listing and without events, as unwatched.
+async function dropOutside (ctx: PageContext, prefixes: string[]): Promise<void> {
+  const unlisted: RangePage = { objects: [], span: {}, ordered: true, whole: false }
+  for (const span of outsidePrefixes(prefixes)) {
+    await compareLex(ctx.deps, ctx.target.bucket.name, span, [], [], missing => stageMissing(ctx, unlisted, missing))
+  }
 }
 
 function changeType (obj: ObjectVersion, old: string, nowMs: number): EventType {

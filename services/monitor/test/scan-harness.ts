@@ -1,9 +1,12 @@
+import { before, after } from 'node:test'
 import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import type { Redis } from 'ioredis'
 import { createKeys, type Keys } from '@internal/redis'
 import { createLogger } from '@internal/telemetry'
 import type { Bucket } from '@internal/buckets'
+import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
+import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.ts'
 import { scanBucket } from '../src/scan.ts'
 import { monitorScripts } from '../src/scripts.ts'
 import { Limiter } from '../src/limiter.ts'
@@ -11,7 +14,7 @@ import { createKeyFilter } from '../src/patterns.ts'
 import { createS3Client } from '../src/s3-clients.ts'
 import { newProgress, type ScanDeps, type ScanProgress } from '../src/scan-context.ts'
 
-export interface ScanOptions { endpoint: string, pageSize?: number, regionSlots?: number, signal?: AbortSignal }
+export interface ScanOptions { endpoint: string, pageSize?: number, region?: Limiter, signal?: AbortSignal }
 
 /** Scans as the scheduler does, against a real Redis and an S3 server over HTTP; keys unique per harness. */
 export function createScanHarness (redis: Redis) {
@@ -22,7 +25,7 @@ export function createScanHarness (redis: Redis) {
     pageSize: 1000, stateTtlSec: 3600, waitReplicas: 0, waitTimeoutMs: 100, now: Date.now
   }
 
-  async function scan (opts: Partial<Bucket> & { name: string }, { endpoint, pageSize = 1000, regionSlots = 4, signal }: ScanOptions): Promise<ScanProgress> {
+  async function scan (opts: Partial<Bucket> & { name: string }, { endpoint, pageSize = 1000, region = new Limiter(4), signal }: ScanOptions): Promise<ScanProgress> {
     const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...opts }
     const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts: 1 })
     const progress = newProgress(deps.now())
@@ -31,7 +34,7 @@ export function createScanHarness (redis: Redis) {
     setMaxListeners(0, scanSignal)
     try {
       await scanBucket({ ...deps, pageSize }, {
-        bucket, client, region: new Limiter(regionSlots), regionName: new URL(endpoint).host,
+        bucket, client, region, regionName: new URL(endpoint).host,
         filter: createKeyFilter(bucket.include, bucket.exclude), firstScan: bucket.first_scan ?? 'emit', signal: scanSignal
       }, progress)
       await redis.set(keys.lastScan(bucket.name), String(Math.floor(progress.startedAt / 1000)))
@@ -49,4 +52,15 @@ export function createScanHarness (redis: Redis) {
   }
 
   return { keys, deps, scan, drain }
+}
+
+/** A redis-server and a fake S3 for the test file, started before its tests and stopped after. */
+export function useScanServers (): { redis: Redis, fake: FakeS3 } {
+  const servers = {} as { redis: Redis, fake: FakeS3, server: RedisServer }
+  before(async () => {
+    [servers.server, servers.fake] = await Promise.all([startRedis(), startFakeS3()])
+    servers.redis = servers.server.client()
+  })
+  after(async () => { await Promise.all([servers.server.stop(), servers.fake.close()]) })
+  return servers
 }
