@@ -1,6 +1,7 @@
 import { ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3'
 import type { Limiter } from './limiter.ts'
 import { keyBefore } from './listing-order.ts'
+import { withFastContents } from './list-parser.ts'
 
 export interface ListedObject {
   key: string
@@ -38,7 +39,7 @@ export interface ListedPage {
  */
 export async function * listPages ({ client, bucket, pageSize, region, signal, startAfter, prefix, end }: ListOptions): AsyncGenerator<ListedPage> {
   const fetchPage = (token: string | undefined) => region.run(() => client.send(
-    new ListObjectsV2Command({ Bucket: bucket, MaxKeys: pageSize, ContinuationToken: token, StartAfter: startAfter, Prefix: prefix }),
+    withFastContents(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: pageSize, ContinuationToken: token, StartAfter: startAfter, Prefix: prefix })),
     { abortSignal: signal }
   ))
   let token: string | undefined

@@ -82,8 +82,10 @@ async function scanRanges (ctx: PageContext, ranges: PlannedRange[], failed: Abo
 
 async function scanRange (ctx: PageContext, range: PlannedRange, pool: RangePool): Promise<void> {
   const { deps, target, progress } = ctx
-  // Two pages in flight: page n+1 is compared (and its HeadObjects run) while page n's
-  // commit is still on its way. Pages hold different keys, so their commits are independent.
+  // Alone, a range keeps two pages in flight: page n+1 is compared (and its HeadObjects run)
+  // while page n's commit is still on its way (pages hold different keys, so their commits
+  // are independent). Among others, one each: the other ranges keep the slots busy, and
+  // memory holds fewer pages.
   const inFlight: Array<Promise<void>> = []
   const opts = { client: target.client, bucket: target.bucket.name, pageSize: deps.pageSize, region: target.region, signal: target.signal }
   const cursor: RangeCursor = { position: undefined, done: false }
@@ -101,7 +103,7 @@ async function scanRange (ctx: PageContext, range: PlannedRange, pool: RangePool
       const current = processPage(ctx, page)
       current.catch(() => {}) // awaited below; this only keeps an early failure from being unhandled
       inFlight.push(current)
-      if (inFlight.length === 2) await inFlight.shift()
+      if (inFlight.length >= (pool.started > 1 ? 1 : 2)) await inFlight.shift()
     }
     await Promise.all([...inFlight, split])
   } catch (err) {

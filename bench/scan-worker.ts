@@ -1,0 +1,23 @@
+// The latency benchmark's scanner in a process of its own, started as the monitor is and
+// without the baseline's client, so that its peak RSS is a monitor's: it scans when told to
+// over IPC and answers with the duration, the scan's counters and its peak RSS.
+import { Redis } from 'ioredis'
+import { createBenchScanner } from './scan-support.ts'
+
+type Message = { type: 'scan', bucket: string }
+
+const [port, endpoint] = [Number(process.argv[2]), process.argv[3]!]
+const redis = new Redis({ port, host: '127.0.0.1' })
+const scanner = createBenchScanner(redis, endpoint)
+
+process.on('message', (m: Message) => {
+  scanner.scan(m.bucket).then(
+    ({ ms, progress }) => process.send!({ ms, progress, peakRssMb: process.resourceUsage().maxRSS / 1024 }),
+    (err: Error) => process.send!({ error: err.stack ?? err.message })
+  )
+})
+process.on('disconnect', () => {
+  scanner.client.destroy()
+  void redis.quit().finally(() => process.exit(0))
+})
+process.send!({ type: 'ready', idleRssMb: process.memoryUsage().rss / 1024 / 1024 })
