@@ -19,9 +19,7 @@ pretty () { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try
 
 # --- prerequisites -----------------------------------------------------------------------
 command -v node >/dev/null || die "node is not installed: install Node.js 24 (https://nodejs.org)."
-# Node.js 24 (installed into .tools/ from the npm registry when the machine's node is older).
-NODE24=$(node scripts/ensure-node.mjs) || die "Node.js 24 is needed and could not be installed."
-PATH="$(dirname "$NODE24"):$PATH"
+node scripts/ensure-node.mjs || exit 1
 if ! command -v redis-server >/dev/null; then
   die "redis-server is not installed. Install it, then run npm run demo again:
   Debian/Ubuntu:  sudo apt-get install redis-server

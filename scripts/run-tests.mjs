@@ -1,10 +1,14 @@
-// Runs the type check and then every test file with node's test runner, on Node.js 24
-// (installed into .tools/ when the machine's node is older). The file list is built here so
-// that an argument can pick test files by a part of their path.
+// Runs the type check and then every test file with node's test runner. The file list is
+// built here so that an argument can pick test files by a part of their path.
 import { spawnSync } from 'node:child_process'
-import { ensureNode } from './ensure-node.mjs'
+import { nodeProblem } from './ensure-node.mjs'
 import { readdirSync, existsSync } from 'node:fs'
-import { join, dirname, delimiter } from 'node:path'
+import { join } from 'node:path'
+
+if (nodeProblem()) {
+  console.error(nodeProblem())
+  process.exit(1)
+}
 
 const roots = ['packages', 'services']
   .flatMap(dir => readdirSync(dir).map(name => join(dir, name, 'test')))
@@ -21,12 +25,9 @@ const env = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
 }
 
-const node = ensureNode()
-env.PATH = [dirname(node), env.PATH].join(delimiter)
-
 if (process.argv.length <= 2) {
   const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit', env })
   if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 }
-const run = spawnSync(node, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit', env })
+const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit', env })
 process.exit(run.status ?? 1)

@@ -3,3 +3,4 @@ export { createRegistry, Counter, Gauge, Histogram, Registry } from './metrics.t
 export { registerHealthRoutes, type Readiness, type HealthDeps } from './health.ts'
 export { toError } from './errors.ts'
 export { closeWithDeadline, withDeadline } from './shutdown.ts'
+export { unsupportedNode } from './runtime.ts'

@@ -4,7 +4,7 @@ import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
 import { checkRedis, createKeys, createRedis } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError } from '@internal/telemetry'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, unsupportedNode } from '@internal/telemetry'
 import { loadConsumerConfig } from './config.ts'
 import { startConsumer } from './consumer.ts'
 
@@ -16,6 +16,8 @@ function fail (err: unknown): never {
   process.exit(1)
 }
 
+const nodeProblem = unsupportedNode()
+if (nodeProblem) fail(new Error(nodeProblem))
 const { config, env } = (() => { try { return loadConsumerConfig(process.env) } catch (err) { return fail(err) } })()
 const log = createLogger({ service: 'webhook-consumer', level: config.logLevel })
 const registry = createRegistry({ service: 'webhook-consumer' })

@@ -4,7 +4,7 @@ import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { BucketRegistry, createBucketStore, createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
 import { checkRedis, createKeys, createRedis, watchMasterChanges } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, Counter } from '@internal/telemetry'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, unsupportedNode, Counter } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
 import { loadConfiguredBuckets } from './bucket-bootstrap.ts'
 import { createMonitorMetrics } from './metrics.ts'
@@ -24,6 +24,8 @@ function fail (err: unknown): never {
   process.exit(1)
 }
 
+const nodeProblem = unsupportedNode()
+if (nodeProblem) fail(new Error(nodeProblem))
 const { config, env } = (() => { try { return loadMonitorConfig(process.env) } catch (err) { return fail(err) } })()
 guardRegexBacktracking() // include/exclude patterns come from API users and the config file
 const log = createLogger({ service: 'bucket-monitor', level: config.logLevel })
