@@ -28,7 +28,7 @@ const DAY = 86_400_000
 interface S3Child { proc: ChildProcess, endpoint: string, send: (m: Record<string, unknown>) => Promise<void> }
 
 async function startS3Child (): Promise<S3Child> {
-  const proc = fork(new URL('./fake-s3-child.ts', import.meta.url), { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+  const proc = fork(new URL('./fake-s3-child.ts', import.meta.url), { stdio: 'inherit' })
   const [ready] = await once(proc, 'message') as [{ endpoint: string }]
   const send = async (m: Record<string, unknown>) => { proc.send(m); await once(proc, 'message') }
   return { proc, endpoint: ready.endpoint, send }

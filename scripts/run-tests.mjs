@@ -29,5 +29,5 @@ if (process.argv.length <= 2) {
   const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit', env })
   if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 }
-const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit', env })
+const run = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit', env })
 process.exit(run.status ?? 1)

@@ -34,7 +34,7 @@ after(async () => {
 async function spawnConsumer (configPath: string, id: string): Promise<{ child: ChildProcess, port: number, output: () => string }> {
   const port = await freePort()
   let output = ''
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/consumer/src/main.ts'], {
+  const child = spawn(process.execPath, ['services/consumer/src/main.ts'], {
     env: { ...process.env, CONFIG_PATH: configPath, HTTP_PORT: String(port), CONSUMER_ID: id, SECRETS_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT_MS: '5000' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
