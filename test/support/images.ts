@@ -1,6 +1,6 @@
 // Container images built with buildah and run with podman, as test/images.test.ts needs them.
 // No image can be pulled here, so the Dockerfiles' base image is made locally: a Debian root
-// filesystem (debootstrap) with this test run's own node and npm, a `node` user of uid 1000,
+// filesystem (debootstrap) with this test run's own node, npm and npx, a `node` user of uid 1000,
 // imported under the exact name the Dockerfiles' FROM names.
 import { execFile, execFileSync } from 'node:child_process'
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -41,6 +41,7 @@ export async function ensureBaseImage (name: string): Promise<void> {
   const npmRoot = dirname(dirname(realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim())))
   cpSync(npmRoot, join(root, 'usr/local/lib/node_modules/npm'), { recursive: true })
   symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(root, 'usr/local/bin/npm'))
+  symlinkSync('../lib/node_modules/npm/bin/npx-cli.js', join(root, 'usr/local/bin/npx'))
   // npm ci inside a build reaches the registry through this machine's TLS proxy: trust its CA.
   mkdirSync(join(root, 'etc/ssl/certs'), { recursive: true })
   copyFileSync(process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt', join(root, 'etc/ssl/certs/extra-ca.crt'))
