@@ -10,7 +10,7 @@ import { createTokenSource } from './oauth.ts'
 import { createTargetResolver } from './target.ts'
 import { createGoneMarker } from './endpoint-status.ts'
 import { postWebhook } from './deliver.ts'
-import { createHandler } from './handle.ts'
+import { createHandler, type HandlerDeps } from './handle.ts'
 import { startWorker, type Worker } from './worker.ts'
 import { createConsumerMetrics, type ConsumerMetrics } from './metrics.ts'
 
@@ -49,11 +49,12 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   const now = deps.now ?? Date.now
   const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
   const queue = createDeliveryQueue(redis, keys)
-  const buckets = new BucketRegistry({ store: createBucketStore(redis, keys), keys, subscriber: deps.subscriber, checkIntervalMs: 1000, onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed') })
+  const store = createBucketStore(redis, keys)
+  const buckets = new BucketRegistry({ store, keys, subscriber: deps.subscriber, checkIntervalMs: 1000, onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed') })
   await buckets.start()
 
   const metrics = deps.registry ? createConsumerMetrics(deps.registry, () => queue.depths()) : undefined
-  const { handle, agent } = createDelivery(deps, keys, queue, buckets, metrics)
+  const { handle, agent } = createDelivery(deps, keys, queue, { get: n => buckets.get(n), fetch: n => store.get(n) }, metrics)
   const wh = config.webhook
   const c = config.consumer
   const endpoints = knownEndpointCount(buckets, wh.url)
@@ -85,7 +86,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
 }
 
 /** The delivery side: the guarded HTTP agent, tokens, breakers, endpoint caps and the handler. */
-function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: BucketRegistry, metrics: ConsumerMetrics | undefined) {
+function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: HandlerDeps['buckets'], metrics: ConsumerMetrics | undefined) {
   const { config, redis, log } = deps
   const now = deps.now ?? Date.now
   const wh = config.webhook

@@ -6,6 +6,8 @@ export const DeliveryCodes = {
   TOKEN_FAILED: 'TOKEN_FAILED',
   /** The token endpoint is unreachable, timed out or answered 408, 429 or 5xx: the event waits without spending an attempt. */
   TOKEN_UNAVAILABLE: 'TOKEN_UNAVAILABLE',
+  /** The event names a bucket that is not configured (deleted, or never added): no receiver subscribed to it. */
+  BUCKET_UNKNOWN: 'BUCKET_UNKNOWN',
   /** Neither the bucket nor the config names a webhook URL. */
   NO_WEBHOOK_URL: 'NO_WEBHOOK_URL',
   /** A secret the delivery needs could not be read. */

@@ -18,7 +18,8 @@ import { createAckBatcher } from './ack-batcher.ts'
 export interface HandlerDeps {
   queue: DeliveryQueue
   consumerId: string
-  buckets: { get (name: string): Bucket | undefined }
+  /** The live bucket view; `fetch` reads one bucket from the store when the view lacks it (a change not seen yet). */
+  buckets: { get (name: string): Bucket | undefined, fetch? (name: string): Promise<Bucket | undefined> }
   resolveTarget: TargetResolver
   tokens: TokenSource
   breakers: Breakers
@@ -71,7 +72,7 @@ export function createHandler (deps: HandlerDeps) {
     const claimed: Claimed = { entry, event: decoded.event, fields: JSON.parse(entry) }
     let target: Target
     try {
-      target = await deps.resolveTarget(decoded.event.bucket, deps.buckets.get(decoded.event.bucket))
+      target = await deps.resolveTarget(decoded.event.bucket, await findBucket(decoded.event.bucket))
     } catch (err) {
       return settle(claimed, undefined, decoded.event.retry_count + 1, decoded.event.request_id ?? requestIdFor(entry), { error: err as Error }, 0)
     }
@@ -82,6 +83,10 @@ export function createHandler (deps: HandlerDeps) {
       return defer(entry, now() + slots.deferMs(target.endpoint, deps.random))
     }
     await attempt(claimed, target, release)
+  }
+
+  async function findBucket (name: string): Promise<Bucket | undefined> {
+    return deps.buckets.get(name) ?? await deps.buckets.fetch?.(name)
   }
 
   async function attempt (claimed: Claimed, target: Target, release: () => void): Promise<void> {

@@ -186,7 +186,7 @@ test('a bucket webhook_url change made through the store reaches the consumer wi
 
 test('an event whose bucket has no webhook_url and no webhook.url is dead-lettered as NO_WEBHOOK_URL', async () => {
   const bucket = name()
-  const h = await harness({})
+  const h = await harness({ buckets: [bucketConfig(bucket, '', { webhook_url: null })] })
   await h.push(makeEvent(bucket, 1))
   await waitFor(async () => (await deadRecords(h)).length === 1, { what: 'dead letter' })
   const [dead] = await deadRecords(h)
