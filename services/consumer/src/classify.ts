@@ -1,6 +1,9 @@
-/** What one attempt produced: an HTTP answer, or an error before any answer. */
+/**
+ * What one attempt produced: an HTTP answer, or an error before any answer. `done` settles
+ * once the answer's connection is free (a 2xx body drained in the background).
+ */
 export type AttemptResult =
-  | { status: number, retryAfter?: string | null, excerpt?: string }
+  | { status: number, retryAfter?: string | null, excerpt?: string, done?: Promise<void> }
   | { error: Error }
 
 export type Verdict =

@@ -54,17 +54,19 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   await buckets.start()
 
   const metrics = deps.registry ? createConsumerMetrics(deps.registry, () => queue.depths()) : undefined
-  const { handle, agent } = createDelivery(deps, keys, queue, { get: n => buckets.get(n), fetch: n => store.get(n) }, metrics)
   const wh = config.webhook
   const c = config.consumer
   const endpoints = knownEndpointCount(buckets, wh.url)
+  // With one receiver behind max_per_endpoint, more workers than its cap would only defer
+  // events through Redis (measured: 0.9 deferrals per delivery, 45% less throughput).
+  const threadLimit = () => wh.max_per_endpoint * endpoints()
+  const pool = { size: () => Math.max(1, Math.min(c.webhook_threads, threadLimit())), endpoints }
+  const { handle, agent } = createDelivery(deps, keys, queue, { get: n => buckets.get(n), fetch: n => store.get(n) }, pool, metrics)
   const worker = startWorker({
     queue, blocking: deps.blocking, consumerId: deps.consumerId, handle, threads: c.webhook_threads, batchSize: c.batch_size,
     pollSec: c.polling_interval, prefetch: deps.prefetch ?? c.batch_size, visibilityMs: c.visibility_timeout * 1000, now, log, ...deps.timers,
     onReclaimed: n => metrics?.reclaimed.inc(n),
-    // With one receiver behind max_per_endpoint, more workers than its cap would only defer
-    // events through Redis (measured: 0.9 deferrals per delivery, 45% less throughput).
-    threadLimit: () => wh.max_per_endpoint * endpoints()
+    threadLimit
   })
   let closing: Promise<boolean> | undefined
   return {
@@ -86,7 +88,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
 }
 
 /** The delivery side: the guarded HTTP agent, tokens, breakers, endpoint caps and the handler. */
-function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: HandlerDeps['buckets'], metrics: ConsumerMetrics | undefined) {
+function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: HandlerDeps['buckets'], pool: { size: () => number, endpoints: () => number }, metrics: ConsumerMetrics | undefined) {
   const { config, redis, log } = deps
   const now = deps.now ?? Date.now
   const wh = config.webhook
@@ -97,7 +99,7 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
   const breakers = createBreakers({ threshold: wh.circuit_threshold, resetMs: wh.circuit_reset_time * 1000, now, onStateChange: (e, s) => { metrics?.breakerState(e, s); log.info({ endpoint: e, state: s }, 'circuit breaker state changed') } })
   const handle = createHandler({
     queue, consumerId: deps.consumerId, buckets, resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets, { now }),
-    tokens, breakers, slots: createEndpointSlots(wh.max_per_endpoint, { maxDeferMs: Math.min(2000, timeoutMs) }),
+    tokens, breakers, slots: createEndpointSlots({ maxPerEndpoint: wh.max_per_endpoint, poolSize: pool.size, knownEndpoints: pool.endpoints, maxDeferMs: Math.min(2000, timeoutMs) }),
     post: req => postWebhook(req, { dispatcher: agent, policy, timeoutMs, userAgent: wh.user_agent, now }),
     retry: retryPolicy(config, deps.retryBaseMs ?? 1000),
     markGone: createGoneMarker(redis, keys, now), metrics, log, now, random: deps.random ?? Math.random,

@@ -35,3 +35,16 @@ export function findDeliveryError (err: unknown): DeliveryError | undefined {
   }
   return undefined
 }
+
+/**
+ * A delivery that passed webhook.timeout (connect, headers and excerpt together). Not a
+ * DeliveryError: the receiver is the one failing, so it counts for its circuit breaker.
+ */
+export class WebhookTimeoutError extends Error {
+  readonly code = 'WEBHOOK_TIMEOUT'
+
+  constructor (timeoutMs: number) {
+    super(`no answer within the delivery deadline of ${timeoutMs} ms`)
+    this.name = 'WebhookTimeoutError'
+  }
+}

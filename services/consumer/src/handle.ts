@@ -100,7 +100,10 @@ export function createHandler (deps: HandlerDeps) {
     }
     const result = await sendWithAuth(request, target.credentials, deps.tokens, deps.post) // never throws
     const durationMs = now() - started
-    slots.release(target.endpoint, durationMs)
+    // The endpoint's slot stays taken while its connection is (a 2xx body still draining).
+    const free = () => slots.release(target.endpoint, now() - started)
+    if ('status' in result && result.done) void result.done.then(free)
+    else free()
     breakers.record(target.endpoint, breakerOutcome(result))
     release()
     await settle(claimed, target, attemptNo, requestId, result, durationMs)

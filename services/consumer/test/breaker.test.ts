@@ -49,7 +49,7 @@ test('a probe that made no call frees the half-open slot without a verdict', () 
 })
 
 test('endpoint slots cap concurrency per endpoint and defer about one typical delivery', () => {
-  const slots = createEndpointSlots(2, { minDeferMs: 10, maxDeferMs: 1000 })
+  const slots = createEndpointSlots({ maxPerEndpoint: 2, minDeferMs: 10, maxDeferMs: 1000 })
   assert.equal(slots.tryAcquire('a'), true)
   assert.equal(slots.tryAcquire('a'), true)
   assert.equal(slots.tryAcquire('a'), false)
@@ -59,4 +59,26 @@ test('endpoint slots cap concurrency per endpoint and defer about one typical de
   assert.equal(slots.tryAcquire('a'), true)
   assert.equal(slots.deferMs('a', () => 0.5), 400)
   assert.equal(slots.deferMs('unknown', () => 0.5), 10)
+})
+
+test('endpoint slots: endpoints that fill the pool one after another still leave a slot for each other known endpoint', () => {
+  const slots = createEndpointSlots({ maxPerEndpoint: 10, poolSize: () => 20, knownEndpoints: () => 4 })
+  const take = (endpoint: string) => { let n = 0; while (slots.tryAcquire(endpoint)) n++; return n }
+  const held = ['drip-1', 'drip-2', 'hang'].map(take)
+  assert.ok(held.every(n => n >= 1), `held ${held}`)
+  assert.ok(held[0]! <= 10, 'never more than max_per_endpoint')
+  assert.equal(take('healthy') >= 1, true, 'the healthy endpoint finds a slot')
+  slots.release('drip-1')
+  assert.equal(slots.tryAcquire('drip-1'), false, 'an endpoint above its share of four busy endpoints waits')
+  assert.equal(slots.tryAcquire('healthy'), true)
+})
+
+test('endpoint slots: a lone endpoint keeps max_per_endpoint, and endpoints busy together share the pool', () => {
+  const slots = createEndpointSlots({ maxPerEndpoint: 10, poolSize: () => 20, knownEndpoints: () => 1 })
+  for (let i = 0; i < 10; i++) assert.equal(slots.tryAcquire('a'), true)
+  assert.equal(slots.tryAcquire('a'), false)
+  const shared = createEndpointSlots({ maxPerEndpoint: 20, poolSize: () => 20, knownEndpoints: () => 2 })
+  for (let i = 0; i < 10; i++) { shared.tryAcquire('a'); shared.tryAcquire('b') }
+  assert.equal(shared.inFlight('a'), 10)
+  assert.equal(shared.inFlight('b'), 10)
 })
