@@ -13,6 +13,7 @@ import { postWebhook } from './deliver.ts'
 import { createHandler, type HandlerDeps } from './handle.ts'
 import { startWorker, type Worker } from './worker.ts'
 import { createConsumerMetrics, type ConsumerMetrics } from './metrics.ts'
+import { trackEndpoints } from './known-endpoints.ts'
 
 export interface ConsumerDeps {
   config: Config
@@ -56,18 +57,19 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   const metrics = deps.registry ? createConsumerMetrics(deps.registry, () => queue.depths()) : undefined
   const wh = config.webhook
   const c = config.consumer
-  const endpoints = knownEndpointCount(buckets, wh.url)
+  const endpoints = trackEndpoints(buckets, wh.url)
   // With one receiver behind max_per_endpoint, more workers than its cap would only defer
   // events through Redis (measured: 0.9 deferrals per delivery, 45% less throughput).
-  const threadLimit = () => wh.max_per_endpoint * endpoints()
-  const pool = { size: () => Math.max(1, Math.min(c.webhook_threads, threadLimit())), endpoints }
-  const { handle, agent } = createDelivery(deps, keys, queue, { get: n => buckets.get(n), fetch: n => store.get(n) }, pool, metrics)
+  const threadLimit = () => wh.max_per_endpoint * endpoints.count()
+  const pool = { size: () => Math.max(1, Math.min(c.webhook_threads, threadLimit())), endpoints: endpoints.count }
+  const { handle, agent, prune } = createDelivery(deps, keys, queue, { get: n => buckets.get(n), fetch: n => store.get(n) }, pool, metrics)
   const worker = startWorker({
     queue, blocking: deps.blocking, consumerId: deps.consumerId, handle, threads: c.webhook_threads, batchSize: c.batch_size,
     pollSec: c.polling_interval, prefetch: deps.prefetch ?? c.batch_size, visibilityMs: c.visibility_timeout * 1000, now, log, ...deps.timers,
     onReclaimed: n => metrics?.reclaimed.inc(n),
     threadLimit
   })
+  endpoints.onPrune(prune)
   let closing: Promise<boolean> | undefined
   return {
     keys,
@@ -76,6 +78,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
     close (deadlineMs) {
       closing ??= (async () => {
         const finished = await worker.close(deadlineMs)
+        endpoints.close()
         await buckets.close()
         // Deliveries still running past the deadline are abandoned (their entries return after the
         // visibility timeout): close() would wait for them, up to webhook.timeout beyond the deadline.
@@ -97,34 +100,25 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
   const agent = createGuardedAgent(policy, { connectTimeoutMs: Math.min(timeoutMs, 5000), connectionsPerOrigin: wh.max_per_endpoint })
   const tokens = createTokenSource({ dispatcher: agent, policy, timeoutMs, now, onFetch: r => metrics?.tokenFetches.inc({ result: r }) })
   const breakers = createBreakers({ threshold: wh.circuit_threshold, resetMs: wh.circuit_reset_time * 1000, now, onStateChange: (e, s) => { metrics?.breakerState(e, s); log.info({ endpoint: e, state: s }, 'circuit breaker state changed') } })
+  const slots = createEndpointSlots({ maxPerEndpoint: wh.max_per_endpoint, poolSize: pool.size, knownEndpoints: pool.endpoints, maxDeferMs: Math.min(2000, timeoutMs) })
   const handle = createHandler({
     queue, consumerId: deps.consumerId, buckets, resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets, { now }),
-    tokens, breakers, slots: createEndpointSlots({ maxPerEndpoint: wh.max_per_endpoint, poolSize: pool.size, knownEndpoints: pool.endpoints, maxDeferMs: Math.min(2000, timeoutMs) }),
+    tokens, breakers, slots,
     post: req => postWebhook(req, { dispatcher: agent, policy, timeoutMs, userAgent: wh.user_agent, now }),
     retry: retryPolicy(config, deps.retryBaseMs ?? 1000),
     markGone: createGoneMarker(redis, keys, now), metrics, log, now, random: deps.random ?? Math.random,
     tokenWaitMs: Math.min(wh.circuit_reset_time, wh.max_backoff) * 1000
   })
-  return { handle, agent }
+  /** Forgets circuits (and their metric series) and slot timings of origins no bucket uses. */
+  const prune = (inUse: Set<string>) => {
+    for (const endpoint of breakers.prune(inUse)) metrics?.breakerRemoved(endpoint)
+    slots.prune(inUse)
+  }
+  return { handle, agent, prune }
 }
 
 /** The retry schedule from the webhook section: the original's 3 retries, factor 2, by default. */
 export function retryPolicy (config: Config, baseMs: number): RetryPolicy {
   const wh = config.webhook
   return { maxRetries: wh.max_retries, factor: wh.backoff_factor, baseMs, maxBackoffMs: wh.max_backoff * 1000, maxRetryAfterMs: wh.max_retry_after * 1000 }
-}
-
-/** How many distinct webhook origins the known buckets use (at least one); kept current on bucket changes. */
-function knownEndpointCount (buckets: BucketRegistry, defaultUrl: string | null): () => number {
-  let count: number | undefined
-  buckets.on('change', () => { count = undefined })
-  return () => {
-    count ??= Math.max(1, new Set(buckets.all().map(b => originOf(b.webhook_url ?? defaultUrl)).filter(Boolean)).size)
-    return count
-  }
-}
-
-function originOf (url: string | null): string | undefined {
-  if (!url) return undefined
-  try { return new URL(url).origin } catch { return undefined }
 }

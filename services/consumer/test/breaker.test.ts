@@ -82,3 +82,17 @@ test('endpoint slots: a lone endpoint keeps max_per_endpoint, and endpoints busy
   assert.equal(shared.inFlight('a'), 10)
   assert.equal(shared.inFlight('b'), 10)
 })
+
+test('pruning forgets the circuits of endpoints no longer in use and keeps the others as they were', () => {
+  const { breakers } = setup()
+  for (let i = 0; i < 3; i++) { breakers.record('gone', false); breakers.record('kept', false) }
+  assert.deepEqual(breakers.prune(new Set(['kept'])), ['gone'])
+  assert.equal(breakers.state('kept'), 'open')
+  assert.equal(breakers.state('gone'), 'closed', 'a pruned endpoint starts afresh')
+  const slots = createEndpointSlots({ maxPerEndpoint: 2, minDeferMs: 10, maxDeferMs: 1000 })
+  slots.tryAcquire('gone'); slots.release('gone', 500)
+  slots.tryAcquire('busy'); slots.release('busy', 500); slots.tryAcquire('busy')
+  slots.prune(new Set())
+  assert.equal(slots.deferMs('gone', () => 0.5), 10, 'timings of an idle endpoint dropped')
+  assert.equal(slots.deferMs('busy', () => 0.5), 500, 'an endpoint holding a slot keeps its timings')
+})
