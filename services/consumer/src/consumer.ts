@@ -100,7 +100,7 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
   const agent = createGuardedAgent(policy, { connectTimeoutMs: Math.min(timeoutMs, 5000), connectionsPerOrigin: wh.max_per_endpoint })
   const tokens = createTokenSource({ dispatcher: agent, policy, timeoutMs, now, onFetch: r => metrics?.tokenFetches.inc({ result: r }) })
   const breakers = createBreakers({ threshold: wh.circuit_threshold, resetMs: wh.circuit_reset_time * 1000, now, onStateChange: (e, s) => { metrics?.breakerState(e, s); log.info({ endpoint: e, state: s }, 'circuit breaker state changed') } })
-  const slots = createEndpointSlots({ maxPerEndpoint: wh.max_per_endpoint, poolSize: pool.size, knownEndpoints: pool.endpoints, maxDeferMs: Math.min(2000, timeoutMs) })
+  const slots = createEndpointSlots({ maxPerEndpoint: wh.max_per_endpoint, poolSize: pool.size, knownEndpoints: pool.endpoints, maxDeferMs: Math.min(2000, timeoutMs), now })
   const handle = createHandler({
     queue, consumerId: deps.consumerId, buckets, resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets, { now }),
     tokens, breakers, slots,

@@ -7,6 +7,7 @@ export interface EndpointSlotOptions {
   knownEndpoints?: () => number
   minDeferMs?: number
   maxDeferMs?: number
+  now?: () => number
 }
 
 /**
@@ -18,11 +19,15 @@ export interface EndpointSlotOptions {
  * free for the known endpoints that hold none (one each, up to a quarter of the pool): a
  * healthy receiver always finds a slot however many bad ones hold theirs.
  * An event that finds its endpoint full is deferred for about one typical time that
- * endpoint holds a slot (a moving average).
+ * endpoint holds a slot (a moving average), or for as long as none of its slots has freed,
+ * whichever is longer: an endpoint that never answers has no typical time yet, and deferring
+ * its events by the minimum would spin them through Redis thousands of times a second.
  */
-export function createEndpointSlots ({ maxPerEndpoint, poolSize = () => Infinity, knownEndpoints = () => 1, minDeferMs = 50, maxDeferMs = 2000 }: EndpointSlotOptions) {
+export function createEndpointSlots ({ maxPerEndpoint, poolSize = () => Infinity, knownEndpoints = () => 1, minDeferMs = 50, maxDeferMs = 2000, now = Date.now }: EndpointSlotOptions) {
   const inFlight = new Map<string, number>()
   const typicalMs = new Map<string, number>()
+  // When a slot of the endpoint last freed (or it became busy).
+  const freedAt = new Map<string, number>()
   let total = 0
 
   function mayTake (endpoint: string): boolean {
@@ -40,7 +45,9 @@ export function createEndpointSlots ({ maxPerEndpoint, poolSize = () => Infinity
   return {
     tryAcquire (endpoint: string): boolean {
       if (!mayTake(endpoint)) return false
-      inFlight.set(endpoint, (inFlight.get(endpoint) ?? 0) + 1)
+      const n = inFlight.get(endpoint) ?? 0
+      if (n === 0) freedAt.set(endpoint, now())
+      inFlight.set(endpoint, n + 1)
       total++
       return true
     },
@@ -49,6 +56,7 @@ export function createEndpointSlots ({ maxPerEndpoint, poolSize = () => Infinity
       const n = inFlight.get(endpoint)
       if (n === undefined) return
       total--
+      freedAt.set(endpoint, now())
       if (n <= 1) inFlight.delete(endpoint)
       else inFlight.set(endpoint, n - 1)
       if (heldMs !== undefined) typicalMs.set(endpoint, 0.8 * (typicalMs.get(endpoint) ?? heldMs) + 0.2 * heldMs)
@@ -56,12 +64,15 @@ export function createEndpointSlots ({ maxPerEndpoint, poolSize = () => Infinity
     inFlight: (endpoint: string) => inFlight.get(endpoint) ?? 0,
     /** How long to defer an event for a full endpoint, with jitter so deferred events spread out. */
     deferMs (endpoint: string, random: () => number): number {
-      const typical = Math.min(maxDeferMs, Math.max(minDeferMs, typicalMs.get(endpoint) ?? minDeferMs))
+      const stuckMs = inFlight.has(endpoint) ? now() - (freedAt.get(endpoint) ?? now()) : 0
+      const typical = Math.min(maxDeferMs, Math.max(minDeferMs, typicalMs.get(endpoint) ?? minDeferMs, stuckMs))
       return Math.round(typical * (0.5 + random()))
     },
     /** Drops what is kept about endpoints not in `keep` and holding no slot. */
     prune (keep: Set<string>): void {
-      for (const endpoint of typicalMs.keys()) if (!keep.has(endpoint) && !inFlight.has(endpoint)) typicalMs.delete(endpoint)
+      for (const endpoint of [...typicalMs.keys(), ...freedAt.keys()]) {
+        if (!keep.has(endpoint) && !inFlight.has(endpoint)) { typicalMs.delete(endpoint); freedAt.delete(endpoint) }
+      }
     }
   }
 }

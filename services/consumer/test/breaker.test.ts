@@ -96,3 +96,13 @@ test('pruning forgets the circuits of endpoints no longer in use and keeps the o
   assert.equal(slots.deferMs('gone', () => 0.5), 10, 'timings of an idle endpoint dropped')
   assert.equal(slots.deferMs('busy', () => 0.5), 500, 'an endpoint holding a slot keeps its timings')
 })
+
+test('endpoint slots: a full endpoint none of whose slots has freed for a while defers for that long', () => {
+  let t = 0
+  const slots = createEndpointSlots({ maxPerEndpoint: 1, minDeferMs: 50, maxDeferMs: 2000, now: () => t })
+  slots.tryAcquire('hung')
+  t += 1500
+  assert.equal(slots.deferMs('hung', () => 0.5), 1500)
+  t += 5000
+  assert.equal(slots.deferMs('hung', () => 0.5), 2000, 'capped')
+})
