@@ -3,14 +3,14 @@ import { decodeEvent, type QueuedEvent } from '@internal/events'
 import { deadLetterRecord, type DeadLetterInput, type DeliveryQueue } from '@internal/redis'
 import type { Bucket } from '@internal/buckets'
 import type { Logger } from '@internal/telemetry'
-import { classify, type AttemptResult, type Verdict } from './classify.ts'
+import { breakerOutcome, classify, type AttemptResult, type Verdict } from './classify.ts'
 import { planRetry, type RetryPolicy } from './backoff.ts'
 import type { Breakers } from './breaker.ts'
 import type { EndpointSlots } from './endpoint-slots.ts'
 import type { TokenSource } from './oauth.ts'
 import type { WebhookRequest } from './deliver.ts'
 import { safeUrl, type Target, type TargetResolver } from './target.ts'
-import { DeliveryCodes, findDeliveryError } from './errors.ts'
+import { findDeliveryError } from './errors.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { sendWithAuth } from './send.ts'
 import { createAckBatcher } from './ack-batcher.ts'
@@ -110,13 +110,12 @@ export function createHandler (deps: HandlerDeps) {
   }
 
   async function settle (claimed: Claimed, target: Target | undefined, attemptNo: number, requestId: string, result: AttemptResult, durationMs: number): Promise<void> {
-    const refused = 'error' in result ? findDeliveryError(result.error) : undefined
-    if (refused?.code === DeliveryCodes.TOKEN_UNAVAILABLE) {
-      // The token endpoint is down, not the receiver: wait, as for an open circuit, without spending an attempt.
-      log.warn({ bucket: claimed.event.bucket, event_id: claimed.event.event_id, attempt: attemptNo, err: refused }, 'token endpoint unavailable; event waits')
+    const verdict = classify(result, now())
+    if (verdict.kind === 'wait') {
+      // The token endpoint is down, not the receiver: wait, as for an open circuit.
+      log.warn({ bucket: claimed.event.bucket, event_id: claimed.event.event_id, attempt: attemptNo, err: 'error' in result ? result.error : undefined }, 'token endpoint unavailable; event waits')
       return defer(claimed.entry, now() + Math.round((deps.tokenWaitMs ?? 5000) * (0.5 + 0.5 * deps.random())))
     }
-    const verdict: Verdict = refused && !refused.retryable ? { kind: 'dead', gone: false } : classify(result, now())
     logAttempt(claimed.event, target, requestId, attemptNo, result, verdict, durationMs)
     if (target && 'status' in result) deps.metrics?.duration.observe(durationMs / 1000)
     if (verdict.kind === 'delivered') return delivered(claimed, target)
@@ -157,12 +156,6 @@ export function createHandler (deps: HandlerDeps) {
     if (verdict.kind === 'delivered') log.info(fields, 'webhook delivered')
     else log.warn({ ...fields, err: 'error' in result ? result.error : undefined }, 'webhook delivery failed')
   }
-}
-
-/** The circuit counts an endpoint's own failures only: not a token endpoint's, not a refused address. */
-function breakerOutcome (result: AttemptResult): boolean | undefined {
-  if ('status' in result) return !(result.status === 408 || result.status === 429 || result.status >= 500)
-  return findDeliveryError(result.error) ? undefined : false
 }
 
 function describe (result: AttemptResult): string {
