@@ -81,8 +81,9 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
         endpoints.close()
         await buckets.close()
         // Deliveries still running past the deadline are abandoned (their entries return after the
-        // visibility timeout): close() would wait for them, up to webhook.timeout beyond the deadline.
-        await (finished ? agent.close() : agent.destroy()).catch(() => {})
+        // visibility timeout), and so are 2xx bodies still draining (their events are settled):
+        // close() would wait for them, up to webhook.timeout beyond the deadline.
+        await agent.destroy().catch(() => {})
         return finished
       })()
       return closing

@@ -48,3 +48,15 @@ test('two receivers dripping a 2xx body and one hanging before its headers: a he
   assert.ok(hanging.requests.length >= 1, 'the hanging receiver held slots during the fault')
   for (const d of drippers) assert.ok(d.requests.every(q => q.json.retry_count === 1), 'a 2xx with a dripping body is delivered, not retried')
 })
+
+test('close() does not wait for the body of a 2xx still dripping: the event is settled', async () => {
+  const dripper = await receiver()
+  dripper.respond = drip
+  const bucket = name()
+  const h = await harness({ buckets: [bucketConfig(bucket, dripper.url)], webhook: { timeout: 10 } })
+  await h.push(makeEvent(bucket, 1))
+  await waitFor(() => h.logs.some(l => l.message === 'webhook delivered'), { what: 'the delivery' })
+  const started = Date.now()
+  assert.equal(await h.consumer.close(3000), true)
+  assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`)
+})
