@@ -10,7 +10,7 @@ import type { EndpointSlots } from './endpoint-slots.ts'
 import type { TokenSource } from './oauth.ts'
 import type { WebhookRequest } from './deliver.ts'
 import { safeUrl, type Target, type TargetResolver } from './target.ts'
-import { findDeliveryError } from './errors.ts'
+import { findDeliveryError, WebhookTimeoutError } from './errors.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { sendWithAuth } from './send.ts'
 import { createAckBatcher } from './ack-batcher.ts'
@@ -160,7 +160,7 @@ export function createHandler (deps: HandlerDeps) {
 
 function describe (result: AttemptResult): string {
   if ('status' in result) return `receiver answered ${result.status}`
-  const known = findDeliveryError(result.error)
+  const known = findDeliveryError(result.error) ?? (result.error instanceof WebhookTimeoutError ? result.error : undefined)
   return known ? `${known.code}: ${known.message}` : `request failed: ${result.error.message}`
 }
 

@@ -60,3 +60,16 @@ test('close() does not wait for the body of a 2xx still dripping: the event is s
   assert.equal(await h.consumer.close(3000), true)
   assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`)
 })
+
+test('a receiver that never answers gives up after webhook.timeout with the code in the dead-letter reason', async () => {
+  const hanging = await receiver()
+  hanging.respond = () => new Promise<void>(() => {})
+  const bucket = name()
+  const h = await harness({ buckets: [bucketConfig(bucket, hanging.url)], webhook: { timeout: 0.3, max_retries: 0 } })
+  const started = Date.now()
+  await h.push(makeEvent(bucket, 1))
+  await waitFor(async () => await h.redis.llen(h.keys.deadLetter) === 1, { what: 'the dead letter' })
+  const [dead] = (await h.redis.lrange(h.keys.deadLetter, 0, -1)).map(r => JSON.parse(r))
+  assert.match(dead.reason, /WEBHOOK_TIMEOUT: no answer within the delivery deadline of 300 ms/)
+  assert.ok(Date.now() - started < 2000, `gave up after ${Date.now() - started} ms`)
+})
