@@ -5,13 +5,20 @@ export const EventType = z.enum(['created', 'updated', 'detected', 'deleted'])
 export type EventType = z.infer<typeof EventType>
 
 /**
+ * A field the consumer sends as an HTTP header (webhook-id, X-Request-ID, X-Bucket-Name).
+ * A control character there is refused by the HTTP client on every attempt, or would split
+ * the header, so such an entry is malformed from the start rather than worth a retry.
+ */
+const HeaderText = z.string().regex(/^[^\x00-\x1f\x7f]*$/, 'must not contain control characters')
+
+/**
  * One change of one object, as the monitor writes it on the queue: seed 000's payload
  * fields exactly, plus `event_id`. The consumer adds `retry_count`, `request_id` and
  * `delivery_attempt_time` when it delivers.
  */
 export const ChangeEvent = z.object({
-  event_id: z.string().min(1),
-  bucket: z.string().min(1),
+  event_id: HeaderText.min(1),
+  bucket: HeaderText.min(1),
   key: z.string().min(1),
   /** The endpoint host, as the original sends it (not a region id). */
   region: z.string(),
@@ -31,7 +38,7 @@ export type ChangeEvent = z.infer<typeof ChangeEvent>
 /** What the consumer keeps on a queued event between attempts. */
 export const DeliveryFields = z.object({
   retry_count: z.number().int().nonnegative().default(0),
-  request_id: z.string().optional()
+  request_id: HeaderText.optional()
 })
 
 export const QueuedEvent = ChangeEvent.extend(DeliveryFields.shape).loose()

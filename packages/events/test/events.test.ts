@@ -28,3 +28,13 @@ test('malformed entries give a reason instead of throwing', () => {
     if (!decoded.ok) assert.ok(decoded.reason.length > 0)
   }
 })
+
+test('a control character in a field sent as a header makes the entry malformed', () => {
+  const id = eventId(original as never)
+  for (const bad of [{ request_id: 'a\r\nb' }, { event_id: 'x\ny' }, { bucket: 'b\u0000' }, { request_id: 'tab\there' }]) {
+    const decoded = decodeEvent(JSON.stringify({ ...original, event_id: id, ...bad }))
+    assert.equal(decoded.ok, false, JSON.stringify(bad))
+    if (!decoded.ok) assert.match(decoded.reason, /must not contain control characters/)
+  }
+  assert.ok(decodeEvent(JSON.stringify({ ...original, request_id: 'e04d-1' })).ok)
+})

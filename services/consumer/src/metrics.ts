@@ -30,7 +30,9 @@ export function createConsumerMetrics (registry: Registry, depths: () => Promise
     retries: new Counter({ name: 'consumer_retries_total', help: 'Attempts scheduled for a later retry', registers }),
     tokenFetches: new Counter({ name: 'consumer_token_fetches_total', help: 'OAuth2 token requests by result', labelNames: ['result'], registers }),
     reclaimed: new Counter({ name: 'consumer_reclaimed_total', help: 'Entries returned to the queue from silent consumers', registers }),
-    breakerState (endpoint: string, state: BreakerState) { breaker.set({ endpoint }, BREAKER_VALUE[state]) }
+    breakerState (endpoint: string, state: BreakerState) { breaker.set({ endpoint }, BREAKER_VALUE[state]) },
+    /** Drops an endpoint's series, so an alert on an open circuit stops once no bucket uses it. */
+    breakerRemoved (endpoint: string) { breaker.remove({ endpoint }) }
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { before, after } from 'node:test'
 import { Writable } from 'node:stream'
 import { Redis } from 'ioredis'
 import { ConfigFile, BaseEnv, type Config } from '@internal/config'
@@ -7,6 +8,8 @@ import { createKeys, type Keys } from '@internal/redis'
 import { createLogger, createRegistry, type Registry } from '@internal/telemetry'
 import { eventId, type ChangeEvent } from '@internal/events'
 import { startConsumer, type Consumer, type ConsumerDeps } from '../src/consumer.ts'
+import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
+import { startReceiver, type Receiver } from '../../../test/support/receiver.ts'
 
 export interface HarnessOptions {
   redisPort: number
@@ -101,3 +104,26 @@ export function bucketConfig (name: string, webhookUrl: string, extra: Partial<S
 }
 
 export { bucketSecretNames }
+
+/**
+ * A test file's scaffolding: one redis-server for the file, and receivers and harnesses
+ * (plus whatever the file adds to `cleanups`) stopped after its last test, newest first.
+ */
+export function harnessSuite () {
+  let server: RedisServer | undefined
+  const cleanups: Array<() => Promise<void>> = []
+  before(async () => { server = await startRedis() })
+  after(async () => { for (const c of cleanups.reverse()) await c(); await server?.stop() })
+  return {
+    cleanups,
+    redisPort: () => server!.port,
+    name: () => `b-${randomUUID().slice(0, 8)}`,
+    async receiver (): Promise<Receiver> { const r = await startReceiver(); cleanups.push(() => r.close()); return r },
+    async harness (opts: Omit<HarnessOptions, 'redisPort'>): Promise<Harness> {
+      const h = await startHarness({ redisPort: server!.port, random: () => 0.5, ...opts })
+      cleanups.push(() => h.stop())
+      return h
+    },
+    deadRecords: async (h: Harness) => (await h.redis.lrange(h.keys.deadLetter, 0, -1)).map(r => JSON.parse(r))
+  }
+}

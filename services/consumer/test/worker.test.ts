@@ -1,27 +1,14 @@
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import { Webhook } from 'standardwebhooks'
-import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
-import { startReceiver, type Receiver } from '../../../test/support/receiver.ts'
+import { startRedis } from '../../../test/support/redis-server.ts'
 import { freePort, waitFor } from '../../../test/support/ports.ts'
 import { createBucketStore } from '@internal/buckets'
-import { startHarness, makeEvent, bucketConfig, bucketSecretNames, type Harness, type HarnessOptions } from './harness.ts'
+import { startHarness, harnessSuite, makeEvent, bucketConfig, bucketSecretNames } from './harness.ts'
 
-let server: RedisServer
-const cleanups: Array<() => Promise<void>> = []
-before(async () => { server = await startRedis() })
-after(async () => { for (const c of cleanups.reverse()) await c(); await server.stop() })
-
-const name = () => `b-${randomUUID().slice(0, 8)}`
-async function receiver (): Promise<Receiver> { const r = await startReceiver(); cleanups.push(() => r.close()); return r }
-async function harness (opts: Omit<HarnessOptions, 'redisPort'>): Promise<Harness> {
-  const h = await startHarness({ redisPort: server.port, random: () => 0.5, ...opts })
-  cleanups.push(() => h.stop())
-  return h
-}
-const deadRecords = async (h: Harness) => (await h.redis.lrange(h.keys.deadLetter, 0, -1)).map(r => JSON.parse(r))
+const { cleanups, name, receiver, harness, deadRecords } = harnessSuite()
 
 test('delivers every event once, signed, with one log line per delivery and no secret in the logs', async () => {
   const r = await receiver()
@@ -199,7 +186,7 @@ test('a bucket webhook_url change made through the store reaches the consumer wi
 
 test('an event whose bucket has no webhook_url and no webhook.url is dead-lettered as NO_WEBHOOK_URL', async () => {
   const bucket = name()
-  const h = await harness({})
+  const h = await harness({ buckets: [bucketConfig(bucket, '', { webhook_url: null })] })
   await h.push(makeEvent(bucket, 1))
   await waitFor(async () => (await deadRecords(h)).length === 1, { what: 'dead letter' })
   const [dead] = await deadRecords(h)
