@@ -3,7 +3,7 @@ export {
   endpointUrl, endpointHost, secretName, type Bucket, type SecretKind
 } from './schema.ts'
 export { createBucketStore, type BucketStore, type SaveMode, type SaveResult } from './bucket-store.ts'
-export { BucketRegistry, type BucketChange, type BucketRegistryOptions } from './registry.ts'
+export { BucketRegistry, DEFAULT_CONFIG_CHECK_INTERVAL_MS, type BucketChange, type BucketRegistryOptions } from './registry.ts'
 export {
   createMemorySecretStore, createCachedSecretStore,
   type SecretStore, type CachedSecretStore, type SecretStoreHealth, type CachedSecretStoreOptions

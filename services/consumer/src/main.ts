@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
-import { checkRedis, createKeys, createRedis } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError } from '@internal/telemetry'
+import { checkRedis, createKeys, createRedis, createSubscriber } from '@internal/redis'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, Gauge } from '@internal/telemetry'
 import { loadConsumerConfig } from './config.ts'
 import { startConsumer } from './consumer.ts'
 
@@ -25,7 +25,7 @@ const consumerId = env.CONSUMER_ID ?? `${hostname()}-${process.pid}-${randomByte
 const redis = createRedis(config.redis, { enableAutoPipelining: true })
 // A blocked BLMOVE must not be failed by a retry limit; a failover ends it with UNBLOCKED, which the loop retries.
 const blocking = createRedis(config.redis, { maxRetriesPerRequest: null })
-const subscriber = createRedis(config.redis)
+const subscriber = createSubscriber(config.redis)
 for (const [name, conn] of Object.entries({ redis, blocking, subscriber })) {
   conn.on('error', err => log.warn({ err: toError(err), connection: name }, 'redis connection error'))
 }
@@ -34,6 +34,7 @@ const secrets = (() => { try { return createSecretStore(env, redis, keys) } catc
 const consumer = await startConsumer({ config, redis, blocking, subscriber, secrets, log, registry, consumerId })
 // A rotated signing or OAuth client secret is read fresh at once, not after the cache's TTL.
 invalidateSecretsOnChange(consumer.buckets, secrets)
+new Gauge({ name: 'consumer_config_subscription_up', help: '1 while bucket config changes arrive through pub/sub, 0 while only the periodic check sees them', registers: [registry], collect () { this.set(consumer.buckets.subscribed ? 1 : 0) } })
 let closing = false
 
 const app = Fastify({ logger: false })
@@ -41,7 +42,8 @@ registerHealthRoutes(app, {
   registry,
   readiness: async () => {
     const health = await checkRedis(redis, usesSentinel)
-    return { ready: !closing && health.redis === 'ok' && health.sentinel !== 'error', ...health, closing }
+    // A lost config subscription is shown but keeps the replica ready: the periodic version check bounds its staleness.
+    return { ready: !closing && health.redis === 'ok' && health.sentinel !== 'error', ...health, config_subscription: consumer.buckets.subscribed ? 'ok' : 'down', closing }
   }
 })
 await app.listen({ host: '0.0.0.0', port: config.httpPort })

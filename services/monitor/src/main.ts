@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { BucketRegistry, createBucketStore, createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
-import { checkRedis, createKeys, createRedis, watchMasterChanges } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, Counter } from '@internal/telemetry'
+import { checkRedis, createKeys, createRedis, createSubscriber, watchMasterChanges } from '@internal/redis'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, Counter, Gauge } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
 import { loadConfiguredBuckets } from './bucket-bootstrap.ts'
 import { createMonitorMetrics } from './metrics.ts'
@@ -32,7 +32,7 @@ const usesSentinel = config.redis.sentinel_host !== null
 const owner = env.MONITOR_ID ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
 
 const redis = createRedis(config.redis)
-const subscriber = createRedis(config.redis)
+const subscriber = createSubscriber(config.redis)
 for (const [name, conn] of Object.entries({ redis, subscriber })) {
   conn.on('error', err => log.warn({ err: toError(err), connection: name }, 'redis connection error'))
 }
@@ -47,7 +47,12 @@ await adoptOriginal({ config, redis, keys, store, secrets, log: log.child({ comp
 const refused = await checkConfiguredBucketNetworks(config)
 if (refused.length > 0) fail(new ConfigError(refused.map(p => `${p} (list its network in webhook.allowed_networks to allow it)`)))
 const loaded = await loadConfiguredBuckets({ config, store, secrets, now: Date.now }).catch(fail)
-const registry = new BucketRegistry({ store, keys, subscriber, onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed') })
+const registry = new BucketRegistry({
+  store, keys, subscriber, checkIntervalMs: config.redis.config_check_interval_ms,
+  onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed'),
+  onSubscription: up => up ? log.info('config subscription up') : log.error({ checkIntervalMs: config.redis.config_check_interval_ms }, 'config subscription lost: bucket changes arrive through the periodic version check until it is back')
+})
+new Gauge({ name: 'monitor_config_subscription_up', help: '1 while bucket config changes arrive through pub/sub, 0 while only the periodic check sees them', registers: [promRegistry], collect () { this.set(registry.subscribed ? 1 : 0) } })
 invalidateSecretsOnChange(registry, secrets)
 await registry.start()
 
@@ -77,7 +82,9 @@ registerHealthRoutes(app, {
     const health = await checkRedis(redis, usesSentinel)
     const secretStore = secrets.health()
     const ready = !closing && health.redis === 'ok' && health.sentinel !== 'error' && secretStore.ok
-    return { ready, ...health, secrets: secretStore.ok ? 'ok' : 'error', closing }
+    // A lost config subscription is shown but keeps the replica ready: the periodic version
+    // check bounds its staleness and every commit reads the notification switch from Redis.
+    return { ready, ...health, secrets: secretStore.ok ? 'ok' : 'error', config_subscription: registry.subscribed ? 'ok' : 'down', closing }
   }
 })
 await registerApi(app, {
