@@ -23,7 +23,7 @@ test('bucket names follow the S3 rules', () => {
 
 test('secret names keep the original Infisical scheme', () => {
   assert.equal(secretName('my-bucket', 'ACCESS_KEY'), 'MY_BUCKET_ACCESS_KEY')
-  assert.equal(secretName('my.bucket', 'SECRET_KEY'), 'MY_DOT_BUCKET_SECRET_KEY')
+  assert.equal(secretName('my.bucket', 'SECRET_KEY'), 'MYdotBUCKET_SECRET_KEY')
 })
 
 test('save, notifications switch, list and delete, with the original keys', async () => {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
-import { BucketRegistry, createBucketStore, createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
+import { BucketRegistry, createBucketStore, createSecretStore, invalidateSecretsOnChange, migrateLegacySecretNames } from '@internal/buckets'
 import { checkRedis, createKeys, createRedis, createSubscriber, watchMasterChanges } from '@internal/redis'
 import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, Counter, Gauge } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
@@ -43,6 +43,9 @@ const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: co
 const secrets = (() => { try { return createSecretStore(env, redis, keys) } catch (err) { return fail(err) } })()
 const store = createBucketStore(redis, keys)
 await adoptOriginal({ config, redis, keys, store, secrets, log: log.child({ component: 'adopt' }) }).catch(fail)
+const renamed = await migrateLegacySecretNames(secrets, await store.listNames()).catch(fail)
+if (renamed.moved.length > 0) log.info({ secrets: renamed.moved }, 'dotted buckets\' secrets moved to their new names')
+if (renamed.shared.length > 0) log.warn({ secrets: renamed.shared }, 'these old secret names are also another bucket\'s: both buckets hold that value until one is set again through the API')
 // The SSRF rule holds for config-file buckets as for the API's: a refused address stops start-up.
 const refused = await checkConfiguredBucketNetworks(config)
 if (refused.length > 0) fail(new ConfigError(refused.map(p => `${p} (list its network in webhook.allowed_networks to allow it)`)))
