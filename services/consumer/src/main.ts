@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
-import { checkRedis, createKeys, createRedis, createSubscriber } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, Gauge } from '@internal/telemetry'
+import { checkRedis, createKeys, createRedis, createSubscriber, RedisWipeWatch } from '@internal/redis'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, Counter, Gauge } from '@internal/telemetry'
 import { loadConsumerConfig } from './config.ts'
 import { startConsumer } from './consumer.ts'
 
@@ -34,6 +34,13 @@ const secrets = (() => { try { return createSecretStore(env, redis, keys) } catc
 const consumer = await startConsumer({ config, redis, blocking, subscriber, secrets, log, registry, consumerId })
 // A rotated signing or OAuth client secret is read fresh at once, not after the cache's TTL.
 invalidateSecretsOnChange(consumer.buckets, secrets)
+const wipes = new Counter({ name: 'consumer_redis_wiped_total', help: 'Times this replica found Redis emptied (its instance marker gone or replaced)', registers: [registry] })
+const wipeWatch = new RedisWipeWatch({
+  redis, key: keys.instanceMarker, intervalMs: config.redis.config_check_interval_ms,
+  onError: err => log.warn({ err: toError(err) }, 'redis wipe check failed'),
+  onWiped: () => { wipes.inc(); log.error('redis lost its data (instance marker gone): queued events and bucket configs written before are gone') }
+})
+await wipeWatch.start()
 new Gauge({ name: 'consumer_config_subscription_up', help: '1 while bucket config changes arrive through pub/sub, 0 while only the periodic check sees them', registers: [registry], collect () { this.set(consumer.buckets.subscribed ? 1 : 0) } })
 let closing = false
 
@@ -42,8 +49,9 @@ registerHealthRoutes(app, {
   registry,
   readiness: async () => {
     const health = await checkRedis(redis, usesSentinel)
-    // A lost config subscription is shown but keeps the replica ready: the periodic version check bounds its staleness.
-    return { ready: !closing && health.redis === 'ok' && health.sentinel !== 'error', ...health, config_subscription: consumer.buckets.subscribed ? 'ok' : 'down', closing }
+    // A lost config subscription and a wiped Redis are shown but keep the replica ready: the
+    // periodic version check bounds the staleness, and delivering what is queued now still works.
+    return { ready: !closing && health.redis === 'ok' && health.sentinel !== 'error', ...health, ...wipeWatch.readinessDetail(), config_subscription: consumer.buckets.subscribed ? 'ok' : 'down', closing }
   }
 })
 await app.listen({ host: '0.0.0.0', port: config.httpPort })
@@ -58,6 +66,7 @@ async function shutdown (signal: string): Promise<void> {
   if (!finished) log.warn({ deadlineMs: deadline }, 'in-flight deliveries did not finish in time; they return to the queue after the visibility timeout')
   await closeWithDeadline([
     () => app.close(),
+    async () => wipeWatch.close(),
     () => subscriber.quit(),
     () => redis.quit()
   ], 2000, err => log.warn({ err: toError(err) }, 'close step failed'))

@@ -7,6 +7,7 @@ import { checkRedis, createKeys, createRedis, createSubscriber, watchMasterChang
 import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, Counter, Gauge } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
 import { loadConfiguredBuckets } from './bucket-bootstrap.ts'
+import { watchRedisWipes } from './redis-wipe.ts'
 import { createMonitorMetrics } from './metrics.ts'
 import { monitorScripts } from './scripts.ts'
 import { S3ClientCache } from './s3-clients.ts'
@@ -58,6 +59,7 @@ const registry = new BucketRegistry({
 new Gauge({ name: 'monitor_config_subscription_up', help: '1 while bucket config changes arrive through pub/sub, 0 while only the periodic check sees them', registers: [promRegistry], collect () { this.set(registry.subscribed ? 1 : 0) } })
 invalidateSecretsOnChange(registry, secrets)
 await registry.start()
+const wipeWatch = await watchRedisWipes({ config, redis, keys, store, secrets, log: log.child({ component: 'redis' }), metrics: promRegistry })
 
 const metrics = createMonitorMetrics(promRegistry, () => redis.llen(keys.queue))
 const clients = new S3ClientCache({ signingRegion: config.defaults.signing_region, onHit: () => metrics.clientCacheHits.inc(), onMiss: () => metrics.clientCacheMisses.inc() })
@@ -87,7 +89,9 @@ registerHealthRoutes(app, {
     const ready = !closing && health.redis === 'ok' && health.sentinel !== 'error' && secretStore.ok
     // A lost config subscription is shown but keeps the replica ready: the periodic version
     // check bounds its staleness and every commit reads the notification switch from Redis.
-    return { ready, ...health, secrets: secretStore.ok ? 'ok' : 'error', config_subscription: registry.subscribed ? 'ok' : 'down', closing }
+    // A wiped Redis is shown (from the first time this replica saw it) but keeps the replica ready:
+    // the config file's buckets are back at once, and the API must stay reachable to add the others.
+    return { ready, ...health, ...wipeWatch.readinessDetail(), secrets: secretStore.ok ? 'ok' : 'error', config_subscription: registry.subscribed ? 'ok' : 'down', closing }
   }
 })
 await registerApi(app, {
@@ -105,6 +109,7 @@ async function shutdown (signal: string): Promise<void> {
     () => scheduler.close(),
     () => app.close(),
     () => registry.close(),
+    async () => wipeWatch.close(),
     async () => clients.close(),
     () => subscriber.quit(),
     () => redis.quit()
