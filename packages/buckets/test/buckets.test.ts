@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { createKeys, createSubscriber } from '@internal/redis'
 import {
-  BucketRegistry, createBucketStore, createEmbeddedSecretStore, createCachedSecretStore, createMemorySecretStore,
+  BucketRegistry, DEFAULT_CONFIG_CHECK_INTERVAL_MS, createBucketStore, createEmbeddedSecretStore, createCachedSecretStore, createMemorySecretStore,
   secretName, BucketName, type BucketChange
 } from '@internal/buckets'
 import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
@@ -184,4 +184,17 @@ test('a lost subscription is reported, subscribed again once allowed, and everyt
     await registry.close()
     subscriber.disconnect()
   }
+})
+
+test('by default a change whose message was lost is seen within about a second', async () => {
+  const store = createBucketStore(redis, keys)
+  const registry = new BucketRegistry({ store, keys, subscriber: server.client() })
+  await registry.start()
+  await redis.set(keys.bucketConfig('quiet'), JSON.stringify({ name: 'quiet', endpoint: 'h.example', status: 'active' }))
+  await redis.incr(keys.configVersion)
+  const started = Date.now()
+  await waitFor(() => registry.get('quiet') !== undefined, { what: 'the silent change', timeoutMs: 2500 })
+  assert.ok(Date.now() - started <= DEFAULT_CONFIG_CHECK_INTERVAL_MS + 500)
+  await redis.del(keys.bucketConfig('quiet'))
+  await registry.close()
 })
