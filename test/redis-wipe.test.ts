@@ -72,4 +72,13 @@ test('a wiped Redis is detected, shown in /ready and metrics, and the config fil
   await waitFor(async () => (await ready(consumer)).body.redis_state === 'wiped' && (await ready(monitor)).body.redis_state === 'wiped', { timeoutMs: 5000, what: 'both /ready showing the second wipe' })
   assert.equal(await metric(consumer, 'consumer_redis_wiped_total'), 1)
   await waitFor(async () => await metric(monitor, 'monitor_redis_wiped_total') === 2, { timeoutMs: 5000, what: 'the second wipe counted' })
+
+  // redis-server restarted without its data: found on reconnect, the bucket back, uploads announced.
+  await redisServer.restartEmpty()
+  await waitFor(async () => await metric(monitor, 'monitor_redis_wiped_total') === 3, { timeoutMs: 10_000, what: 'the restart counted as a wipe' })
+  await waitFor(async () => await metric(consumer, 'consumer_redis_wiped_total') === 2, { timeoutMs: 10_000, what: 'the consumer counting the restart' })
+  await waitFor(async () => await redis.exists(`linode:objstore:config:bucket:${BUCKET}`) === 1, { timeoutMs: 5000, what: 'the bucket re-seeded after the restart' })
+  // The consumer takes events off the queue now: its delivery attempts show the announcement.
+  fake.put(BUCKET, 'after-restart.txt', 'y')
+  await waitFor(() => consumer.logs.some(l => l.object_key === 'after-restart.txt'), { timeoutMs: 10_000, what: 'the upload after the restart announced' })
 })
