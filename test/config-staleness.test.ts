@@ -73,7 +73,8 @@ test('a monitor with a broken subscription and a stale memory honours every ackn
   await twoMoreScans() // the disable reached the monitor through pub/sub
   await breakSubscription()
   assert.equal(await subscriptionMetric(), '0')
-  assert.ok(monitor.logs.some(l => String(l.message).startsWith('config subscription lost') && l.level === 'ERROR'), 'the loss is logged as an error')
+  // The log line may reach this process after the /ready answer: wait for it.
+  await waitFor(() => monitor!.logs.some(l => String(l.message).startsWith('config subscription lost') && l.level === 'ERROR'), { what: 'the loss logged as an error' })
   assert.equal(await store.setNotifications(BUCKET, true), true)
   fake.put(BUCKET, 'after-enable.txt', 'one')
   await waitFor(async () => (await announced()).includes('after-enable.txt'), { timeoutMs: 10_000, what: 'the upload after the enable announced' })

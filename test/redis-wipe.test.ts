@@ -19,16 +19,20 @@ const services: ServiceProcess[] = []
 
 before(async () => { [redisServer, fake] = await Promise.all([startRedis(), startFakeS3()]); redis = redisServer.client() })
 after(async () => {
+  for (const s of services) if (s.proc.exitCode !== null) console.log(`${s.name} exited ${s.proc.exitCode}: ${s.output().slice(-3000)}`)
   await Promise.all(services.map(s => s.kill('SIGKILL')))
   await Promise.all([redisServer.stop(), fake.close()])
 })
 
+// A request that fails (a connection reset while Redis restarts under the service) reads as "not yet", so the waits poll on.
 const ready = async (s: ServiceProcess) => {
-  const res = await fetch(`http://127.0.0.1:${s.port}/ready`)
-  return { status: res.status, body: await res.json() as Record<string, unknown> }
+  const res = await fetch(`http://127.0.0.1:${s.port}/ready`).catch(() => undefined)
+  return { status: res?.status ?? 0, body: (await res?.json().catch(() => undefined) ?? {}) as Record<string, unknown> }
 }
-const metric = async (s: ServiceProcess, name: string) =>
-  Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text())?.[1])
+const metric = async (s: ServiceProcess, name: string) => {
+  const text = await fetch(`http://127.0.0.1:${s.port}/metrics`).then(r => r.text(), () => '')
+  return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(text)?.[1])
+}
 const announced = async () => (await redis.lrange(QUEUE, 0, -1)).map(r => JSON.parse(r).key as string)
 
 test('a wiped Redis is detected, shown in /ready and metrics, and the config file\'s buckets are re-seeded', async () => {
