@@ -12,6 +12,8 @@ export interface RedisServer {
   client (): Redis
   /** Stops the server with SIGKILL (a crash) or SIGTERM. */
   kill (signal?: NodeJS.Signals): Promise<void>
+  /** Kills the server and starts an empty one on the same port (a restart without persistence). */
+  restartEmpty (): Promise<void>
   stop (): Promise<void>
 }
 
@@ -19,7 +21,8 @@ export interface RedisServer {
 export async function startRedis (extraArgs: string[] = []): Promise<RedisServer> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'wf-redis-'))
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: 'ignore' })
+  const launch = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: 'ignore' })
+  let proc = launch()
   const clients: Redis[] = []
   await waitFor(() => ping(port), { what: `redis-server on ${port}` })
   return {
@@ -32,6 +35,11 @@ export async function startRedis (extraArgs: string[] = []): Promise<RedisServer
       return c
     },
     kill: signal => killProcess(proc, signal ?? 'SIGKILL'),
+    async restartEmpty () {
+      await killProcess(proc, 'SIGKILL')
+      proc = launch()
+      await waitFor(() => ping(port), { what: `redis-server on ${port} again` })
+    },
     async stop () {
       await Promise.all(clients.map(c => c.quit().catch(() => c.disconnect())))
       await killProcess(proc, 'SIGKILL')

@@ -1,9 +1,10 @@
 export {
   BucketName, Endpoint, HttpUrl, Pattern, StoredBucket, StoredWebhookAuth, SECRET_KINDS,
-  endpointUrl, endpointHost, secretName, type Bucket, type SecretKind
+  endpointUrl, endpointHost, type Bucket, type SecretKind
 } from './schema.ts'
+export { secretName, legacySecretName, withLegacySecretNames, migrateLegacySecretNames, type SecretMigration } from './secret-names.ts'
 export { createBucketStore, type BucketStore, type SaveMode, type SaveResult } from './bucket-store.ts'
-export { BucketRegistry, type BucketChange, type BucketRegistryOptions } from './registry.ts'
+export { BucketRegistry, DEFAULT_CONFIG_CHECK_INTERVAL_MS, type BucketChange, type BucketRegistryOptions } from './registry.ts'
 export {
   createMemorySecretStore, createCachedSecretStore,
   type SecretStore, type CachedSecretStore, type SecretStoreHealth, type CachedSecretStoreOptions

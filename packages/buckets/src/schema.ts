@@ -72,11 +72,3 @@ export type Bucket = StoredBucket & { notifications_enabled: boolean }
 
 export const SECRET_KINDS = ['ACCESS_KEY', 'SECRET_KEY', 'WEBHOOK_CLIENT_SECRET', 'SIGNING_SECRET'] as const
 export type SecretKind = typeof SECRET_KINDS[number]
-
-/**
- * The original's Infisical names (`MY_BUCKET_ACCESS_KEY`: upper case, `-` as `_`). A dot,
- * which the original mangled into names Infisical refuses, becomes `_DOT_`.
- */
-export function secretName (bucket: string, kind: SecretKind): string {
-  return `${bucket.toUpperCase().replaceAll('-', '_').replaceAll('.', '_DOT_')}_${kind}`
-}

@@ -41,7 +41,12 @@ export const RedisSection = z.object({
   ttl: z.coerce.number().int().positive().default(2592000),
   /** Wait for this many replicas to acknowledge a scan's writes (0 = do not wait). */
   wait_replicas: z.coerce.number().int().min(0).default(0),
-  wait_timeout_ms: z.coerce.number().int().positive().default(500)
+  wait_timeout_ms: z.coerce.number().int().positive().default(500),
+  /**
+   * How often each replica compares the bucket config version, ms: the most its view of the
+   * buckets lags behind while pub/sub is down (one GET per interval per replica).
+   */
+  config_check_interval_ms: z.coerce.number().int().min(50).max(60_000).default(1000)
 }).loose()
 
 export const OAuthSection = z.object({

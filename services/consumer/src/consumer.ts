@@ -51,7 +51,11 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
   const queue = createDeliveryQueue(redis, keys)
   const store = createBucketStore(redis, keys)
-  const buckets = new BucketRegistry({ store, keys, subscriber: deps.subscriber, checkIntervalMs: 1000, onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed') })
+  const buckets = new BucketRegistry({
+    store, keys, subscriber: deps.subscriber, checkIntervalMs: config.redis.config_check_interval_ms,
+    onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed'),
+    onSubscription: up => up ? log.info('config subscription up') : log.error('config subscription lost: bucket changes arrive through the periodic version check until it is back')
+  })
   await buckets.start()
 
   const metrics = deps.registry ? createConsumerMetrics(deps.registry, () => queue.depths()) : undefined

@@ -10,12 +10,39 @@ export class BucketRemovedError extends Error {
   }
 }
 
+/**
+ * Notifications were switched on after the scan read the switch as off, so the page it
+ * prepared carries no events: nothing of it is applied, and the bucket is scanned again at once.
+ */
+export class NotificationsEnabledError extends Error {
+  readonly code = 'NOTIFICATIONS_ENABLED_DURING_SCAN'
+  constructor (bucket: string) {
+    super(`notifications of bucket ${bucket} were enabled during the scan`)
+    this.name = 'NotificationsEnabledError'
+  }
+}
+
+/** Errors that end a scan early without it having failed: it is rescheduled at once. */
+export const abandonsScan = (err: unknown): boolean => err instanceof BucketRemovedError || err instanceof NotificationsEnabledError
+
+const isBaseline = (target: ScanTarget, progress: ScanProgress) => progress.firstScan && target.firstScan === 'baseline'
+
+/**
+ * Whether the scan builds events (and runs the HeadObjects they need). The switch is the one
+ * read from Redis when the scan started; the commit script checks it again on every page.
+ */
+export function buildsEvents (target: ScanTarget, progress: ScanProgress): boolean {
+  return progress.notificationsOn && !isBaseline(target, progress)
+}
+
 /** Runs the commit script for prepared quads and counts the events it enqueued. */
-export async function commit (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, args: string[], types: Array<EventType | undefined>): Promise<void> {
+export async function commit (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, quads: string[], types: Array<EventType | undefined>): Promise<void> {
   const name = target.bucket.name
-  const keys = [deps.keys.objectState(name), deps.keys.queue, deps.keys.bucketConfig(name)]
-  const [applied, pushed, skipped, ...skippedAt] = await deps.scripts.commit(keys, ...args)
+  const keys = [deps.keys.objectState(name), deps.keys.queue, deps.keys.bucketConfig(name), deps.keys.notificationsDisabled(name)]
+  const mode = isBaseline(target, progress) ? 'baseline' : progress.notificationsOn ? 'push' : 'off'
+  const [applied, pushed, skipped, ...skippedAt] = await deps.scripts.commit(keys, mode, ...quads)
   if (applied === -1) throw new BucketRemovedError(name)
+  if (applied === -2) throw new NotificationsEnabledError(name)
   progress.skipped += Number(skipped)
   if (Number(pushed) > 0) {
     const skippedSet = new Set(skippedAt.map(Number))

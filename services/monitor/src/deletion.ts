@@ -60,7 +60,7 @@ async function removeEntries (deps: ScanDeps, target: ScanTarget, progress: Scan
   const candidates: Array<{ key: string, fp: string, watched: boolean }> = []
   for (let i = 0; i < entries.length; i += 2) candidates.push({ key: entries[i]!, fp: entries[i + 1]!, watched: target.filter(entries[i]!) })
   const present = await Promise.all(candidates.map(c => c.watched ? headObject(target, c.key).then(h => h !== undefined) : false))
-  const args: string[] = [push ? '1' : '0']
+  const args: string[] = []
   const types: Array<'deleted' | undefined> = []
   candidates.forEach((c, i) => {
     if (present[i]) return void progress.missedByListing++

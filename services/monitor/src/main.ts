@@ -2,11 +2,12 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
-import { BucketRegistry, createBucketStore, createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
-import { checkRedis, createKeys, createRedis, watchMasterChanges } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, unsupportedNode, Counter } from '@internal/telemetry'
+import { BucketRegistry, createBucketStore, createSecretStore, invalidateSecretsOnChange, migrateLegacySecretNames } from '@internal/buckets'
+import { checkRedis, createKeys, createRedis, createSubscriber, watchMasterChanges } from '@internal/redis'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, unsupportedNode, Counter, Gauge } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
 import { loadConfiguredBuckets } from './bucket-bootstrap.ts'
+import { watchRedisWipes } from './redis-wipe.ts'
 import { createMonitorMetrics } from './metrics.ts'
 import { monitorScripts } from './scripts.ts'
 import { S3ClientCache } from './s3-clients.ts'
@@ -34,7 +35,7 @@ const usesSentinel = config.redis.sentinel_host !== null
 const owner = env.MONITOR_ID ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
 
 const redis = createRedis(config.redis)
-const subscriber = createRedis(config.redis)
+const subscriber = createSubscriber(config.redis)
 for (const [name, conn] of Object.entries({ redis, subscriber })) {
   conn.on('error', err => log.warn({ err: toError(err), connection: name }, 'redis connection error'))
 }
@@ -45,13 +46,22 @@ const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: co
 const secrets = (() => { try { return createSecretStore(env, redis, keys) } catch (err) { return fail(err) } })()
 const store = createBucketStore(redis, keys)
 await adoptOriginal({ config, redis, keys, store, secrets, log: log.child({ component: 'adopt' }) }).catch(fail)
+const renamed = await migrateLegacySecretNames(secrets, await store.listNames()).catch(fail)
+if (renamed.moved.length > 0) log.info({ secrets: renamed.moved }, 'dotted buckets\' secrets moved to their new names')
+if (renamed.shared.length > 0) log.warn({ secrets: renamed.shared }, 'these old secret names are also another bucket\'s: both buckets hold that value until one is set again through the API')
 // The SSRF rule holds for config-file buckets as for the API's: a refused address stops start-up.
 const refused = await checkConfiguredBucketNetworks(config)
 if (refused.length > 0) fail(new ConfigError(refused.map(p => `${p} (list its network in webhook.allowed_networks to allow it)`)))
 const loaded = await loadConfiguredBuckets({ config, store, secrets, now: Date.now }).catch(fail)
-const registry = new BucketRegistry({ store, keys, subscriber, onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed') })
+const registry = new BucketRegistry({
+  store, keys, subscriber, checkIntervalMs: config.redis.config_check_interval_ms,
+  onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed'),
+  onSubscription: up => up ? log.info('config subscription up') : log.error({ checkIntervalMs: config.redis.config_check_interval_ms }, 'config subscription lost: bucket changes arrive through the periodic version check until it is back')
+})
+new Gauge({ name: 'monitor_config_subscription_up', help: '1 while bucket config changes arrive through pub/sub, 0 while only the periodic check sees them', registers: [promRegistry], collect () { this.set(registry.subscribed ? 1 : 0) } })
 invalidateSecretsOnChange(registry, secrets)
 await registry.start()
+const wipeWatch = await watchRedisWipes({ config, redis, keys, store, secrets, log: log.child({ component: 'redis' }), metrics: promRegistry })
 
 const metrics = createMonitorMetrics(promRegistry, () => redis.llen(keys.queue))
 const clients = new S3ClientCache({ signingRegion: config.defaults.signing_region, onHit: () => metrics.clientCacheHits.inc(), onMiss: () => metrics.clientCacheMisses.inc() })
@@ -79,7 +89,11 @@ registerHealthRoutes(app, {
     const health = await checkRedis(redis, usesSentinel)
     const secretStore = secrets.health()
     const ready = !closing && health.redis === 'ok' && health.sentinel !== 'error' && secretStore.ok
-    return { ready, ...health, secrets: secretStore.ok ? 'ok' : 'error', closing }
+    // A lost config subscription is shown but keeps the replica ready: the periodic version
+    // check bounds its staleness and every commit reads the notification switch from Redis.
+    // A wiped Redis is shown (from the first time this replica saw it) but keeps the replica ready:
+    // the config file's buckets are back at once, and the API must stay reachable to add the others.
+    return { ready, ...health, ...wipeWatch.readinessDetail(), secrets: secretStore.ok ? 'ok' : 'error', config_subscription: registry.subscribed ? 'ok' : 'down', closing }
   }
 })
 await registerApi(app, {
@@ -97,6 +111,7 @@ async function shutdown (signal: string): Promise<void> {
     () => scheduler.close(),
     () => app.close(),
     () => registry.close(),
+    async () => wipeWatch.close(),
     async () => clients.close(),
     () => subscriber.quit(),
     () => redis.quit()

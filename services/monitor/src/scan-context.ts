@@ -55,11 +55,13 @@ export interface ScanProgress {
   /** Objects the listing left out although HeadObject found them (a faulty listing). */
   missedByListing: number
   firstScan: boolean
+  /** The notification switch as Redis held it when the scan started. */
+  notificationsOn: boolean
 }
 
 export function newProgress (startedAt: number): ScanProgress {
   return {
-    startedAt, pages: 0, listed: 0, known: 0, changed: 0, skipped: 0, ordered: true, deletionPass: false, missedByListing: 0, firstScan: false,
+    startedAt, pages: 0, listed: 0, known: 0, changed: 0, skipped: 0, ordered: true, deletionPass: false, missedByListing: 0, firstScan: false, notificationsOn: true,
     events: { created: 0, updated: 0, detected: 0, deleted: 0 }
   }
 }

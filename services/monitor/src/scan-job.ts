@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events'
 import { bucketSecretNames, endpointHost, type Bucket, type SecretStore } from '@internal/buckets'
 import { toError } from '@internal/telemetry'
 import { scanBucket } from './scan.ts'
-import { BucketRemovedError } from './commit.ts'
+import { abandonsScan } from './commit.ts'
 import { newProgress, type ScanDeps, type ScanTarget, type ScanProgress } from './scan-context.ts'
 import { createKeyFilter } from './patterns.ts'
 import { backoffMs, nextDue } from './stagger.ts'
@@ -58,7 +58,7 @@ export async function runClaimedScan (deps: JobDeps, bucket: Bucket, due: number
     lease.stop()
     shutdown.removeEventListener('abort', stop)
   }
-  const outcome = failure === undefined ? 'ok' : shutdown.aborted || failure instanceof BucketRemovedError ? 'aborted' : lease.lost ? 'lost' : 'error'
+  const outcome = failure === undefined ? 'ok' : shutdown.aborted || abandonsScan(failure) ? 'aborted' : lease.lost ? 'lost' : 'error'
   return await finish(deps, bucket, due, progress, outcome, failure)
 }
 

@@ -4,7 +4,7 @@ import { listPages, type ListedObject } from './lister.ts'
 import { buildEvent, headObject, NO_HEAD, type HeadInfo } from './events.ts'
 import { createOrderCheck } from './listing-order.ts'
 import { deletionPass } from './deletion.ts'
-import { commit } from './commit.ts'
+import { buildsEvents, commit } from './commit.ts'
 import type { ScanDeps, ScanTarget, ScanProgress } from './scan-context.ts'
 
 interface Change { obj: ListedObject, fp: string, old: string, type: EventType }
@@ -19,10 +19,13 @@ interface Change { obj: ListedObject, fp: string, old: string, type: EventType }
 export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: ScanProgress): Promise<void> {
   const { redis, keys } = deps
   const name = target.bucket.name
-  const [[, stateSize], [, scannedBefore]] = await redis.multi()
-    .hlen(keys.objectState(name)).exists(keys.lastScan(name)).exec() as [[null, number], [null, number]]
+  const [[, stateSize], [, scannedBefore], [, disabled]] = await redis.multi()
+    .hlen(keys.objectState(name)).exists(keys.lastScan(name)).get(keys.notificationsDisabled(name))
+    .exec() as [[null, number], [null, number], [null, string | null]]
   progress.firstScan = scannedBefore === 0
-  const push = target.bucket.notifications_enabled && !(progress.firstScan && target.firstScan === 'baseline')
+  // The switch as Redis holds it, not as this replica's registry last heard it.
+  progress.notificationsOn = disabled !== 'true'
+  const push = buildsEvents(target, progress)
   const order = createOrderCheck()
   const stopProgressLog = logProgress(deps, target, progress)
   // Two pages in flight: page n+1 is compared (and its HeadObjects run) while page n's
@@ -94,7 +97,7 @@ function changeType (obj: ObjectVersion, old: string, nowMs: number): EventType 
 
 async function commitChanges (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, changes: Change[], push: boolean, nowMs: number): Promise<void> {
   const heads = push ? await Promise.all(changes.map(c => c.type === 'detected' ? NO_HEAD : headObject(target, c.obj.key))) : []
-  const args: string[] = [push ? '1' : '0']
+  const args: string[] = []
   const applied: Change[] = []
   changes.forEach((c, i) => {
     const head: HeadInfo | undefined = push ? heads[i] : NO_HEAD

@@ -7,7 +7,7 @@ const lua = (name: string) => new URL(`../lua/${name}.lua`, import.meta.url)
 /** The monitor's Lua commands on one connection, typed. */
 export function monitorScripts (redis: Redis) {
   const compare = defineScript<string[], Array<number | string>>(redis, 'wfComparePage', lua('comparePage'), 1)
-  const commit = defineScript<string[], number[]>(redis, 'wfCommitChanges', lua('commitChanges'), 3)
+  const commit = defineScript<string[], number[]>(redis, 'wfCommitChanges', lua('commitChanges'), 4)
   const sweep = defineScript<[string, number], string[]>(redis, 'wfSweepUnseen', lua('sweepUnseen'), 2)
   const finish = defineScript<string[], number>(redis, 'wfFinishScan', lua('finishScan'), 6)
   const renew = defineScript<[string, number, number, string], number>(redis, 'wfRenewLease', lua('renewLease'), 2)

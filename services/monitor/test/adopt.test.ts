@@ -103,6 +103,6 @@ test('Infisical: a dotted bucket name the original mangled is copied to our name
   const secrets = createCachedSecretStore(infisical, { ttlMs: 60_000 })
   const report = await adoptOriginal({ config, redis, keys, store: createBucketStore(redis, keys), secrets, log })
   assert.deepEqual(report.buckets, ['logs.example'])
-  assert.equal(fake.value('LOGS_DOT_EXAMPLE_ACCESS_KEY'), 'AK-dotted')
-  assert.equal(fake.value('LOGS_DOT_EXAMPLE_SECRET_KEY'), 'SK-dotted')
+  assert.equal(fake.value('LOGSdotEXAMPLE_ACCESS_KEY'), 'AK-dotted')
+  assert.equal(fake.value('LOGSdotEXAMPLE_SECRET_KEY'), 'SK-dotted')
 })

@@ -38,13 +38,17 @@ function setup (now = () => Date.now()) {
   return { keys, deps }
 }
 
-type BucketOpts = Partial<Bucket> & { name: string }
+type BucketOpts = Partial<Bucket> & { name: string, switchOff?: boolean }
 
 async function scan (deps: ScanDeps, opts: BucketOpts, endpoint = fake.endpoint, pageSize = 1000, maxAttempts = 1): Promise<ScanProgress> {
-  const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...opts }
+  const { switchOff: _s, ...fields } = opts
+  const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...fields }
   const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts })
   const progress = newProgress(deps.now())
   await redis.set(deps.keys.bucketConfig(bucket.name), JSON.stringify(bucket), 'NX') // commits check that the bucket exists
+  // The switch is read from Redis, as the bucket store writes it; `notifications_enabled` is only the replica's memory.
+  const switchOff = opts.switchOff ?? !bucket.notifications_enabled
+  await (switchOff ? redis.set(deps.keys.notificationsDisabled(bucket.name), 'true') : redis.del(deps.keys.notificationsDisabled(bucket.name)))
   try {
     await scanBucket({ ...deps, pageSize }, {
       bucket, client, region: new Limiter(4), regionName: new URL(endpoint).host,
@@ -149,9 +153,9 @@ test('a bucket of 2,600 objects is seen whole, and a rescan writes nothing', asy
   assert.equal(rescan.changed, 0)
   assert.equal(rescan.deletionPass, false)
   assert.equal(await redis.llen(keys.queue), 0)
-  // No write but the test's own SET of last_scan; MULTI/HLEN/EXISTS/EXEC, then per page one EVALSHA (+ its HMGET), and the test's SET NX and SET.
+  // No write but the test's own SET of last_scan; MULTI/HLEN/EXISTS/GET/EXEC, then per page one EVALSHA (+ its HMGET), and the test's SET NX, DEL and SET.
   assert.equal(writesAfter - writesBefore, 1)
-  assert.ok(commandsAfter - commandsBefore <= 4 + 2 * 11 + 2 + 1, `commands: ${commandsAfter - commandsBefore}`)
+  assert.ok(commandsAfter - commandsBefore <= 5 + 2 * 11 + 3 + 1, `commands: ${commandsAfter - commandsBefore}`)
 
   fake.remove(name, 'd3/obj-000003.dat')
   fake.put(name, 'd0/obj-000000.dat', 'changed')
@@ -207,6 +211,30 @@ test('disabled notifications push nothing but keep state', async () => {
   fake.put(name, 'c', '3')
   await scan(deps, { name })
   assert.deepEqual((await drain(keys)).map(e => e.key), ['c'])
+})
+
+test('the switch as Redis holds it wins over the replica\'s memory, in both directions', async () => {
+  const { keys, deps } = setup()
+  const name = `stale-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.put(name, 'a', '1')
+  await scan(deps, { name, notifications_enabled: true, switchOff: true })
+  assert.equal(await redis.llen(keys.queue), 0, 'disabled in Redis: nothing pushed although memory says enabled')
+  fake.put(name, 'b', '2')
+  await scan(deps, { name, notifications_enabled: false, switchOff: false })
+  assert.deepEqual((await drain(keys)).map(e => e.key), ['b'], 'enabled in Redis: announced although memory says disabled')
+})
+
+test('notifications enabled after the scan read the switch: the page is not recorded, the scan is abandoned', async () => {
+  const { keys, deps } = setup()
+  const name = `flip-${randomUUID().slice(0, 8)}`
+  await redis.set(keys.bucketConfig(name), '{}')
+  await redis.set(keys.notificationsDisabled(name), 'true')
+  const quad = ['a', '', 'fp-a', '']
+  assert.deepEqual(await deps.scripts.commit([keys.objectState(name), keys.queue, keys.bucketConfig(name), keys.notificationsDisabled(name)], 'off', ...quad), [1, 0, 0])
+  await redis.del(keys.objectState(name), keys.notificationsDisabled(name))
+  assert.deepEqual(await deps.scripts.commit([keys.objectState(name), keys.queue, keys.bucketConfig(name), keys.notificationsDisabled(name)], 'off', ...quad), [-2])
+  assert.equal(await redis.hlen(keys.objectState(name)), 0, 'nothing applied: the rescan announces the change')
 })
 
 test('include and exclude patterns are respected', async () => {
