@@ -323,6 +323,33 @@ test('keys with spaces, XML specials and characters beyond the BMP round-trip, i
   assert.deepEqual((await drain(keys)).map(e => `${e.event_type} ${e.key}`), ['deleted emoji/😀.png'])
 })
 
+test('a key holding CR (which an XML parser turns into LF) is listed URL-encoded and announced exactly once, with the exact key', async () => {
+  const { keys, deps } = setup()
+  const name = `cr-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  const odd = ['line\rbreak.txt', 'crlf\r\n.txt', 'plus+and space%41.txt', 'a/b\rc/d.txt']
+  for (const key of odd) fake.put(name, key, key, { contentType: 'text/plain' })
+  fake.put(name, 'plain.txt', 'p')
+  const first = await scan(deps, { name }, fake.endpoint, 2)
+  assert.equal(first.ordered, true)
+  const events = await drain(keys)
+  assert.deepEqual(events.map(e => e.key).sort(), [...odd, 'plain.txt'].sort())
+  assert.ok(events.every(e => e.content_type === 'text/plain' || e.key === 'plain.txt'), 'HeadObject found every key')
+  const again = await scan(deps, { name }, fake.endpoint, 2)
+  assert.equal(again.changed, 0)
+  assert.deepEqual(await drain(keys), [])
+})
+
+test('a server that ignores encoding-type (s3rver) still gets its keys back verbatim, % and + included', async () => {
+  const { keys, deps } = setup()
+  const name = `enc-${randomUUID().slice(0, 8)}`
+  await s3.createBucket(name)
+  const odd = ['dir/plus+sign.txt', 'dir/percent%41.txt', 'dir/space here.txt']
+  for (const key of odd) await s3.put(name, key, key)
+  await scan(deps, { name }, s3.endpoint)
+  assert.deepEqual((await drain(keys)).map(e => e.key).sort(), [...odd].sort())
+})
+
 test('a server that answers every page with the same continuation token ends the listing with an error instead of looping', async (t) => {
   const { createServer } = await import('node:http')
   const { listPages } = await import('../src/lister.ts')
