@@ -59,11 +59,12 @@ async function removeEntries (deps: ScanDeps, target: ScanTarget, progress: Scan
   const nowMs = deps.now()
   const candidates: Array<{ key: string, fp: string, watched: boolean }> = []
   for (let i = 0; i < entries.length; i += 2) candidates.push({ key: entries[i]!, fp: entries[i + 1]!, watched: target.filter(entries[i]!) })
-  const present = await Promise.all(candidates.map(c => c.watched ? headObject(target, c.key).then(h => h !== undefined) : false))
+  const heads = await Promise.all(candidates.map(c => c.watched ? headObject(target, c.key) : undefined))
   const args: string[] = [push ? '1' : '0']
   const types: Array<'deleted' | undefined> = []
   candidates.forEach((c, i) => {
-    if (present[i]) return void progress.missedByListing++
+    if (heads[i]?.error !== undefined) return // not known to be gone: the next scan asks again
+    if (heads[i]) return void progress.missedByListing++
     const event = push && c.watched ? encodeEvent(buildEvent(target, c.key, decodeFingerprint(c.fp), 'deleted', NO_HEAD, nowMs)) : ''
     args.push(c.key, c.fp, '', event)
     types.push(c.watched ? 'deleted' : undefined)

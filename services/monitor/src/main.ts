@@ -11,6 +11,7 @@ import { createMonitorMetrics } from './metrics.ts'
 import { monitorScripts } from './scripts.ts'
 import { S3ClientCache } from './s3-clients.ts'
 import { LimiterMap } from './limiter.ts'
+import { HeadFailures } from './head-failures.ts'
 import { Scheduler } from './scheduler.ts'
 import { checkConfiguredBucketNetworks, registerApi } from './api/index.ts'
 import { adoptOriginal } from './adopt.ts'
@@ -56,6 +57,7 @@ const clients = new S3ClientCache({ signingRegion: config.defaults.signing_regio
 const scheduler = new Scheduler({
   redis, keys, scripts: monitorScripts(redis), log: log.child({ component: 'scanner' }), metrics, owner, registry, secrets, clients,
   pageSize: config.defaults.max_objects_per_batch,
+  headFailures: new HeadFailures(),
   stateTtlSec: config.redis.ttl,
   waitReplicas: config.redis.wait_replicas,
   waitTimeoutMs: config.redis.wait_timeout_ms,

@@ -5,6 +5,7 @@ import type { Logger } from '@internal/telemetry'
 import type { MonitorScripts } from './scripts.ts'
 import type { Limiter } from './limiter.ts'
 import type { KeyFilter } from './patterns.ts'
+import type { HeadFailures } from './head-failures.ts'
 
 /** What every scan of this process shares. */
 export interface ScanDeps {
@@ -19,6 +20,8 @@ export interface ScanDeps {
   /** WAIT for this many replicas after each commit (0 = do not wait). */
   waitReplicas: number
   waitTimeoutMs: number
+  /** Objects whose HeadObject failed on earlier scans; without it such an object is announced at once. */
+  headFailures?: HeadFailures
   /** Log a progress line this often during a long scan. */
   progressEveryMs?: number
   now: () => number

@@ -99,12 +99,19 @@ async function commitChanges (deps: ScanDeps, target: ScanTarget, progress: Scan
   changes.forEach((c, i) => {
     const head: HeadInfo | undefined = push ? heads[i] : NO_HEAD
     if (!head) return // gone since it was listed: the next scan sees it absent
+    if (heldBack(deps, target, c, head)) return // its state is left as it was, so the next scan tries again
     const event = push ? encodeEvent(buildEvent(target, c.obj.key, c.obj, c.type, head, nowMs)) : ''
     args.push(c.obj.key, c.old, c.fp, event)
     applied.push(c)
   })
   if (applied.length === 0) return
   await commit(deps, target, progress, args, applied.map(c => c.type))
+}
+
+// A failing HeadObject holds back its own object only, and only for its first few scans.
+function heldBack (deps: ScanDeps, target: ScanTarget, change: Change, head: HeadInfo): boolean {
+  if (head.error === undefined || !deps.headFailures) return false
+  return !deps.headFailures.failed(target.bucket.name, change.obj.key, change.fp)
 }
 
 function logProgress (deps: ScanDeps, target: ScanTarget, progress: ScanProgress): () => void {

@@ -14,6 +14,7 @@ import { monitorScripts } from '../src/scripts.ts'
 import { Limiter } from '../src/limiter.ts'
 import { createKeyFilter } from '../src/patterns.ts'
 import { createS3Client } from '../src/s3-clients.ts'
+import { HeadFailures } from '../src/head-failures.ts'
 import { newProgress, type ScanDeps, type ScanProgress } from '../src/scan-context.ts'
 
 const DAY = 86_400_000
@@ -41,6 +42,10 @@ function setup (now = () => Date.now()) {
 type BucketOpts = Partial<Bucket> & { name: string }
 
 async function scan (deps: ScanDeps, opts: BucketOpts, endpoint = fake.endpoint, pageSize = 1000, maxAttempts = 1): Promise<ScanProgress> {
+  return await scanWith(deps, opts, { endpoint, pageSize, maxAttempts })
+}
+
+async function scanWith (deps: ScanDeps, opts: BucketOpts, { endpoint = fake.endpoint, pageSize = 1000, maxAttempts = 1 }: { endpoint?: string, pageSize?: number, maxAttempts?: number }): Promise<ScanProgress> {
   const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...opts }
   const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts })
   const progress = newProgress(deps.now())
@@ -64,7 +69,7 @@ async function drain (keys: Keys): Promise<ChangeEvent[]> {
   return raw.map(r => {
     const decoded = decodeEvent(r)
     assert.ok(decoded.ok)
-    assert.deepEqual(Object.keys(JSON.parse(r)).sort(), ['bucket', 'content_type', 'detection_time', 'etag', 'event_id', 'event_type', 'is_recent', 'key', 'last_modified', 'metadata', 'region', 'size'])
+    assert.deepEqual(Object.keys(JSON.parse(r)).filter(k => k !== 'head_error').sort(), ['bucket', 'content_type', 'detection_time', 'etag', 'event_id', 'event_type', 'is_recent', 'key', 'last_modified', 'metadata', 'region', 'size'])
     return JSON.parse(r) as ChangeEvent
   })
 }
@@ -393,4 +398,34 @@ test('an object whose HeadObject is refused (400 for an SSE-C object, 403 by an 
   const refused = events.find(e => e.key === 'k005')!
   assert.equal(refused.content_type, 'application/octet-stream')
   assert.deepEqual(refused.metadata, {})
+})
+
+test('an object whose HeadObject keeps failing (a 500, metadata headers too large to parse) is retried on a few scans, then announced with the listed fields and head_error; the rest of the bucket is never held', async (t) => {
+  const { keys, deps } = setup()
+  const headFailures = new HeadFailures(3)
+  const name = `poison-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.seed(name, Array.from({ length: 30 }, (_, i) => ({ key: `k${String(i).padStart(3, '0')}` })))
+  // Beyond the client's 16 KiB header limit: the response cannot even be parsed.
+  fake.put(name, 'k008', 'big', { metadata: { huge: 'x'.repeat(20_000) } })
+  fake.intercept = req => req.bucket === name && req.op === 'head' && req.key === 'k007' ? { status: 500, code: 'InternalError', message: 'We encountered an internal error.' } : undefined
+  t.after(() => { fake.intercept = undefined })
+  const first = await scanWith({ ...deps, headFailures }, { name }, { pageSize: 10, maxAttempts: 2 })
+  assert.equal(first.events.created, 28)
+  assert.deepEqual((await drain(keys)).map(e => e.key).filter(k => k === 'k007' || k === 'k008'), [])
+  assert.equal((await scanWith({ ...deps, headFailures }, { name }, { pageSize: 10 })).events.created, 0)
+  await scanWith({ ...deps, headFailures }, { name }, { pageSize: 10 })
+  const late = await drain(keys)
+  assert.deepEqual(late.map(e => e.key).sort(), ['k007', 'k008'])
+  const listed = fake.objects(name).find(o => o.key === 'k007')!
+  const poisoned = late.find(e => e.key === 'k007')!
+  assert.equal(poisoned.etag, listed.etag)
+  assert.equal(poisoned.size, listed.size)
+  assert.equal(poisoned.last_modified, listed.lastModified / 1000)
+  assert.equal(poisoned.content_type, 'application/octet-stream')
+  assert.deepEqual(poisoned.metadata, {})
+  assert.match(String((poisoned as Record<string, unknown>).head_error), /InternalError|500/)
+  assert.match(String((late.find(e => e.key === 'k008') as Record<string, unknown>).head_error), /header/i)
+  assert.equal((await scanWith({ ...deps, headFailures }, { name }, { pageSize: 10 })).changed, 0, 'announced once')
+  assert.deepEqual(await drain(keys), [])
 })
