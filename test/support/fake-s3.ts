@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto'
  * (sorted by byte order, continuation tokens, prefix, start-after, max-keys), HeadObject,
  * GetObject, PutObject, DeleteObject, CreateBucket. Signatures are not checked. With
  * `encoding-type=url` keys are URL-encoded in the listing as S3 does (space as `+`).
- * `intercept` injects faults (a failing page, 503 SlowDown, 403 AccessDenied) and `latencyMs`
- * slows every answer. s3rver lists at 3,000-11,000 objects/s; this lists far faster.
+ * `intercept` injects faults (a failing page, 503 SlowDown, 403 AccessDenied), `latencyMs`
+ * slows every answer, and `hang` makes chosen buckets' requests hang like a stuck store. s3rver lists at 3,000-11,000 objects/s; this lists far faster.
  */
 export interface FakeObject {
   key: string
@@ -34,6 +34,13 @@ export interface FakeS3 {
   /** Answers with a fault instead of the real result when it returns one. */
   intercept: ((req: FakeRequest) => Fault | undefined) | undefined
   latencyMs: number
+  /**
+   * Buckets whose requests are accepted and then left hanging: `silent` never answers,
+   * `body` sends the status line, headers and a first chunk, then nothing more.
+   */
+  hang: Map<string, 'silent' | 'body'>
+  /** Requests hanging now. */
+  readonly hanging: number
   /** Requests served, by operation. */
   counts: Record<FakeRequest['op'], number>
   createBucket (name: string): void
@@ -109,10 +116,13 @@ const wholeSeconds = (ms: number) => Math.floor(ms / 1000) * 1000
 
 export async function startFakeS3 (opts: { latencyMs?: number } = {}): Promise<FakeS3> {
   const buckets = new Map<string, SortedBucket>()
+  const stalled = new Set<ServerResponse>()
   const fake: FakeS3 = {
     endpoint: '',
     intercept: undefined,
     latencyMs: opts.latencyMs ?? 0,
+    hang: new Map(),
+    get hanging () { return stalled.size },
     counts: { list: 0, head: 0, get: 0, put: 0, delete: 0, 'create-bucket': 0 },
     createBucket (name) { if (!buckets.has(name)) buckets.set(name, new SortedBucket()) },
     seed (bucket, objects) {
@@ -151,6 +161,8 @@ export async function startFakeS3 (opts: { latencyMs?: number } = {}): Promise<F
     fake.counts[op]++
     const page = op === 'list' ? pageNumber(url.searchParams.get('continuation-token')) : 0
     if (fake.latencyMs > 0) await new Promise(resolve => setTimeout(resolve, fake.latencyMs))
+    const hang = fake.hang.get(decodeURIComponent(bucket))
+    if (hang) return stall(res, hang)
     const fault = fake.intercept?.({ op, bucket: decodeURIComponent(bucket), key, page })
     if (fault) return send(res, fault.status, op === 'head' ? '' : errorXml(fault.code, fault.message ?? fault.code))
     if (op === 'create-bucket') { fake.createBucket(bucket); return send(res, 200, '') }
@@ -172,6 +184,15 @@ export async function startFakeS3 (opts: { latencyMs?: number } = {}): Promise<F
     res.setHeader('Content-Length', String(obj.size))
     res.statusCode = 200
     res.end(op === 'get' ? 'x'.repeat(obj.size) : undefined)
+  }
+
+  // Left open until the client gives up (or close()): what a store that accepted the request and stalled looks like.
+  function stall (res: ServerResponse, mode: 'silent' | 'body'): void {
+    stalled.add(res)
+    res.on('close', () => stalled.delete(res))
+    if (mode === 'silent') return
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': '65536' })
+    res.write('<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">')
   }
 
   function list (res: ServerResponse, name: string, b: SortedBucket, q: URLSearchParams, page: number): void {

@@ -36,7 +36,7 @@ export async function deletionPass (deps: ScanDeps, target: ScanTarget, progress
 
 async function recordListing (deps: ScanDeps, target: ScanTarget, seenKey: string): Promise<boolean> {
   const order = createOrderCheck()
-  for await (const page of listPages({ client: target.client, bucket: target.bucket.name, pageSize: deps.pageSize, region: target.region, signal: target.signal })) {
+  for await (const page of listPages(target, deps.pageSize)) {
     if (!order.accept(page)) return false
     const watched = page.filter(o => target.filter(o.key)).map(o => o.key)
     if (watched.length > 0) await deps.redis.multi().sadd(seenKey, watched).expire(seenKey, SEEN_TTL_SEC).exec()

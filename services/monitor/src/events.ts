@@ -2,6 +2,7 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import { eventId, isRecent, type ChangeEvent, type EventType } from '@internal/events'
 import type { ObjectVersion } from './fingerprint.ts'
 import type { ScanTarget } from './scan-context.ts'
+import { s3Request } from './s3-request.ts'
 
 export interface HeadInfo {
   contentType: string
@@ -42,8 +43,8 @@ export function buildEvent (target: Pick<ScanTarget, 'bucket' | 'regionName'>, k
  */
 export async function headObject (target: ScanTarget, key: string): Promise<HeadInfo | undefined> {
   try {
-    const head = await target.region.run(() => target.client.send(
-      new HeadObjectCommand({ Bucket: target.bucket.name, Key: key }), { abortSignal: target.signal }
+    const head = await s3Request(target, 'head', abortSignal => target.client.send(
+      new HeadObjectCommand({ Bucket: target.bucket.name, Key: key }), { abortSignal }
     ))
     return { contentType: head.ContentType ?? NO_HEAD.contentType, metadata: head.Metadata ?? {} }
   } catch (err) {

@@ -1,5 +1,5 @@
 import { ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3'
-import type { Limiter } from './limiter.ts'
+import { s3Request, type RequestScope } from './s3-request.ts'
 
 export interface ListedObject {
   key: string
@@ -9,14 +9,8 @@ export interface ListedObject {
   lastModifiedMs: number
 }
 
-export interface ListOptions {
-  client: S3Client
-  bucket: string
-  pageSize: number
-  /** The region's S3 operation slots. */
-  region: Limiter
-  signal: AbortSignal
-}
+/** What a listing needs of its scan. */
+export type ListTarget = RequestScope & { client: S3Client }
 
 /**
  * Every page of a ListObjectsV2 listing. The next page is requested as soon as the current
@@ -26,10 +20,10 @@ export interface ListOptions {
 // Keys come URL-encoded: an XML parser turns a CR inside <Key> into LF, and the key listed
 // would then not be the key stored. A server that ignores the request (s3rver) does not echo
 // EncodingType, and its keys are taken as they are. The continuation token is never encoded.
-export async function * listPages ({ client, bucket, pageSize, region, signal }: ListOptions): AsyncGenerator<ListedObject[]> {
-  const fetchPage = (token: string | undefined) => region.run(() => client.send(
-    new ListObjectsV2Command({ Bucket: bucket, MaxKeys: pageSize, ContinuationToken: token, EncodingType: 'url' }),
-    { abortSignal: signal }
+export async function * listPages (target: ListTarget, pageSize: number): AsyncGenerator<ListedObject[]> {
+  const fetchPage = (token: string | undefined) => s3Request(target, 'list', abortSignal => target.client.send(
+    new ListObjectsV2Command({ Bucket: target.bucket.name, MaxKeys: pageSize, ContinuationToken: token, EncodingType: 'url' }),
+    { abortSignal }
   ))
   let token: string | undefined
   let pending = fetchPage(token)

@@ -52,8 +52,15 @@ const registry = new BucketRegistry({ store, keys, subscriber, onError: err => l
 invalidateSecretsOnChange(registry, secrets)
 await registry.start()
 
-const metrics = createMonitorMetrics(promRegistry, () => redis.llen(keys.queue))
-const clients = new S3ClientCache({ signingRegion: config.defaults.signing_region, onHit: () => metrics.clientCacheHits.inc(), onMiss: () => metrics.clientCacheMisses.inc() })
+const metrics = createMonitorMetrics(promRegistry, () => redis.llen(keys.queue), () => scheduler.stuckScans())
+const par = config.parallel
+const clients = new S3ClientCache({
+  signingRegion: config.defaults.signing_region,
+  connectTimeoutMs: par.s3_connect_timeout * 1000,
+  requestTimeoutMs: par.s3_request_timeout * 1000,
+  onHit: () => metrics.clientCacheHits.inc(),
+  onMiss: () => metrics.clientCacheMisses.inc()
+})
 const scheduler = new Scheduler({
   redis, keys, scripts: monitorScripts(redis), log: log.child({ component: 'scanner' }), metrics, owner, registry, secrets, clients,
   pageSize: config.defaults.max_objects_per_batch,
@@ -61,7 +68,8 @@ const scheduler = new Scheduler({
   stateTtlSec: config.redis.ttl,
   waitReplicas: config.redis.wait_replicas,
   waitTimeoutMs: config.redis.wait_timeout_ms,
-  regions: new LimiterMap(config.parallel.rate_limit_per_region),
+  regions: new LimiterMap(par.rate_limit_per_region, par.s3_requests_per_bucket),
+  deadlines: { scanMs: par.scan_timeout * 1000, requestMs: par.s3_request_deadline * 1000 },
   maxWorkers: config.parallel.max_workers,
   staggerMethod: config.parallel.stagger_method,
   leaseTtlMs: config.parallel.lease_ttl * 1000,
@@ -78,8 +86,9 @@ registerHealthRoutes(app, {
   readiness: async () => {
     const health = await checkRedis(redis, usesSentinel)
     const secretStore = secrets.health()
-    const ready = !closing && health.redis === 'ok' && health.sentinel !== 'error' && secretStore.ok
-    return { ready, ...health, secrets: secretStore.ok ? 'ok' : 'error', closing }
+    const stuck = scheduler.stuckScans()
+    const ready = !closing && health.redis === 'ok' && health.sentinel !== 'error' && secretStore.ok && stuck === 0
+    return { ready, ...health, secrets: secretStore.ok ? 'ok' : 'error', closing, stuck_scans: stuck, buckets_timing_out: scheduler.timingOut }
   }
 })
 await registerApi(app, {

@@ -8,6 +8,9 @@ export interface S3ClientOptions {
   signingRegion: string
   /** Attempts per request including the first (SDK standard retry with backoff). */
   maxAttempts?: number
+  /** Deadline of a TCP (and TLS) connect. */
+  connectTimeoutMs?: number
+  /** Deadline of one attempt's first response byte, and of any silence while its body arrives. */
   requestTimeoutMs?: number
   onHit?: () => void
   onMiss?: () => void
@@ -71,8 +74,13 @@ export class S3ClientCache {
 // throw the result away. Without `info` that work is skipped: about 5 % of a rescan's CPU.
 const QUIET_SDK_LOGGER = { debug () {}, warn () {}, error () {} } as unknown as S3ClientConfig['logger']
 
-/** Path-style, checksums only when required (s3rver and Linode), bounded timeouts. */
-export function createS3Client (endpoint: string, creds: S3Credentials, signingRegion: string, opts: Pick<S3ClientOptions, 'maxAttempts' | 'requestTimeoutMs'> = {}): S3Client {
+/**
+ * Path-style, checksums only when required (s3rver and Linode), bounded timeouts. The
+ * handler only warns when `requestTimeout` passes unless `throwOnRequestTimeout` is set, so
+ * it is; the whole answer is bounded by the caller's per-request deadline (s3-request.ts).
+ */
+export function createS3Client (endpoint: string, creds: S3Credentials, signingRegion: string, opts: Pick<S3ClientOptions, 'maxAttempts' | 'connectTimeoutMs' | 'requestTimeoutMs'> = {}): S3Client {
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000
   return new S3Client({
     endpoint: endpointUrl(endpoint),
     region: signingRegion,
@@ -82,6 +90,11 @@ export function createS3Client (endpoint: string, creds: S3Credentials, signingR
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: opts.maxAttempts ?? 4,
     logger: QUIET_SDK_LOGGER,
-    requestHandler: { connectionTimeout: 5000, requestTimeout: opts.requestTimeoutMs ?? 30_000 }
+    requestHandler: {
+      connectionTimeout: opts.connectTimeoutMs ?? 5000,
+      requestTimeout,
+      throwOnRequestTimeout: true,
+      socketTimeout: requestTimeout
+    }
   })
 }

@@ -29,7 +29,7 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
   // commit is still on its way. Pages hold different keys, so their commits are independent.
   const inFlight: Array<Promise<void>> = []
   try {
-    for await (const page of listPages({ client: target.client, bucket: name, pageSize: deps.pageSize, region: target.region, signal: target.signal })) {
+    for await (const page of listPages(target, deps.pageSize)) {
       progress.pages++
       progress.listed += page.length
       if (!order.accept(page)) progress.ordered = false

@@ -15,7 +15,7 @@ import { Limiter } from '../src/limiter.ts'
 import { createKeyFilter } from '../src/patterns.ts'
 import { createS3Client } from '../src/s3-clients.ts'
 import { HeadFailures } from '../src/head-failures.ts'
-import { newProgress, type ScanDeps, type ScanProgress } from '../src/scan-context.ts'
+import { newProgress, type ScanDeps, type ScanProgress, type ScanTarget } from '../src/scan-context.ts'
 
 const DAY = 86_400_000
 let server: RedisServer
@@ -45,15 +45,17 @@ async function scan (deps: ScanDeps, opts: BucketOpts, endpoint = fake.endpoint,
   return await scanWith(deps, opts, { endpoint, pageSize, maxAttempts })
 }
 
-async function scanWith (deps: ScanDeps, opts: BucketOpts, { endpoint = fake.endpoint, pageSize = 1000, maxAttempts = 1 }: { endpoint?: string, pageSize?: number, maxAttempts?: number }): Promise<ScanProgress> {
+interface ScanOpts { endpoint?: string, pageSize?: number, maxAttempts?: number, requestTimeoutMs?: number, target?: Partial<ScanTarget> }
+
+async function scanWith (deps: ScanDeps, opts: BucketOpts, { endpoint = fake.endpoint, pageSize = 1000, maxAttempts = 1, requestTimeoutMs, target }: ScanOpts): Promise<ScanProgress> {
   const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...opts }
-  const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts })
+  const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts, requestTimeoutMs })
   const progress = newProgress(deps.now())
   await redis.set(deps.keys.bucketConfig(bucket.name), JSON.stringify(bucket), 'NX') // commits check that the bucket exists
   try {
     await scanBucket({ ...deps, pageSize }, {
       bucket, client, region: new Limiter(4), regionName: new URL(endpoint).host,
-      filter: createKeyFilter(bucket.include, bucket.exclude), firstScan: bucket.first_scan ?? 'emit', signal: new AbortController().signal
+      filter: createKeyFilter(bucket.include, bucket.exclude), firstScan: bucket.first_scan ?? 'emit', signal: new AbortController().signal, ...target
     }, progress)
     // The scheduler's finishScan marks a completed scan; tests mark it directly.
     await redis.set(deps.keys.lastScan(bucket.name), String(Math.floor(progress.startedAt / 1000)))
@@ -370,7 +372,7 @@ test('a server that answers every page with the same continuation token ends the
   t.after(() => client.destroy())
   let pages = 0
   const listing = (async () => {
-    for await (const _ of listPages({ client, bucket: 'loop', pageSize: 1000, region: new Limiter(2), signal: new AbortController().signal })) {
+    for await (const _ of listPages({ client, bucket: { name: 'loop' }, region: new Limiter(2), signal: new AbortController().signal }, 1000)) {
       if (++pages > 20) return 'looping'
     }
     return 'ended'
@@ -428,4 +430,27 @@ test('an object whose HeadObject keeps failing (a 500, metadata headers too larg
   assert.match(String((late.find(e => e.key === 'k008') as Record<string, unknown>).head_error), /header/i)
   assert.equal((await scanWith({ ...deps, headFailures }, { name }, { pageSize: 10 })).changed, 0, 'announced once')
   assert.deepEqual(await drain(keys), [])
+})
+
+test('a store that accepts a request and never answers (or stalls its body) fails the scan at the deadline and frees the region slot', async (t) => {
+  const { deps } = setup()
+  for (const mode of ['silent', 'body'] as const) {
+    const name = `hung-${mode}-${randomUUID().slice(0, 8)}`
+    fake.createBucket(name)
+    fake.put(name, 'a', 'a')
+    fake.hang.set(name, mode)
+    t.after(() => { fake.hang.delete(name) })
+    const region = new Limiter(1)
+    const timeouts: string[] = []
+    const started = Date.now()
+    // 3 attempts of at most 400 ms of silence each, within a 1 s deadline for the whole request.
+    const scanning = scanWith(deps, { name }, { maxAttempts: 3, requestTimeoutMs: 400, target: { region, requestDeadlineMs: 1000, onRequestTimeout: op => timeouts.push(op) } })
+    await assert.rejects(scanning, (err: { code?: string }) => err.code === 'S3_REQUEST_TIMEOUT')
+    const tookMs = Date.now() - started
+    assert.ok(tookMs < 2000, `${mode}: failed after ${tookMs} ms`)
+    assert.deepEqual(timeouts, ['list'])
+    assert.equal(region.active, 0, 'slot released')
+    fake.hang.delete(name)
+    assert.equal((await scanWith(deps, { name }, { requestTimeoutMs: 400, target: { region, requestDeadlineMs: 1000 } })).listed, 1, `${mode}: recovers with the store`)
+  }
 })
