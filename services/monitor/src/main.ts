@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
-import { BucketRegistry, createBucketStore, createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
+import { BucketRegistry, createBucketStore, createNetworkPolicy, createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
 import { checkRedis, createKeys, createRedis, watchMasterChanges } from '@internal/redis'
 import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, Counter } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
@@ -56,6 +56,7 @@ const metrics = createMonitorMetrics(promRegistry, () => redis.llen(keys.queue),
 const par = config.parallel
 const clients = new S3ClientCache({
   signingRegion: config.defaults.signing_region,
+  policy: createNetworkPolicy(config.webhook.allowed_networks), // checked again at every connect: DNS may have changed since the add
   connectTimeoutMs: par.s3_connect_timeout * 1000,
   requestTimeoutMs: par.s3_request_timeout * 1000,
   onHit: () => metrics.clientCacheHits.inc(),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
-import { endpointUrl } from '@internal/buckets'
+import { endpointUrl, guardedAgents, type NetworkPolicy, type Resolve } from '@internal/buckets'
 
 export interface S3Credentials { accessKey: string, secretKey: string }
 
@@ -12,6 +12,10 @@ export interface S3ClientOptions {
   connectTimeoutMs?: number
   /** Deadline of one attempt's first response byte, and of any silence while its body arrives. */
   requestTimeoutMs?: number
+  /** Every connection is checked against it at connect time (webhook.allowed_networks); none: unchecked. */
+  policy?: NetworkPolicy
+  /** How the guard resolves endpoint names (the system resolver unless a test injects one). */
+  resolve?: Resolve
   onHit?: () => void
   onMiss?: () => void
 }
@@ -79,7 +83,7 @@ const QUIET_SDK_LOGGER = { debug () {}, warn () {}, error () {} } as unknown as 
  * handler only warns when `requestTimeout` passes unless `throwOnRequestTimeout` is set, so
  * it is; the whole answer is bounded by the caller's per-request deadline (s3-request.ts).
  */
-export function createS3Client (endpoint: string, creds: S3Credentials, signingRegion: string, opts: Pick<S3ClientOptions, 'maxAttempts' | 'connectTimeoutMs' | 'requestTimeoutMs'> = {}): S3Client {
+export function createS3Client (endpoint: string, creds: S3Credentials, signingRegion: string, opts: Pick<S3ClientOptions, 'maxAttempts' | 'connectTimeoutMs' | 'requestTimeoutMs' | 'policy' | 'resolve'> = {}): S3Client {
   const requestTimeout = opts.requestTimeoutMs ?? 30_000
   return new S3Client({
     endpoint: endpointUrl(endpoint),
@@ -94,7 +98,8 @@ export function createS3Client (endpoint: string, creds: S3Credentials, signingR
       connectionTimeout: opts.connectTimeoutMs ?? 5000,
       requestTimeout,
       throwOnRequestTimeout: true,
-      socketTimeout: requestTimeout
+      socketTimeout: requestTimeout,
+      ...(opts.policy && guardedAgents(opts.policy, { resolve: opts.resolve, maxSockets: 50 }))
     }
   })
 }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { createKeys, type Keys } from '@internal/redis'
 import { createLogger } from '@internal/telemetry'
 import { decodeEvent, eventId, type ChangeEvent } from '@internal/events'
-import type { Bucket } from '@internal/buckets'
+import { createNetworkPolicy, type Bucket, type NetworkPolicy, type Resolve } from '@internal/buckets'
 import type { Redis } from 'ioredis'
 import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
 import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.ts'
@@ -45,11 +45,11 @@ async function scan (deps: ScanDeps, opts: BucketOpts, endpoint = fake.endpoint,
   return await scanWith(deps, opts, { endpoint, pageSize, maxAttempts })
 }
 
-interface ScanOpts { endpoint?: string, pageSize?: number, maxAttempts?: number, requestTimeoutMs?: number, target?: Partial<ScanTarget> }
+interface ScanOpts { endpoint?: string, pageSize?: number, maxAttempts?: number, requestTimeoutMs?: number, target?: Partial<ScanTarget>, policy?: NetworkPolicy, resolve?: Resolve }
 
-async function scanWith (deps: ScanDeps, opts: BucketOpts, { endpoint = fake.endpoint, pageSize = 1000, maxAttempts = 1, requestTimeoutMs, target }: ScanOpts): Promise<ScanProgress> {
+async function scanWith (deps: ScanDeps, opts: BucketOpts, { endpoint = fake.endpoint, pageSize = 1000, maxAttempts = 1, requestTimeoutMs, target, policy, resolve }: ScanOpts): Promise<ScanProgress> {
   const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...opts }
-  const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts, requestTimeoutMs })
+  const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts, requestTimeoutMs, policy, resolve })
   const progress = newProgress(deps.now())
   await redis.set(deps.keys.bucketConfig(bucket.name), JSON.stringify(bucket), 'NX') // commits check that the bucket exists
   try {
@@ -453,4 +453,32 @@ test('a store that accepts a request and never answers (or stalls its body) fail
     fake.hang.delete(name)
     assert.equal((await scanWith(deps, { name }, { requestTimeoutMs: 400, target: { region, requestDeadlineMs: 1000 } })).listed, 1, `${mode}: recovers with the store`)
   }
+})
+
+test('DNS rebinding: an endpoint name that resolved to an allowed address, then to a refused one, is refused by the scanner at connect time', async () => {
+  const { keys, deps } = setup()
+  const name = `rebind-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.put(name, 'a', 'a')
+  // Only 127.0.0.1 is allowed; the name later resolves to 127.0.0.2 (refused, and still loopback,
+  // so a guard that failed would send nothing off this machine: the fake S3 is not there).
+  const policy = createNetworkPolicy(['127.0.0.1/32'])
+  const answers: string[][] = []
+  let resolutions = 0
+  const resolve: Resolve = async host => {
+    assert.equal(host, 'store.rebind.test')
+    const addresses = resolutions++ === 0 ? ['127.0.0.1'] : ['127.0.0.2']
+    answers.push(addresses)
+    return addresses
+  }
+  const endpoint = `http://store.rebind.test:${new URL(fake.endpoint).port}`
+  assert.equal((await scanWith(deps, { name }, { endpoint, policy, resolve })).listed, 1)
+  assert.equal((await drain(keys)).length, 1)
+  const listsBefore = fake.counts.list
+  // A new client, so a new connection and a new resolution (as after a pooled socket closed).
+  await assert.rejects(scanWith(deps, { name }, { endpoint, policy, resolve }), (err: { code?: string, message?: string }) => err.code === 'ADDRESS_REFUSED' && /127\.0\.0\.2/.test(err.message ?? ''))
+  assert.deepEqual(answers, [['127.0.0.1'], ['127.0.0.2']])
+  assert.equal(fake.counts.list, listsBefore, 'nothing reached the store')
+  // IP literals are never looked up: the same policy refuses a literal endpoint before connecting.
+  await assert.rejects(scanWith(deps, { name }, { endpoint: 'http://127.0.0.3:9', policy }), (err: { code?: string }) => err.code === 'ADDRESS_REFUSED')
 })
