@@ -362,3 +362,21 @@ test('a scan past parallel.scan_timeout fails with SCAN_TIMEOUT, releases its le
   assert.equal(a.scans[1]?.[1].outcome, 'ok')
   assert.equal(a.scheduler.timingOut, 0)
 })
+
+test('a scan whose wait ignores the abort (a secret store that never answers) counts as stuck once past its deadline', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const name = `stuck-${randomUUID().slice(0, 6)}`
+  await f.addBucket(name)
+  const pending: Array<(v: string | undefined) => void> = []
+  const secrets = { kind: 'memory' as const, get: () => new Promise<string | undefined>(resolve => pending.push(resolve)), set: async () => {}, delete: async () => {} }
+  const a = await f.make('solo', { secrets, deadlines: { scanMs: 100, requestMs: 100 } })
+  await redis.zadd(f.keys.schedule, f.clock.t, name)
+  await a.scheduler.tick()
+  assert.equal(a.scheduler.stuckScans(), 0)
+  await waitFor(() => a.scheduler.stuckScans() === 1, { timeoutMs: 2000, what: 'the scan counted as stuck' })
+  for (const resolve of pending) resolve(undefined)
+  await a.scheduler.idle()
+  assert.equal(a.scheduler.stuckScans(), 0)
+  assert.equal(a.scans[0]?.[1].errorCode, 'SCAN_TIMEOUT')
+})
