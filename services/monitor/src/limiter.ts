@@ -42,27 +42,47 @@ export class Limiter implements Slots {
   }
 }
 
+export interface RegionOptions {
+  /** Slots one bucket may hold (its share). */
+  perBucket?: number
+  /** A request running this long is counted as slow ... */
+  slowAfterMs?: number
+  /** ... and up to this many slow ones stop counting against `limit`. */
+  slowLimit?: number
+}
+
 /**
  * A region's S3 request slots, shared fairly between buckets: one bucket holds at most
  * `perBucket` of them, and a freed slot goes to the waiting bucket that holds the fewest
- * (oldest waiter first among equals). So a bucket with a thousand HeadObjects, or one whose
- * store hangs, never takes the slots the region's other buckets need.
+ * (oldest waiter first among equals). So a bucket with a thousand HeadObjects never takes
+ * the slots the region's other buckets need. A request that has run `slowAfterMs` (its store
+ * hangs, most likely) gives its slot back to the others while it waits for its deadline, up
+ * to `slowLimit` such requests: a region's hung buckets cannot hold every slot until their
+ * deadlines pass, and in-flight requests stay bounded (limit + slowLimit).
  */
 export class RegionSlots {
   readonly limit: number
   readonly perBucket: number
+  readonly slowLimit: number
+  readonly #slowAfterMs: number
   #active = 0
+  #slow = 0
   readonly #held = new Map<string, number>()
   readonly #waiting = new Map<string, Array<() => void>>()
 
-  constructor (limit: number, perBucket = limit) {
+  constructor (limit: number, { perBucket = limit, slowAfterMs = Infinity, slowLimit = Math.ceil(limit / 2) }: RegionOptions = {}) {
     this.limit = limit
     this.perBucket = Math.max(1, Math.min(limit, perBucket))
+    this.slowLimit = slowLimit
+    this.#slowAfterMs = slowAfterMs
   }
 
+  /** Slots counted against the limit now. */
   get active (): number { return this.#active }
+  /** Slow requests that no longer count against the limit. */
+  get slow (): number { return this.#slow }
 
-  /** Slots this bucket holds now. */
+  /** Slots this bucket holds now (its slow requests included). */
   held (bucket: string): number { return this.#held.get(bucket) ?? 0 }
 
   /** The slots as one bucket uses them. */
@@ -72,11 +92,27 @@ export class RegionSlots {
 
   async #run<T> (bucket: string, work: () => Promise<T>): Promise<T> {
     await this.#acquire(bucket)
+    let slow = false
+    const timer = Number.isFinite(this.#slowAfterMs)
+      ? setTimeout(() => { slow = this.#markSlow() }, this.#slowAfterMs)
+      : undefined
+    timer?.unref()
     try {
       return await work()
     } finally {
+      clearTimeout(timer)
+      if (slow) this.#slow--
+      else this.#active--
       this.#release(bucket)
     }
+  }
+
+  #markSlow (): boolean {
+    if (this.#slow >= this.slowLimit) return false
+    this.#slow++
+    this.#active--
+    this.#dispatch()
+    return true
   }
 
   #acquire (bucket: string): Promise<void> {
@@ -97,10 +133,13 @@ export class RegionSlots {
   }
 
   #release (bucket: string): void {
-    this.#active--
     const left = this.held(bucket) - 1
     if (left > 0) this.#held.set(bucket, left)
     else this.#held.delete(bucket)
+    this.#dispatch()
+  }
+
+  #dispatch (): void {
     while (this.#active < this.limit) {
       const next = this.#neediest()
       if (next === undefined) return
@@ -126,18 +165,18 @@ export class RegionSlots {
 /** One RegionSlots per key (a region's endpoint host), created on first use. */
 export class LimiterMap {
   readonly #limit: number
-  readonly #perBucket: number
+  readonly #options: RegionOptions
   readonly #regions = new Map<string, RegionSlots>()
 
-  constructor (limit: number, perBucket = limit) {
+  constructor (limit: number, options: RegionOptions = {}) {
     this.#limit = limit
-    this.#perBucket = perBucket
+    this.#options = options
   }
 
   get (key: string): RegionSlots {
     let region = this.#regions.get(key)
     if (!region) {
-      region = new RegionSlots(this.#limit, this.#perBucket)
+      region = new RegionSlots(this.#limit, this.#options)
       this.#regions.set(key, region)
     }
     return region

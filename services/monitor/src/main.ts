@@ -19,6 +19,10 @@ import { guardRegexBacktracking } from './patterns.ts'
 
 // The only file that reads the environment, listens, handles signals and exits.
 
+// An S3 request still running after this long is taken for hung (they normally answer in well
+// under a second): it stops counting against its region's limit, so the other buckets go on.
+const SLOW_REQUEST_MS = 5000
+
 function fail (err: unknown): never {
   const message = err instanceof ConfigError ? err.message : toError(err).message
   process.stderr.write(`bucket-monitor: cannot start: ${message}\n`)
@@ -69,7 +73,7 @@ const scheduler = new Scheduler({
   stateTtlSec: config.redis.ttl,
   waitReplicas: config.redis.wait_replicas,
   waitTimeoutMs: config.redis.wait_timeout_ms,
-  regions: new LimiterMap(par.rate_limit_per_region, par.s3_requests_per_bucket),
+  regions: new LimiterMap(par.rate_limit_per_region, { perBucket: par.s3_requests_per_bucket, slowAfterMs: Math.min(SLOW_REQUEST_MS, par.s3_request_timeout * 1000) }),
   deadlines: { scanMs: par.scan_timeout * 1000, requestMs: par.s3_request_deadline * 1000 },
   maxWorkers: config.parallel.max_workers,
   staggerMethod: config.parallel.stagger_method,

@@ -70,7 +70,7 @@ test('limiter: at most `limit` at once, waiters served in order', async () => {
 })
 
 test('region slots: one bucket holds at most its share, and a freed slot goes to the bucket holding the fewest', async () => {
-  const region = new RegionSlots(4, 2)
+  const region = new RegionSlots(4, { perBucket: 2 })
   const gates: Array<() => void> = []
   const order: string[] = []
   const hold = (bucket: string) => region.forBucket(bucket).run(() => new Promise<void>(resolve => { order.push(bucket); gates.push(resolve) }))
@@ -94,6 +94,25 @@ test('region slots: one bucket holds at most its share, and a freed slot goes to
   await Promise.all([...stuck, ...busy, late])
   assert.equal(order.length, 9)
   assert.equal(region.active, 0)
+})
+
+test('region slots: a request running past slowAfterMs stops counting against the limit (up to slowLimit), so a hung bucket frees slots for the others', async () => {
+  const region = new RegionSlots(2, { perBucket: 2, slowAfterMs: 50, slowLimit: 1 })
+  const hung: Array<() => void> = []
+  const stuck = [0, 1].map(() => region.forBucket('hung').run(() => new Promise<void>(resolve => hung.push(resolve))))
+  let served = 0
+  const healthy = region.forBucket('healthy').run(async () => { served++ })
+  await new Promise(resolve => setTimeout(resolve, 20))
+  assert.equal(served, 0, 'both slots held by the hung bucket')
+  await new Promise(resolve => setTimeout(resolve, 60))
+  await healthy
+  assert.equal(served, 1)
+  assert.equal(region.slow, 1, 'only slowLimit requests are exempted')
+  assert.equal(region.active, 1)
+  assert.equal(region.held('hung'), 2, 'a slow request still counts in its bucket\'s share')
+  for (const end of hung) end()
+  await Promise.all(stuck)
+  assert.deepEqual([region.active, region.slow, region.held('hung')], [0, 0, 0])
 })
 
 test('S3 client cache: a bucket whose credentials changed without a config change (rotated in the secret store) does not leave its old client behind', () => {
