@@ -12,6 +12,10 @@ export {
 export { createEmbeddedSecretStore, parseSecretsKey, encryptSecret, decryptSecret } from './embedded-store.ts'
 export { BucketInputFields, WebhookAuthInput, normalizeBucketInput, bucketSecretNames, type BucketInput, type NormalizedBucket } from './input.ts'
 export { createNetworkPolicy, type NetworkPolicy } from './network-policy.ts'
+export {
+  AddressRefusedError, bareHost, checkUrl, firstRefused, guardedAgents, guardedLookup, refusedLiteral, systemResolve,
+  type GuardOptions, type Refuse, type Resolve
+} from './network-guard.ts'
 export { createSecretStore, infisicalOptions, DEFAULT_INFISICAL_URL, DEFAULT_INFISICAL_ENV, type SecretStoreEnv } from './secret-store-factory.ts'
 export { createInfisicalSecretStore, infisicalStatus, type InfisicalStoreOptions } from './infisical-store.ts'
 export { invalidateSecretsOnChange } from './secret-rotation.ts'

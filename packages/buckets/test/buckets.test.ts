@@ -114,6 +114,35 @@ test('the network policy refuses loopback, link-local, private and translated fo
   assert.throws(() => createNetworkPolicy(['not-a-cidr']), /not a CIDR/)
 })
 
+test('the network policy also refuses 6to4, Teredo and site-local IPv6 unless allowed', async () => {
+  const { createNetworkPolicy } = await import('@internal/buckets')
+  const closed = createNetworkPolicy([])
+  // 6to4 and Teredo embed an IPv4 address a relay may forward to; fec0::/10 is the deprecated site-local range.
+  for (const ip of ['2002:7f00:1::1', '2002:a9fe:a9fe::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001::1', 'fec0::1', 'feff::1']) {
+    assert.equal(closed.isAllowedAddress(ip), false, ip)
+  }
+  for (const ip of ['2001:db9::1', '2001:1::1', '2003::1']) assert.equal(closed.isAllowedAddress(ip), true, ip)
+  assert.equal(createNetworkPolicy(['2002::/16']).isAllowedAddress('2002:7f00:1::1'), true)
+})
+
+test('URLs with CR, LF or tab inside are refused with the field named, not stripped', async () => {
+  const { BucketInputFields } = await import('@internal/buckets')
+  const base = { name: 'crlf-bucket', access_key: 'AK', secret_key: 'SK' }
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['webhook_url', { webhook_url: 'https://hooks.example.com/a\r\nX-Injected: 1' }],
+    ['endpoint', { endpoint: 'https://s3.example.com\n.evil' }],
+    ['region', { region: 'http://s3.example.com/\tx' }],
+    ['token_url', { client_id: 'c', client_secret: 's', token_url: 'https://auth.example.com/tok\ren' }],
+    ['webhook_auth.token_url', { webhook_auth: { type: 'oauth2', client_id: 'c', client_secret: 's', token_url: 'https://auth.example.com/\n' } }]
+  ]
+  for (const [field, extra] of cases) {
+    const parsed = BucketInputFields.safeParse({ ...base, ...extra })
+    assert.equal(parsed.success, false, field)
+    assert.ok(parsed.error!.issues.some(i => i.path.join('.') === field && /CR, LF or tab/.test(i.message)), `${field}: ${JSON.stringify(parsed.error!.issues)}`)
+  }
+  assert.equal(BucketInputFields.safeParse({ ...base, webhook_url: 'https://hooks.example.com/a?b=c%0D%0A' }).success, true)
+})
+
 test('the secret cache never keeps a value read before a set or an invalidate that happened while the read was on its way', async () => {
   const inner = createMemorySecretStore()
   await inner.set('ROTATED', 'old')

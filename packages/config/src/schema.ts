@@ -24,7 +24,17 @@ export const ParallelSection = z.object({
   rate_limit_per_region: count.default(15),
   stagger_method: StaggerMethod.default('hash'),
   /** How long a replica owns a bucket scan before another may take it over. */
-  lease_ttl: seconds.default(30)
+  lease_ttl: seconds.default(30),
+  /** A bucket's share of its region's request slots (at most rate_limit_per_region). */
+  s3_requests_per_bucket: count.default(5),
+  /** Seconds an S3 connect may take. */
+  s3_connect_timeout: seconds.default(5),
+  /** Seconds an S3 attempt may wait for its first response byte, or sit silent while its body arrives. */
+  s3_request_timeout: seconds.default(30),
+  /** Seconds one S3 request may take in all, the SDK's retries included. */
+  s3_request_deadline: seconds.default(60),
+  /** Seconds a whole scan may take before it is failed, its lease released and retried with backoff. */
+  scan_timeout: seconds.default(3600)
 }).loose()
 
 export const RedisSection = z.object({

@@ -31,7 +31,9 @@ export const ChangeEvent = z.object({
   metadata: z.record(z.string(), z.string()),
   /** Epoch seconds at which the scan saw the change. */
   detection_time: z.number(),
-  is_recent: z.boolean()
+  is_recent: z.boolean(),
+  /** Only when HeadObject kept failing: its error; content_type and metadata are then the defaults. */
+  head_error: z.string().optional()
 })
 export type ChangeEvent = z.infer<typeof ChangeEvent>
 

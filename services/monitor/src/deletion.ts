@@ -36,7 +36,7 @@ export async function deletionPass (deps: ScanDeps, target: ScanTarget, progress
 
 async function recordListing (deps: ScanDeps, target: ScanTarget, seenKey: string): Promise<boolean> {
   const order = createOrderCheck()
-  for await (const page of listPages({ client: target.client, bucket: target.bucket.name, pageSize: deps.pageSize, region: target.region, signal: target.signal })) {
+  for await (const page of listPages(target, deps.pageSize)) {
     if (!order.accept(page)) return false
     const watched = page.filter(o => target.filter(o.key)).map(o => o.key)
     if (watched.length > 0) await deps.redis.multi().sadd(seenKey, watched).expire(seenKey, SEEN_TTL_SEC).exec()
@@ -59,11 +59,12 @@ async function removeEntries (deps: ScanDeps, target: ScanTarget, progress: Scan
   const nowMs = deps.now()
   const candidates: Array<{ key: string, fp: string, watched: boolean }> = []
   for (let i = 0; i < entries.length; i += 2) candidates.push({ key: entries[i]!, fp: entries[i + 1]!, watched: target.filter(entries[i]!) })
-  const present = await Promise.all(candidates.map(c => c.watched ? headObject(target, c.key).then(h => h !== undefined) : false))
+  const heads = await Promise.all(candidates.map(c => c.watched ? headObject(target, c.key) : undefined))
   const args: string[] = []
   const types: Array<'deleted' | undefined> = []
   candidates.forEach((c, i) => {
-    if (present[i]) return void progress.missedByListing++
+    if (heads[i]?.error !== undefined) return // not known to be gone: the next scan asks again
+    if (heads[i]) return void progress.missedByListing++
     const event = push && c.watched ? encodeEvent(buildEvent(target, c.key, decodeFingerprint(c.fp), 'deleted', NO_HEAD, nowMs)) : ''
     args.push(c.key, c.fp, '', event)
     types.push(c.watched ? 'deleted' : undefined)

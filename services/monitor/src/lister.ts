@@ -1,5 +1,5 @@
 import { ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3'
-import type { Limiter } from './limiter.ts'
+import { s3Request, type RequestScope } from './s3-request.ts'
 
 export interface ListedObject {
   key: string
@@ -9,24 +9,21 @@ export interface ListedObject {
   lastModifiedMs: number
 }
 
-export interface ListOptions {
-  client: S3Client
-  bucket: string
-  pageSize: number
-  /** The region's S3 operation slots. */
-  region: Limiter
-  signal: AbortSignal
-}
+/** What a listing needs of its scan. */
+export type ListTarget = RequestScope & { client: S3Client }
 
 /**
  * Every page of a ListObjectsV2 listing. The next page is requested as soon as the current
  * one arrives, so listing overlaps whatever the caller does with a page; memory holds at
  * most two pages whatever the bucket's size.
  */
-export async function * listPages ({ client, bucket, pageSize, region, signal }: ListOptions): AsyncGenerator<ListedObject[]> {
-  const fetchPage = (token: string | undefined) => region.run(() => client.send(
-    new ListObjectsV2Command({ Bucket: bucket, MaxKeys: pageSize, ContinuationToken: token }),
-    { abortSignal: signal }
+// Keys come URL-encoded: an XML parser turns a CR inside <Key> into LF, and the key listed
+// would then not be the key stored. A server that ignores the request (s3rver) does not echo
+// EncodingType, and its keys are taken as they are. The continuation token is never encoded.
+export async function * listPages (target: ListTarget, pageSize: number): AsyncGenerator<ListedObject[]> {
+  const fetchPage = (token: string | undefined) => s3Request(target, 'list', abortSignal => target.client.send(
+    new ListObjectsV2Command({ Bucket: target.bucket.name, MaxKeys: pageSize, ContinuationToken: token, EncodingType: 'url' }),
+    { abortSignal }
   ))
   let token: string | undefined
   let pending = fetchPage(token)
@@ -41,17 +38,22 @@ export async function * listPages ({ client, bucket, pageSize, region, signal }:
       pending = fetchPage(next)
       pending.catch(() => {}) // observed when awaited; avoids an unhandled rejection if the caller stops early
     }
-    yield toListed(page.Contents ?? [])
+    yield toListed(page.Contents ?? [], page.EncodingType === 'url')
     if (!next) return
   }
 }
 
-function toListed (contents: _Object[]): ListedObject[] {
+/** A key as S3 encodes it with `encoding-type=url`: percent-escapes, and `+` for a space. */
+function decodeListedKey (key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '))
+}
+
+function toListed (contents: _Object[], encoded: boolean): ListedObject[] {
   const out: ListedObject[] = []
   for (const o of contents) {
     // The original skipped entries without these fields; so do we.
     if (o.Key === undefined || o.ETag === undefined || o.LastModified === undefined) continue
-    out.push({ key: o.Key, etag: o.ETag.replace(/^"|"$/g, ''), size: o.Size ?? 0, lastModifiedMs: o.LastModified.getTime() })
+    out.push({ key: encoded ? decodeListedKey(o.Key) : o.Key, etag: o.ETag.replace(/^"|"$/g, ''), size: o.Size ?? 0, lastModifiedMs: o.LastModified.getTime() })
   }
   return out
 }

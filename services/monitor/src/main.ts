@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
-import { BucketRegistry, createBucketStore, createSecretStore, invalidateSecretsOnChange, migrateLegacySecretNames } from '@internal/buckets'
+import { BucketRegistry, createBucketStore, createNetworkPolicy, createSecretStore, invalidateSecretsOnChange, migrateLegacySecretNames } from '@internal/buckets'
 import { checkRedis, createKeys, createRedis, createSubscriber, watchMasterChanges } from '@internal/redis'
 import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, unsupportedNode, Counter, Gauge } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
@@ -12,12 +12,17 @@ import { createMonitorMetrics } from './metrics.ts'
 import { monitorScripts } from './scripts.ts'
 import { S3ClientCache } from './s3-clients.ts'
 import { LimiterMap } from './limiter.ts'
+import { HeadFailures } from './head-failures.ts'
 import { Scheduler } from './scheduler.ts'
 import { checkConfiguredBucketNetworks, registerApi } from './api/index.ts'
 import { adoptOriginal } from './adopt.ts'
 import { guardRegexBacktracking } from './patterns.ts'
 
 // The only file that reads the environment, listens, handles signals and exits.
+
+// An S3 request still running after this long is taken for hung (they normally answer in well
+// under a second): it stops counting against its region's limit, so the other buckets go on.
+const SLOW_REQUEST_MS = 5000
 
 function fail (err: unknown): never {
   const message = err instanceof ConfigError ? err.message : toError(err).message
@@ -63,15 +68,25 @@ invalidateSecretsOnChange(registry, secrets)
 await registry.start()
 const wipeWatch = await watchRedisWipes({ config, redis, keys, store, secrets, log: log.child({ component: 'redis' }), metrics: promRegistry })
 
-const metrics = createMonitorMetrics(promRegistry, () => redis.llen(keys.queue))
-const clients = new S3ClientCache({ signingRegion: config.defaults.signing_region, onHit: () => metrics.clientCacheHits.inc(), onMiss: () => metrics.clientCacheMisses.inc() })
+const metrics = createMonitorMetrics(promRegistry, () => redis.llen(keys.queue), () => scheduler.stuckScans())
+const par = config.parallel
+const clients = new S3ClientCache({
+  signingRegion: config.defaults.signing_region,
+  policy: createNetworkPolicy(config.webhook.allowed_networks), // checked again at every connect: DNS may have changed since the add
+  connectTimeoutMs: par.s3_connect_timeout * 1000,
+  requestTimeoutMs: par.s3_request_timeout * 1000,
+  onHit: () => metrics.clientCacheHits.inc(),
+  onMiss: () => metrics.clientCacheMisses.inc()
+})
 const scheduler = new Scheduler({
   redis, keys, scripts: monitorScripts(redis), log: log.child({ component: 'scanner' }), metrics, owner, registry, secrets, clients,
   pageSize: config.defaults.max_objects_per_batch,
+  headFailures: new HeadFailures(),
   stateTtlSec: config.redis.ttl,
   waitReplicas: config.redis.wait_replicas,
   waitTimeoutMs: config.redis.wait_timeout_ms,
-  regions: new LimiterMap(config.parallel.rate_limit_per_region),
+  regions: new LimiterMap(par.rate_limit_per_region, { perBucket: par.s3_requests_per_bucket, slowAfterMs: Math.min(SLOW_REQUEST_MS, par.s3_request_timeout * 1000) }),
+  deadlines: { scanMs: par.scan_timeout * 1000, requestMs: par.s3_request_deadline * 1000 },
   maxWorkers: config.parallel.max_workers,
   staggerMethod: config.parallel.stagger_method,
   leaseTtlMs: config.parallel.lease_ttl * 1000,
@@ -88,12 +103,16 @@ registerHealthRoutes(app, {
   readiness: async () => {
     const health = await checkRedis(redis, usesSentinel)
     const secretStore = secrets.health()
-    const ready = !closing && health.redis === 'ok' && health.sentinel !== 'error' && secretStore.ok
+    const stuck = scheduler.stuckScans()
+    const ready = !closing && health.redis === 'ok' && health.sentinel !== 'error' && secretStore.ok && stuck === 0
     // A lost config subscription is shown but keeps the replica ready: the periodic version
     // check bounds its staleness and every commit reads the notification switch from Redis.
     // A wiped Redis is shown (from the first time this replica saw it) but keeps the replica ready:
     // the config file's buckets are back at once, and the API must stay reachable to add the others.
-    return { ready, ...health, ...wipeWatch.readinessDetail(), secrets: secretStore.ok ? 'ok' : 'error', config_subscription: registry.subscribed ? 'ok' : 'down', closing }
+    return {
+      ready, ...health, ...wipeWatch.readinessDetail(), secrets: secretStore.ok ? 'ok' : 'error', config_subscription: registry.subscribed ? 'ok' : 'down',
+      closing, stuck_scans: stuck, buckets_timing_out: scheduler.timingOut
+    }
   }
 })
 await registerApi(app, {

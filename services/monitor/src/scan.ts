@@ -32,7 +32,7 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
   // commit is still on its way. Pages hold different keys, so their commits are independent.
   const inFlight: Array<Promise<void>> = []
   try {
-    for await (const page of listPages({ client: target.client, bucket: name, pageSize: deps.pageSize, region: target.region, signal: target.signal })) {
+    for await (const page of listPages(target, deps.pageSize)) {
       progress.pages++
       progress.listed += page.length
       if (!order.accept(page)) progress.ordered = false
@@ -102,12 +102,19 @@ async function commitChanges (deps: ScanDeps, target: ScanTarget, progress: Scan
   changes.forEach((c, i) => {
     const head: HeadInfo | undefined = push ? heads[i] : NO_HEAD
     if (!head) return // gone since it was listed: the next scan sees it absent
+    if (heldBack(deps, target, c, head)) return // its state is left as it was, so the next scan tries again
     const event = push ? encodeEvent(buildEvent(target, c.obj.key, c.obj, c.type, head, nowMs)) : ''
     args.push(c.obj.key, c.old, c.fp, event)
     applied.push(c)
   })
   if (applied.length === 0) return
   await commit(deps, target, progress, args, applied.map(c => c.type))
+}
+
+// A failing HeadObject holds back its own object only, and only for its first few scans.
+function heldBack (deps: ScanDeps, target: ScanTarget, change: Change, head: HeadInfo): boolean {
+  if (head.error === undefined || !deps.headFailures) return false
+  return !deps.headFailures.failed(target.bucket.name, change.obj.key, change.fp)
 }
 
 function logProgress (deps: ScanDeps, target: ScanTarget, progress: ScanProgress): () => void {

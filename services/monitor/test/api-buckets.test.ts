@@ -84,6 +84,9 @@ test('add: bad input -> 400 naming the field and the reason, nothing stored', as
     [seedBody('x1-bucket', { client_id: 'a', client_secret: 'b', token_url: 'http://192.168.0.1/token' }), /^Invalid field token_url/, 'token_url'],
     [seedBody('x1-bucket', { region: '10.0.0.7:9000' }), /^Invalid field endpoint/, 'endpoint'],
     [seedBody('x1-bucket', { webhook_url: 'http://user:pass@127.0.0.1:9/hook' }), /^Invalid field webhook_url: must not carry/, 'webhook_url'],
+    [seedBody('x1-bucket', { webhook_url: 'https://hooks.example.com/a\r\nX-Injected: 1' }), /^Invalid field webhook_url: must not contain CR, LF or tab$/, 'webhook_url'],
+    [seedBody('x1-bucket', { endpoint: 'https://s3.example.com/\n' }), /^Invalid field endpoint: must not contain CR, LF or tab$/, 'endpoint'],
+    [seedBody('x1-bucket', { client_id: 'a', client_secret: 'b', token_url: 'https://auth.example.com/t\roken' }), /^Invalid field token_url: must not contain CR, LF or tab$/, 'token_url'],
     [seedBody('x1-bucket', { client_id: 'only-id' }), /must be given together/],
     [seedBody('x1-bucket', { polling_interval: -5 }), /^Invalid field polling_interval/, 'polling_interval'],
     [seedBody('x1-bucket', { include: 'not-a-list' }), /^Invalid field include/, 'include']
