@@ -2,7 +2,7 @@ export {
   BucketName, Endpoint, HttpUrl, Pattern, StoredBucket, StoredWebhookAuth, SECRET_KINDS,
   endpointUrl, endpointHost, secretName, type Bucket, type SecretKind
 } from './schema.ts'
-export { createBucketStore, type BucketStore, type SaveMode, type SaveResult } from './bucket-store.ts'
+export { createBucketStore, type BucketStore, type SaveMode, type SaveResult, type BucketStoreOptions } from './bucket-store.ts'
 export { BucketRegistry, type BucketChange, type BucketRegistryOptions } from './registry.ts'
 export {
   createMemorySecretStore, createCachedSecretStore,

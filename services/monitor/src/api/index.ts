@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { createDeadLetters, type DeadLetters, type Redis, type Keys } from '@internal/redis'
-import { createNetworkPolicy, type BucketStore, type BucketRegistry, type CachedSecretStore } from '@internal/buckets'
+import { boundedRedisOptions, createDeadLetters, createRedis, createWriteDeadline, type DeadLetters, type Redis, type Keys } from '@internal/redis'
+import { createBucketStore, createNetworkPolicy, type BucketRegistry, type CachedSecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
 import type { Logger, Registry } from '@internal/telemetry'
 import { bearerHook, createAuth, type ApiClientEntry } from './auth.ts'
@@ -30,9 +30,9 @@ export interface ScanControl {
 export interface ApiDeps {
   config: Config
   log: Logger
+  /** The API's own connection, made by createApiRedis: bounded waits, no offline queue. */
   redis: Redis
   keys: Keys
-  store: BucketStore
   /** The replica's live view (main.ts hooks secret invalidation to it); the API itself reads the store. */
   registry: BucketRegistry
   secrets: CachedSecretStore
@@ -51,6 +51,14 @@ export interface ApiDeps {
 }
 
 /**
+ * The API's Redis connection: every command answers or fails within `api.redis_timeout_ms`,
+ * so a call during an outage gets 503 in bounded time instead of waiting for a reconnect.
+ */
+export function createApiRedis (config: Config): Redis {
+  return createRedis(config.redis, boundedRedisOptions(config.api.redis_timeout_ms))
+}
+
+/**
  * Registers the REST API under /api: the token route, bucket and notification management,
  * dead letters and the OpenAPI document. Every route but the token route needs a bearer token
  * (read scope for GET, write for the rest).
@@ -66,11 +74,13 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
   const metrics = createApiMetrics(deps.metrics, deps.secrets)
   const limiter = createRateLimiter({ limit: config.api.token_rate_limit, windowMs: 60_000, now })
   const policy = createNetworkPolicy(config.webhook.allowed_networks)
+  const deadline = createWriteDeadline(deps.redis, config.api.redis_timeout_ms)
   const ctx: BucketOpsContext = {
-    config, log: deps.log, redis: deps.redis, keys: deps.keys, store: deps.store, secrets: deps.secrets, now,
+    config, log: deps.log, redis: deps.redis, keys: deps.keys, secrets: deps.secrets, now, deadline,
+    store: createBucketStore(deps.redis, deps.keys, { deadline }),
     guard: createNetworkGuard(policy, deps.lookup),
     checkCredentials: deps.checkCredentials ?? createCredentialCheck({ policy }),
-    withBucketLock: createBucketLock(deps.redis, deps.keys)
+    withBucketLock: createBucketLock(deps.redis, deps.keys, deadline)
   }
   const routes: RouteSpec[] = [
     tokenRoute(auth, limiter, metrics, deps.log),
