@@ -128,7 +128,9 @@ function openApiRoute (routes: RouteSpec[]): RouteSpec {
 // the query-only POST routes is no error, and a malformed one is a 400 in our error shape.
 function installJsonParser (api: FastifyInstance, bodyLimit: number): void {
   api.removeContentTypeParser('application/json')
-  api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+  api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const charset = foreignCharset(request.headers['content-type'])
+    if (charset !== undefined) return done(new ApiError(415, `Unsupported charset ${charset}: send JSON as UTF-8 (RFC 8259)`, { field: 'content-type' }))
     const text = body.toString()
     if (text.trim() === '') return done(null, undefined)
     try {
@@ -137,6 +139,14 @@ function installJsonParser (api: FastifyInstance, bodyLimit: number): void {
       done(new ApiError(400, `Invalid JSON: ${(err as Error).message}`))
     }
   })
+}
+
+// JSON is UTF-8 (RFC 8259); a body labelled otherwise would be misread as UTF-8, so it is refused.
+function foreignCharset (contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '')
+  if (!match) return undefined
+  const charset = (match[1] ?? '').toLowerCase()
+  return charset === 'utf-8' || charset === 'utf8' ? undefined : charset
 }
 
 export { checkConfiguredBucketNetworks } from './config-buckets.ts'
