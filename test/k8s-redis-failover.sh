@@ -60,7 +60,13 @@ redis-cli -h "$new_master" set after-failover yes > /dev/null
 
 start_pod 0
 until_true 30 linked 0
-sleep 3 # let Sentinel reconfigure anything it would
+# Sentinel has reconfigured once every sentinel names the new master and sees both replicas and
+# both peers live: a signal to wait for, where a fixed pause is outlasted on a slow machine.
+converged () {
+  for i in 0 1 2; do [ "$(master_of "$i")" = "$new_master" ] || return 1; done
+  sentinels_ready
+}
+until_true 30 converged
 masters=0
 for i in 0 1 2; do [ "$(role "$i")" = master ] && masters=$((masters + 1)); done
 restarted_master_host=$(redis-cli -h "$(host 0)" info replication | grep '^master_host:' | tr -d '\r' | cut -d: -f2)
