@@ -12,6 +12,7 @@ import { apiClient } from '../services/monitor/test/api-processes.ts'
 // and never answers) or killed (connections refused) while API calls are made.
 
 const BUCKET = 'outage-bucket'
+const ADDED = 'added-during-outage'
 const ANSWER_WITHIN_MS = 5000
 let server: RedisServer
 let redis: Redis
@@ -40,10 +41,13 @@ after(async () => {
 })
 
 /** One API call, its answer and how long it took; a call that does not answer in 5 s fails the test. */
-async function timed (method: 'GET' | 'POST', path: string) {
+async function timed (method: 'GET' | 'POST', path: string, body?: unknown) {
   const started = Date.now()
   const res = await fetch(`http://127.0.0.1:${monitor.port}${path}`, {
-    method, headers: { authorization: `Bearer ${api.token}` }, signal: AbortSignal.timeout(ANSWER_WITHIN_MS + 1000)
+    method,
+    headers: { authorization: `Bearer ${api.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(ANSWER_WITHIN_MS + 1000)
   })
   return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() as any, ms: Date.now() - started }
 }
@@ -60,14 +64,17 @@ async function disabledFlag (): Promise<string | null> {
 }
 
 /** The API answers normally again, and the write it refused never shows up. */
-async function assertRecoveredWithoutLateWrite (): Promise<void> {
+async function assertRecoveredWithoutLateWrite (): Promise<number> {
+  const started = Date.now()
   await waitFor(async () => (await timed('GET', '/api/buckets')).status === 200, { timeoutMs: 10_000, what: 'API back after the outage' })
+  const backAfterMs = Date.now() - started
   for (let i = 0; i < 10; i++) {
     assert.equal(await disabledFlag(), null, 'a disable the API answered 503 to was applied later')
     await sleep(100)
   }
   const shown = await timed('GET', `/api/buckets/${BUCKET}`)
   assert.equal(shown.body.bucket.notifications_enabled, true)
+  return backAfterMs
 }
 
 test('a hung Redis: reads and writes answer 503 within 5 s, and the write is not applied when Redis thaws', async t => {
@@ -76,15 +83,19 @@ test('a hung Redis: reads and writes answer 503 within 5 s, and the write is not
   try {
     const write = await timed('POST', `/api/bucket-notifications/disable?bucket=${BUCKET}`)
     const read = await timed('GET', '/api/buckets')
-    t.diagnostic(`hung Redis: write answered 503 after ${write.ms} ms, read after ${read.ms} ms`)
+    const add = await timed('POST', '/api/buckets/add', { name: ADDED, endpoint: 'http://127.0.0.1:9', access_key: 'AK', secret_key: 'SK', webhook_url: 'http://127.0.0.1:9/hook' })
+    t.diagnostic(`hung Redis: write answered 503 after ${write.ms} ms, read after ${read.ms} ms, add after ${add.ms} ms`)
     assertUnavailable(write)
     assertUnavailable(read)
+    assertUnavailable(add)
     // Held a while longer than the API's wait, so the frozen server has the write in its socket buffer.
     await sleep(500)
   } finally {
     server.signal('SIGCONT')
   }
-  await assertRecoveredWithoutLateWrite()
+  t.diagnostic(`hung Redis: API answering again ${await assertRecoveredWithoutLateWrite()} ms after the thaw`)
+  assert.equal(await redis.exists(keys.apiLock(ADDED)), 0, 'the lock of the add that answered 503 is not taken later')
+  assert.equal(await redis.exists(keys.bucketConfig(ADDED)), 0)
 })
 
 test('a refused Redis: calls answer 503 within 5 s, and nothing is applied when Redis is back', async t => {
@@ -98,5 +109,5 @@ test('a refused Redis: calls answer 503 within 5 s, and nothing is applied when 
   } finally {
     await server.restart()
   }
-  await assertRecoveredWithoutLateWrite()
+  t.diagnostic(`refused Redis: API answering again ${await assertRecoveredWithoutLateWrite()} ms after the restart`)
 })
