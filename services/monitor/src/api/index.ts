@@ -86,7 +86,7 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
     tokenRoute(auth, limiter, metrics, deps.log),
     ...notificationRoutes(ctx),
     ...bucketRoutes(ctx, deps.scans),
-    ...deadLetterRoutes(deps.deadLetters ?? createDeadLetters(deps.redis, deps.keys))
+    ...deadLetterRoutes(deps.deadLetters ?? createDeadLetters(deps.redis, deps.keys, { deadline }))
   ]
   routes.push(openApiRoute(routes))
   const protect = bearerHook(auth, (reason, request) => {
