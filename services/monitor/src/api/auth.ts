@@ -27,8 +27,8 @@ const MIN_SECRET_BYTES = 32
 const claimsSchema = (maxLifetimeSec: number) => z.object({
   sub: z.string(),
   scopes: z.array(z.enum(['read', 'write'])),
-  iat: z.number().int(),
-  exp: z.number().int()
+  iat: z.number(),
+  exp: z.number() // not integers only: api.token_ttl may be fractional
 }).refine(c => c.exp > c.iat && c.exp - c.iat <= maxLifetimeSec, `exp must be after iat and at most ${maxLifetimeSec} s after it`)
 
 // RFC 7235: the auth scheme is case-insensitive.
