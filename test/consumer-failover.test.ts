@@ -68,9 +68,9 @@ test('Redis master killed under Sentinel mid-stream: deliveries resume; replicat
       await new Promise(resolve => setTimeout(resolve, 25))
     }
   }
-  const before = topology.currentMasterPort()
+  const before = await topology.currentMasterPort()
   await produce()
-  assert.notEqual(topology.currentMasterPort(), before, 'Sentinel promoted the replica')
+  assert.notEqual(await topology.waitForNewMaster(before), before, 'Sentinel promoted the replica')
   await waitFor(() => [...confirmed].every(id => counts.has(id)), { what: 'every confirmed event delivered', timeoutMs: 30_000, everyMs: 100 })
   await waitFor(() => counts.size === sent, { what: 'the rest', timeoutMs: 10_000, everyMs: 100 }).catch(() => {})
   const lost = [...unconfirmed].filter(id => !counts.has(id)).length

@@ -78,7 +78,7 @@ test('a wiped Redis is detected, shown in /ready and metrics, and the config fil
   await waitFor(async () => await metric(monitor, 'monitor_redis_wiped_total') === 2, { timeoutMs: 5000, what: 'the second wipe counted' })
 
   // redis-server restarted without its data: found on reconnect, the bucket back, uploads announced.
-  await redisServer.restartEmpty()
+  await redisServer.restart()
   await waitFor(async () => await metric(monitor, 'monitor_redis_wiped_total') === 3, { timeoutMs: 10_000, what: 'the restart counted as a wipe' })
   await waitFor(async () => await metric(consumer, 'consumer_redis_wiped_total') === 2, { timeoutMs: 10_000, what: 'the consumer counting the restart' })
   await waitFor(async () => await redis.exists(`linode:objstore:config:bucket:${BUCKET}`) === 1, { timeoutMs: 5000, what: 'the bucket re-seeded after the restart' })

@@ -8,10 +8,17 @@
   KEYS[10] config version
   ARGV[1] bucket name
   ARGV[2] pub/sub channel
+  ARGV[3] optional deadline, ms in the Redis clock: past it, nothing is changed (the
+          caller has given up and answered that the write failed)
 
-  Returns the new config version, or -2 when the bucket does not exist.
+  Returns the new config version, or -2 when the bucket does not exist, or -3 when the deadline has passed.
 ]]
 local rcall = redis.call
+local deadline = tonumber(ARGV[3])
+if deadline then
+  local now = rcall('TIME')
+  if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then return -3 end
+end
 if rcall('EXISTS', KEYS[1]) == 0 then return -2 end
 rcall('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[8], KEYS[9])
 rcall('ZREM', KEYS[7], ARGV[1])

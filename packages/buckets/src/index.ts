@@ -3,7 +3,7 @@ export {
   endpointUrl, endpointHost, type Bucket, type SecretKind
 } from './schema.ts'
 export { secretName, legacySecretName, withLegacySecretNames, migrateLegacySecretNames, type SecretMigration } from './secret-names.ts'
-export { createBucketStore, type BucketStore, type SaveMode, type SaveResult } from './bucket-store.ts'
+export { createBucketStore, type BucketStore, type SaveMode, type SaveResult, type BucketStoreOptions } from './bucket-store.ts'
 export { BucketRegistry, DEFAULT_CONFIG_CHECK_INTERVAL_MS, type BucketChange, type BucketRegistryOptions } from './registry.ts'
 export {
   createMemorySecretStore, createCachedSecretStore,

@@ -102,6 +102,8 @@ export const ApiSection = z.object({
   clients: z.array(ApiClient).default([]),
   token_rate_limit: count.default(10),
   body_limit_bytes: count.default(64 * 1024),
+  /** Longest wait for one Redis command of an API request; past it the request answers 503. */
+  redis_timeout_ms: count.default(2000),
   /**
    * Which proxies' X-Forwarded-For to believe for the client address (the token rate limit is
    * per address): false (default), true, or comma-separated addresses/CIDRs,

@@ -6,3 +6,4 @@ export { createDeliveryQueue, type DeliveryQueue, type QueueDepths } from './que
 export { createDeadLetters, deadLetterRecord, type DeadLetters, type DeadLetterRecord, type DeadLetterInput } from './dead-letter.ts'
 export { watchMasterChanges, type MasterChange } from './master-watch.ts'
 export { RedisWipeWatch, type WipeWatchOptions } from './wipe-watch.ts'
+export { boundedRedisOptions, createWriteDeadline, checkDeadline, WriteDeadlineError, DEADLINE_PASSED } from './deadline.ts'

@@ -14,7 +14,7 @@ import { S3ClientCache } from './s3-clients.ts'
 import { LimiterMap } from './limiter.ts'
 import { HeadFailures } from './head-failures.ts'
 import { Scheduler } from './scheduler.ts'
-import { checkConfiguredBucketNetworks, registerApi } from './api/index.ts'
+import { checkConfiguredBucketNetworks, createApiRedis, registerApi } from './api/index.ts'
 import { adoptOriginal } from './adopt.ts'
 import { guardRegexBacktracking } from './patterns.ts'
 
@@ -41,7 +41,8 @@ const owner = env.MONITOR_ID ?? `${hostname()}:${process.pid}:${randomBytes(3).t
 
 const redis = createRedis(config.redis)
 const subscriber = createSubscriber(config.redis)
-for (const [name, conn] of Object.entries({ redis, subscriber })) {
+const apiRedis = createApiRedis(config)
+for (const [name, conn] of Object.entries({ redis, subscriber, api: apiRedis })) {
   conn.on('error', err => log.warn({ err: toError(err), connection: name }, 'redis connection error'))
 }
 const failovers = new Counter({ name: 'monitor_redis_failovers_total', help: 'Redis master changes seen (Sentinel failovers)', registers: [promRegistry] })
@@ -116,7 +117,7 @@ registerHealthRoutes(app, {
   }
 })
 await registerApi(app, {
-  config, log: log.child({ component: 'api' }), redis, keys, store, registry, secrets, scans: scheduler, metrics: promRegistry,
+  config, log: log.child({ component: 'api' }), redis: apiRedis, keys, registry, secrets, scans: scheduler, metrics: promRegistry,
   auth: { jwtSecret: env.JWT_SECRET, clientId: env.API_CLIENT_ID, clientSecret: env.API_CLIENT_SECRET }
 })
 await app.listen({ host: '0.0.0.0', port: config.httpPort })
@@ -133,6 +134,7 @@ async function shutdown (signal: string): Promise<void> {
     async () => wipeWatch.close(),
     async () => clients.close(),
     () => subscriber.quit(),
+    () => apiRedis.quit(),
     () => redis.quit()
   ], config.env.SHUTDOWN_TIMEOUT_MS, err => log.warn({ err: toError(err) }, 'close step failed'))
   if (!finished) log.warn({ deadlineMs: config.env.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed; leases left run out by themselves')

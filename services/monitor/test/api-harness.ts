@@ -72,7 +72,7 @@ export async function startApi (opts: HarnessOptions = {}): Promise<Harness> {
   const log = opts.log ?? createLogger({ service: 'bucket-monitor', level: 'info', destination: opts.logDestination ?? { write () {} } })
   const app = Fastify({ loggerInstance: log })
   const deps: ApiDeps = {
-    config, log, redis, keys, store, registry, secrets,
+    config, log, redis, keys, registry, secrets,
     scans: { async resync (bucket, o) { resyncs.push({ bucket, forget: o.forget }) } },
     auth: { jwtSecret: JWT_SECRET, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
     now: () => clock.now,

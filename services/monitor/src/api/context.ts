@@ -19,6 +19,8 @@ export interface BucketOpsContext {
   checkCredentials: CredentialCheck
   withBucketLock: BucketLock
   now: () => number
+  /** When a write sent now must be refused by Redis (its clock, ms): the API has answered 503 by then. */
+  deadline: () => number
 }
 
 /** Refuses the request (400, naming the field) when a URL of the bucket may not be reached. */
