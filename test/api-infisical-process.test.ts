@@ -26,8 +26,14 @@ before(async () => {
   ;[redis, s3, fake, receiver] = await Promise.all([startRedis(), startS3(), startFakeInfisical(), startReceiver()])
   await s3.createBucket('vault-bucket')
   const env = {
-    JWT_SECRET: randomBytes(32).toString('hex'), API_CLIENT_ID: 'admin', API_CLIENT_SECRET: randomBytes(16).toString('hex'),
-    INFISICAL_API_URL: fake.url, INFISICAL_TOKEN: fake.serviceToken, INFISICAL_PROJECT_ID: 'proj', INFISICAL_ENV: 'dev', SHUTDOWN_TIMEOUT_MS: '3000'
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    API_CLIENT_ID: 'admin',
+    API_CLIENT_SECRET: randomBytes(16).toString('hex'),
+    INFISICAL_API_URL: fake.url,
+    INFISICAL_TOKEN: fake.serviceToken,
+    INFISICAL_PROJECT_ID: 'proj',
+    INFISICAL_ENV: 'dev',
+    SHUTDOWN_TIMEOUT_MS: '3000'
   }
   const config = {
     defaults: { polling_interval: 1 },

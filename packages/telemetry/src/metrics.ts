@@ -1,6 +1,16 @@
-import { Registry, collectDefaultMetrics } from 'prom-client'
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+/** A gauge that reads, at each scrape, whether bucket config changes arrive through pub/sub. */
+export function trackConfigSubscription (registry: Registry, name: string, isUp: () => boolean): Gauge {
+  return new Gauge({
+    name,
+    help: '1 while bucket config changes arrive through pub/sub, 0 while only the periodic check sees them',
+    registers: [registry],
+    collect () { this.set(isUp() ? 1 : 0) }
+  })
+}
 
 /** A registry of its own per service (and per test), with the process metrics on it. */
 export function createRegistry (opts: { service: string, defaults?: boolean }): Registry {

@@ -4,7 +4,7 @@ import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { BucketRegistry, createBucketStore, createNetworkPolicy, createSecretStore, invalidateSecretsOnChange, migrateLegacySecretNames } from '@internal/buckets'
 import { checkRedis, createKeys, createRedis, createSubscriber, watchMasterChanges } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, unsupportedNode, Counter, Gauge } from '@internal/telemetry'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, unsupportedNode, trackConfigSubscription, Counter } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
 import { loadConfiguredBuckets } from './bucket-bootstrap.ts'
 import { watchRedisWipes } from './redis-wipe.ts'
@@ -60,11 +60,14 @@ const refused = await checkConfiguredBucketNetworks(config)
 if (refused.length > 0) fail(new ConfigError(refused.map(p => `${p} (list its network in webhook.allowed_networks to allow it)`)))
 const loaded = await loadConfiguredBuckets({ config, store, secrets, now: Date.now }).catch(fail)
 const registry = new BucketRegistry({
-  store, keys, subscriber, checkIntervalMs: config.redis.config_check_interval_ms,
+  store,
+  keys,
+  subscriber,
+  checkIntervalMs: config.redis.config_check_interval_ms,
   onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed'),
   onSubscription: up => up ? log.info('config subscription up') : log.error({ checkIntervalMs: config.redis.config_check_interval_ms }, 'config subscription lost: bucket changes arrive through the periodic version check until it is back')
 })
-new Gauge({ name: 'monitor_config_subscription_up', help: '1 while bucket config changes arrive through pub/sub, 0 while only the periodic check sees them', registers: [promRegistry], collect () { this.set(registry.subscribed ? 1 : 0) } })
+trackConfigSubscription(promRegistry, 'monitor_config_subscription_up', () => registry.subscribed)
 invalidateSecretsOnChange(registry, secrets)
 await registry.start()
 const wipeWatch = await watchRedisWipes({ config, redis, keys, store, secrets, log: log.child({ component: 'redis' }), metrics: promRegistry })
@@ -80,7 +83,15 @@ const clients = new S3ClientCache({
   onMiss: () => metrics.clientCacheMisses.inc()
 })
 const scheduler = new Scheduler({
-  redis, keys, scripts: monitorScripts(redis), log: log.child({ component: 'scanner' }), metrics, owner, registry, secrets, clients,
+  redis,
+  keys,
+  scripts: monitorScripts(redis),
+  log: log.child({ component: 'scanner' }),
+  metrics,
+  owner,
+  registry,
+  secrets,
+  clients,
   pageSize: config.defaults.max_objects_per_batch,
   headFailures: new HeadFailures(),
   stateTtlSec: config.redis.ttl,
@@ -111,13 +122,26 @@ registerHealthRoutes(app, {
     // A wiped Redis is shown (from the first time this replica saw it) but keeps the replica ready:
     // the config file's buckets are back at once, and the API must stay reachable to add the others.
     return {
-      ready, ...health, ...wipeWatch.readinessDetail(), secrets: secretStore.ok ? 'ok' : 'error', config_subscription: registry.subscribed ? 'ok' : 'down',
-      closing, stuck_scans: stuck, buckets_timing_out: scheduler.timingOut
+      ready,
+      ...health,
+      ...wipeWatch.readinessDetail(),
+      secrets: secretStore.ok ? 'ok' : 'error',
+      config_subscription: registry.subscribed ? 'ok' : 'down',
+      closing,
+      stuck_scans: stuck,
+      buckets_timing_out: scheduler.timingOut
     }
   }
 })
 await registerApi(app, {
-  config, log: log.child({ component: 'api' }), redis: apiRedis, keys, registry, secrets, scans: scheduler, metrics: promRegistry,
+  config,
+  log: log.child({ component: 'api' }),
+  redis: apiRedis,
+  keys,
+  registry,
+  secrets,
+  scans: scheduler,
+  metrics: promRegistry,
   auth: { jwtSecret: env.JWT_SECRET, clientId: env.API_CLIENT_ID, clientSecret: env.API_CLIENT_SECRET }
 })
 await app.listen({ host: '0.0.0.0', port: config.httpPort })
