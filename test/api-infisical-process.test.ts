@@ -82,7 +82,7 @@ test('Infisical holds the secrets; while it is down scanning and delivery go on 
   assert.equal(ready.status, 503)
   assert.equal((await ready.json() as { secrets: string }).secrets, 'error')
   const metrics = await (await fetch(`http://127.0.0.1:${monitor.port}/metrics`)).text()
-  assert.match(metrics, /monitor_secret_store_up\{store="infisical"[^}]*\} 0/)
+  assert.match(metrics, /watch_folder_secret_store_up\{store="infisical"[^}]*\} 0/)
 
   fake.release()
   const retried = await api.call('POST', '/api/buckets/add', { name: 'vault-two', access_key: s3.accessKey, secret_key: s3.secretKey, endpoint: s3.endpoint, webhook_url: receiver.url })

@@ -68,7 +68,7 @@ export async function startHarness (opts: HarnessOptions): Promise<Harness> {
   const logs: Array<Record<string, any>> = []
   const sink = new Writable({ write (chunk, _enc, cb) { for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line)); cb() } })
   const log = createLogger({ service: 'webhook-consumer', level: 'info', destination: sink })
-  const registry = createRegistry({ service: 'webhook-consumer', defaults: false })
+  const registry = createRegistry({ defaults: false })
   const deps: ConsumerDeps = {
     config,
     redis,

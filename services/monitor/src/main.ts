@@ -35,7 +35,7 @@ if (nodeProblem) fail(new Error(nodeProblem))
 const { config, env } = (() => { try { return loadMonitorConfig(process.env) } catch (err) { return fail(err) } })()
 guardRegexBacktracking() // include/exclude patterns come from API users and the config file
 const log = createLogger({ service: 'bucket-monitor', level: config.logLevel })
-const promRegistry = createRegistry({ service: 'bucket-monitor' })
+const promRegistry = createRegistry()
 const usesSentinel = config.redis.sentinel_host !== null
 const owner = env.MONITOR_ID ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
 
@@ -45,7 +45,7 @@ const apiRedis = createApiRedis(config)
 for (const [name, conn] of Object.entries({ redis, subscriber, api: apiRedis })) {
   conn.on('error', err => log.warn({ err: toError(err), connection: name }, 'redis connection error'))
 }
-const failovers = new Counter({ name: 'monitor_redis_failovers_total', help: 'Redis master changes seen (Sentinel failovers)', registers: [promRegistry] })
+const failovers = new Counter({ name: 'watch_folder_redis_failovers_total', help: 'Redis master changes seen (Sentinel failovers)', registers: [promRegistry] })
 watchMasterChanges(redis, change => { failovers.inc(); log.warn(change, 'redis master changed') })
 
 const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
@@ -67,12 +67,12 @@ const registry = new BucketRegistry({
   onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed'),
   onSubscription: up => up ? log.info('config subscription up') : log.error({ checkIntervalMs: config.redis.config_check_interval_ms }, 'config subscription lost: bucket changes arrive through the periodic version check until it is back')
 })
-trackConfigSubscription(promRegistry, 'monitor_config_subscription_up', () => registry.subscribed)
+trackConfigSubscription(promRegistry, () => registry.subscribed)
 invalidateSecretsOnChange(registry, secrets)
 await registry.start()
 const wipeWatch = await watchRedisWipes({ config, redis, keys, store, secrets, log: log.child({ component: 'redis' }), metrics: promRegistry })
 
-const metrics = createMonitorMetrics(promRegistry, () => redis.llen(keys.queue), () => scheduler.stuckScans())
+const metrics = createMonitorMetrics(promRegistry, () => scheduler.stuckScans())
 const par = config.parallel
 const clients = new S3ClientCache({
   signingRegion: config.defaults.signing_region,

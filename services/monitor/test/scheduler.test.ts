@@ -64,7 +64,7 @@ async function fixture (t: { after: (fn: () => Promise<void>) => void }): Promis
     const registry = new BucketRegistry({ store, keys, subscriber: server.client(), checkIntervalMs: 60_000 })
     await registry.start()
     const scans: Array<[string, ScanReport]> = []
-    const metrics = createMonitorMetrics(createRegistry({ service: 'test', defaults: false }))
+    const metrics = createMonitorMetrics(createRegistry({ defaults: false }))
     const deps: SchedulerDeps = {
       redis,
       keys,
