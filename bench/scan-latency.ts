@@ -2,7 +2,7 @@
 // every request after 50 ms, as object stores answer a ListObjectsV2 page in tens to hundreds
 // of milliseconds, and counts the requests. A bucket of BENCH_LATENCY_OBJECTS (default
 // 1,000,000) objects; every ratio compares two figures measured in the same run. The scans
-// run in a process of their own started as the monitor is (node --import tsx, plus
+// run in a process of their own started as the monitor is (plain node, plus
 // BENCH_SCANNER_FLAGS, e.g. --max-semi-space-size=2), whose peak RSS is reported.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
@@ -22,7 +22,7 @@ interface ScanResult { ms: number, progress: ScanProgress, peakRssMb: number }
 
 async function startScanner (redisPort: number, endpoint: string) {
   const flags = (process.env.BENCH_SCANNER_FLAGS ?? '').split(' ').filter(Boolean)
-  const proc = fork(new URL('./scan-worker.ts', import.meta.url), [String(redisPort), endpoint], { execArgv: ['--import', 'tsx', ...flags], stdio: 'inherit' })
+  const proc = fork(new URL('./scan-worker.ts', import.meta.url), [String(redisPort), endpoint], { execArgv: flags, stdio: 'inherit' })
   const [ready] = await once(proc, 'message') as [{ idleRssMb: number }]
   const scan = async (bucket: string): Promise<ScanResult> => {
     proc.send({ type: 'scan', bucket })

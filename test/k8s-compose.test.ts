@@ -99,12 +99,14 @@ for (const [svc, port] of Object.entries(APPS)) {
   test(`Dockerfile.${svc}: multi-stage, production deps of ${svc} only, non-root, node as PID 1, no secrets`, () => {
     const text = dockerfile(svc)
     const stages = text.split(/^FROM /m).slice(1)
-    assert.equal(stages.length, 2, 'a deps stage and a runtime stage')
-    assert.match(stages[0]!, new RegExp(`npm ci --omit=dev --ignore-scripts --workspace services/${svc}\\b`))
-    for (const ws of workspaces) assert.ok(stages[0]!.includes(`COPY ${ws}/package.json ${ws}/`), `deps stage copies ${ws}/package.json`)
-    const runtime = stages[1]!
+    assert.equal(stages.length, 3, 'a type-check stage, a deps stage and a runtime stage')
+    assert.match(stages[0]!, /npm ci --ignore-scripts && npx tsc -p tsconfig.json && touch \.type-checked/)
+    assert.match(stages[1]!, new RegExp(`npm ci --omit=dev --ignore-scripts --workspace services/${svc}\\b`))
+    for (const ws of workspaces) assert.ok(stages[1]!.includes(`COPY ${ws}/package.json ${ws}/`), `deps stage copies ${ws}/package.json`)
+    const runtime = stages[2]!
+    assert.match(runtime, /^COPY --from=check \/app\/\.type-checked/m, 'the runtime stage waits for the type check')
     assert.match(runtime, /^USER node$/m)
-    assert.match(runtime, new RegExp(`^CMD \\["node", "--import", "tsx", "services/${svc}/src/main.ts"\\]$`, 'm'), 'exec form: node is PID 1')
+    assert.match(runtime, new RegExp(`^CMD \\["node", "services/${svc}/src/main.ts"\\]$`, 'm'), 'exec form: node is PID 1, stripping the types itself')
     assert.match(runtime, new RegExp(`^EXPOSE ${port}$`, 'm'))
     assert.match(runtime, new RegExp(`HTTP_PORT=${port}`))
     const other = svc === 'monitor' ? 'consumer' : 'monitor'
@@ -123,7 +125,7 @@ for (const [svc, port] of Object.entries(APPS)) {
         assert.ok(declared.has(pkg), `${file.slice(ROOT.length + 1)} imports ${pkg}, which no package.json of the ${svc} image declares`)
       }
     }
-    assert.ok(declared.has('tsx'), 'tsx is a runtime dependency')
+    for (const toolchain of ['tsx', 'typescript', 'esbuild']) assert.ok(!declared.has(toolchain), `${toolchain} is not a runtime dependency`)
   })
 }
 

@@ -181,3 +181,58 @@ test('kill -9 in the middle of a parallel scan, restart: nothing missed, nothing
   assert.deepEqual(changes, expected)
   assert.ok(second.logs.some(l => l.message === 'scan finished' && l.outcome === 'ok' && l.listed === 6000 - removed.length + added.length && l.ranges > 1))
 })
+
+test('a store that never answers for 16 buckets: a healthy bucket keeps its latency, the hung buckets show in /ready and recover with the store', async (t) => {
+  await redis.flushall()
+  const hung = Array.from({ length: 16 }, (_, i) => `hung-${String(i).padStart(2, '0')}`)
+  const healthy = 'healthy-bucket'
+  for (const name of [...hung, healthy]) { fake.createBucket(name); fake.put(name, 'before', 'b') }
+  t.after(() => fake.hang.clear())
+  const config = {
+    ...configFor([...hung, healthy], { interval: 2, leaseTtl: 5 }),
+    // The default region limit (15) with short deadlines, so the fault is seen within the test;
+    // a hung request gives its slot back after 3 s (its first-byte timeout), long before its 6 s deadline.
+    parallel: { lease_ttl: 5, max_workers: 60, rate_limit_per_region: 15, stagger_method: 'equal', s3_connect_timeout: 1, s3_request_timeout: 3, s3_request_deadline: 6, scan_timeout: 30 }
+  }
+  const monitor = await start(config, sharedEnv())
+  await waitFor(async () => await redis.llen(QUEUE) === 17, { timeoutMs: 15_000, what: 'first scans' })
+  for (const name of hung) { fake.hang.set(name, 'silent'); fake.put(name, 'during', 'd') }
+
+  // One upload to the healthy bucket a second for 12 s, while every request of the 16 others hangs.
+  const uploaded = new Map<string, number>()
+  const seen = new Map<string, number>()
+  const watching = setInterval(() => {
+    redis.lrange(QUEUE, 0, -1).then(raw => {
+      for (const e of raw.map(r => JSON.parse(r))) if (e.bucket === healthy && !seen.has(e.key)) seen.set(e.key, Date.now())
+    }).catch(() => {})
+  }, 100)
+  t.after(() => clearInterval(watching))
+  for (let i = 0; i < 12; i++) {
+    const key = `upload-${i}`
+    fake.put(healthy, key, key)
+    uploaded.set(key, Date.now())
+    await sleep(1000)
+  }
+  await waitFor(() => seen.size === 13, { timeoutMs: 10_000, what: 'every healthy upload announced' })
+  const latencies = [...uploaded].map(([key, at]) => seen.get(key)! - at)
+  const readiness = await (await fetch(`http://127.0.0.1:${monitor.port}/ready`)).json() as Record<string, unknown>
+
+  fake.hang.clear()
+  await waitFor(async () => (await queued()).filter(e => e.key === 'during').length === 16, { timeoutMs: 40_000, what: 'hung buckets recovered' })
+  clearInterval(watching)
+
+  const failed = monitor.logs.filter(l => l.message === 'scan failed' && hung.includes(l.bucket))
+  const detectMs = failed.map(l => l.durationMs as number)
+  t.diagnostic(`healthy latency ms: max ${Math.max(...latencies)}, all ${latencies.join(' ')}; hung scans failed after ms: min ${Math.min(...detectMs)} max ${Math.max(...detectMs)} (${failed.length} failures)`)
+  assert.ok(Math.max(...latencies) <= 2000 + 5000, `healthy bucket latencies ${latencies.join(', ')} ms`)
+  assert.ok(failed.length >= 16, `${failed.length} failed hung scans`)
+  assert.ok(failed.every(l => /S3_REQUEST_TIMEOUT|timed out/.test(JSON.stringify(l.err))), JSON.stringify(failed[0]))
+  // The 6 s deadline, plus at most the 3 s a 16th bucket waits for a slot a hung request gives back.
+  assert.ok(Math.max(...detectMs) < 10_000, `a hung scan failed after ${Math.max(...detectMs)} ms`)
+  assert.equal(readiness.stuck_scans, 0)
+  assert.ok(Number(readiness.buckets_timing_out) >= 8, JSON.stringify(readiness))
+  const metrics = await (await fetch(`http://127.0.0.1:${monitor.port}/metrics`)).text()
+  assert.match(metrics, /watch_folder_s3_request_timeouts_total\{[^}]*operation="list"[^}]*\} [1-9]/)
+  assert.match(metrics, /watch_folder_scans_stuck\{[^}]*\} 0/)
+  await monitor.kill('SIGTERM')
+})

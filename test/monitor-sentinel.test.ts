@@ -44,11 +44,11 @@ test('the monitor carries on when the Redis master is killed under Sentinel', as
     buckets: [{ name, endpoint: fake.endpoint, access_key: 'AK', secret_key: 'SK', webhook_url: 'http://127.0.0.1:9/hook' }]
   }, sharedEnv())
   await waitFor(async () => (await keysQueued()).length >= 20, { timeoutMs: 15_000, what: 'events before the failover' })
-  const oldMaster = topology.currentMasterPort()
+  const oldMaster = await topology.currentMasterPort()
 
   await topology.killMaster()
   fake.put(name, 'after-failover', 'x')
-  await waitFor(() => topology.currentMasterPort() !== oldMaster, { timeoutMs: 20_000, what: 'Sentinel promotes the replica' })
+  await topology.waitForNewMaster(oldMaster)
   await waitFor(async () => (await keysQueued()).includes('after-failover'), { timeoutMs: 30_000, what: 'an event after the failover' })
   assert.equal(monitor.proc.exitCode, null, 'the monitor is still running')
   await waitFor(() => ready(monitor!.port), { timeoutMs: 10_000, what: '/ready after the failover' })
@@ -58,6 +58,6 @@ test('the monitor carries on when the Redis master is killed under Sentinel', as
   // Thanks to WAIT nothing enqueued before the kill was lost with the old master.
   for (let i = 0; i < 20; i++) assert.ok(keys.includes(`before-${i}`), `before-${i} on the new master`)
   const metrics = await (await fetch(`http://127.0.0.1:${monitor.port}/metrics`)).text()
-  assert.match(metrics, /monitor_redis_failovers_total\{service="bucket-monitor"\} [1-9]/)
+  assert.match(metrics, /watch_folder_redis_failovers_total\{service="bucket-monitor"\} [1-9]/)
   assert.ok(monitor.logs.some(l => l.message === 'scan finished' && l.startedAt > Date.now() - 5000))
 })

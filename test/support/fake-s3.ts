@@ -4,10 +4,11 @@ import { createHash } from 'node:crypto'
 /**
  * A fast in-memory S3 over HTTP, path-style, for tests and the scan benchmark: ListObjectsV2
  * (sorted by byte order, continuation tokens, prefix, start-after, max-keys), HeadObject,
- * GetObject, PutObject, DeleteObject, CreateBucket. Signatures are not checked. A delimiter
- * listing (CommonPrefixes) is answered without continuation tokens (one page).
- * `intercept` injects faults (a failing page, 503 SlowDown, 403 AccessDenied) and `latencyMs`
- * slows every answer. s3rver lists at 3,000-11,000 objects/s; this lists far faster.
+ * GetObject, PutObject, DeleteObject, CreateBucket. Signatures are not checked. With
+ * `encoding-type=url` keys are URL-encoded in the listing as S3 does (space as `+`). A
+ * delimiter listing (CommonPrefixes) is answered without continuation tokens (one page).
+ * `intercept` injects faults (a failing page, 503 SlowDown, 403 AccessDenied), `latencyMs`
+ * slows every answer, and `hang` makes chosen buckets' requests hang like a stuck store. s3rver lists at 3,000-11,000 objects/s; this lists far faster.
  */
 export interface FakeObject {
   key: string
@@ -34,6 +35,13 @@ export interface FakeS3 {
   /** Answers with a fault instead of the real result when it returns one. */
   intercept: ((req: FakeRequest) => Fault | undefined) | undefined
   latencyMs: number
+  /**
+   * Buckets whose requests are accepted and then left hanging: `silent` never answers,
+   * `body` sends the status line, headers and a first chunk, then nothing more.
+   */
+  hang: Map<string, 'silent' | 'body'>
+  /** Requests hanging now. */
+  readonly hanging: number
   /** Requests served, by operation. */
   counts: Record<FakeRequest['op'], number>
   createBucket (name: string): void
@@ -120,14 +128,19 @@ function byteCompare (a: string, b: string): number {
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex')
 const xml = (s: string) => s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
+// S3's listing encoding: percent-encoding that keeps `/` and writes a space as `+`.
+const s3UrlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/').replace(/%20/g, '+')
 const wholeSeconds = (ms: number) => Math.floor(ms / 1000) * 1000
 
 export async function startFakeS3 (opts: { latencyMs?: number } = {}): Promise<FakeS3> {
   const buckets = new Map<string, SortedBucket>()
+  const stalled = new Set<ServerResponse>()
   const fake: FakeS3 = {
     endpoint: '',
     intercept: undefined,
     latencyMs: opts.latencyMs ?? 0,
+    hang: new Map(),
+    get hanging () { return stalled.size },
     counts: { list: 0, head: 0, get: 0, put: 0, delete: 0, 'create-bucket': 0 },
     createBucket (name) { if (!buckets.has(name)) buckets.set(name, new SortedBucket()) },
     seed (bucket, objects) {
@@ -166,6 +179,8 @@ export async function startFakeS3 (opts: { latencyMs?: number } = {}): Promise<F
     fake.counts[op]++
     const page = op === 'list' ? pageNumber(url.searchParams.get('continuation-token')) : 0
     if (fake.latencyMs > 0) await new Promise(resolve => setTimeout(resolve, fake.latencyMs))
+    const hang = fake.hang.get(decodeURIComponent(bucket))
+    if (hang) return stall(res, hang)
     const fault = fake.intercept?.({ op, bucket: decodeURIComponent(bucket), key, page })
     if (fault) return send(res, fault.status, op === 'head' ? '' : errorXml(fault.code, fault.message ?? fault.code))
     if (op === 'create-bucket') { fake.createBucket(bucket); return send(res, 200, '') }
@@ -189,6 +204,15 @@ export async function startFakeS3 (opts: { latencyMs?: number } = {}): Promise<F
     res.end(op === 'get' ? 'x'.repeat(obj.size) : undefined)
   }
 
+  // Left open until the client gives up (or close()): what a store that accepted the request and stalled looks like.
+  function stall (res: ServerResponse, mode: 'silent' | 'body'): void {
+    stalled.add(res)
+    res.on('close', () => stalled.delete(res))
+    if (mode === 'silent') return
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': '65536' })
+    res.write('<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">')
+  }
+
   function list (res: ServerResponse, name: string, b: SortedBucket, q: URLSearchParams, page: number): void {
     const token = q.get('continuation-token')
     const after = token ? Buffer.from(token, 'base64url').toString().replace(/^\d+\n/, '') : q.get('start-after') ?? ''
@@ -198,18 +222,21 @@ export async function startFakeS3 (opts: { latencyMs?: number } = {}): Promise<F
     const { items, truncated, prefixes } = delimiter ? b.pageGrouped(after, prefix, delimiter, max) : { ...b.page(after, prefix, max), prefixes: [] }
     const last = items[items.length - 1]
     const next = truncated && last ? Buffer.from(`${page + 1}\n${last.key}`).toString('base64url') : undefined
+    const encoded = q.get('encoding-type') === 'url'
+    const enc = (v: string) => encoded ? s3UrlEncode(v) : v
     const parts = [
       '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
-      `<Name>${xml(name)}</Name><Prefix>${xml(prefix)}</Prefix><KeyCount>${items.length}</KeyCount><MaxKeys>${max}</MaxKeys>`,
+      encoded ? '<EncodingType>url</EncodingType>' : '',
+      `<Name>${xml(name)}</Name><Prefix>${xml(enc(prefix))}</Prefix><KeyCount>${items.length}</KeyCount><MaxKeys>${max}</MaxKeys>`,
       `<IsTruncated>${truncated}</IsTruncated>`,
       token ? `<ContinuationToken>${token}</ContinuationToken>` : '',
       next ? `<NextContinuationToken>${next}</NextContinuationToken>` : ''
     ]
     for (const o of items) {
-      parts.push(`<Contents><Key>${xml(o.key)}</Key><LastModified>${new Date(o.lastModified).toISOString()}</LastModified>` +
+      parts.push(`<Contents><Key>${xml(enc(o.key))}</Key><LastModified>${new Date(o.lastModified).toISOString()}</LastModified>` +
         `<ETag>&quot;${o.etag}&quot;</ETag><Size>${o.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`)
     }
-    for (const p of prefixes) parts.push(`<CommonPrefixes><Prefix>${xml(p)}</Prefix></CommonPrefixes>`)
+    for (const p of prefixes) parts.push(`<CommonPrefixes><Prefix>${xml(enc(p))}</Prefix></CommonPrefixes>`)
     parts.push('</ListBucketResult>')
     res.setHeader('Content-Type', 'application/xml')
     send(res, 200, parts.join(''))

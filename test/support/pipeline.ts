@@ -12,6 +12,8 @@ export interface PipelineOptions {
   config?: Record<string, Record<string, unknown>>
   /** Extra fields of the one bucket (webhook_auth, first_scan, ...). */
   bucket?: Record<string, unknown>
+  /** More buckets, each given over the one bucket's fields (name, endpoint, credentials, webhook). */
+  extraBuckets?: Array<Record<string, unknown>>
 }
 
 /**
@@ -62,7 +64,15 @@ export async function startPipeline (opts: PipelineOptions = {}): Promise<Pipeli
     return defaultRespond(req, res)
   }
   const pipeline: Pipeline = {
-    bucket, s3, receiver, redis, sentinel, monitors: [], consumers: [], deliveries, changesSeen,
+    bucket,
+    s3,
+    receiver,
+    redis,
+    sentinel,
+    monitors: [],
+    consumers: [],
+    deliveries,
+    changesSeen,
     async startMonitor (name = `monitor-${pipeline.monitors.length + 1}`) {
       const m = await spawnService('monitor', name, config, { ...env, MONITOR_ID: `${name}-${randomBytes(2).toString('hex')}` })
       pipeline.monitors.push(m)
@@ -99,11 +109,13 @@ function buildConfig (opts: PipelineOptions, t: Targets): Record<string, unknown
     consumer: { visibility_timeout: 3, polling_interval: 0.2, webhook_threads: 20 }
   }
   for (const [section, values] of Object.entries(opts.config ?? {})) base[section] = { ...base[section], ...values }
-  return {
-    ...base,
-    buckets: [{
-      name: t.bucket, endpoint: t.endpoint, access_key: 'pipeline-access', secret_key: 'pipeline-secret-key', webhook_url: t.webhookUrl,
-      ...opts.bucket
-    }]
+  const bucket = {
+    name: t.bucket,
+    endpoint: t.endpoint,
+    access_key: 'pipeline-access',
+    secret_key: 'pipeline-secret-key',
+    webhook_url: t.webhookUrl,
+    ...opts.bucket
   }
+  return { ...base, buckets: [bucket, ...(opts.extraBuckets ?? []).map(extra => ({ ...bucket, ...extra }))] }
 }

@@ -12,6 +12,15 @@ export interface RedisServer {
   client (): Redis
   /** Stops the server with SIGKILL (a crash) or SIGTERM. */
   kill (signal?: NodeJS.Signals): Promise<void>
+  /** The running server's pid (changes on restart). */
+  readonly pid: number
+  /** Sends a signal without waiting for an exit: SIGSTOP freezes the server (a hung store), SIGCONT thaws it. */
+  signal (signal: NodeJS.Signals): void
+  /**
+   * Kills the server (if it still runs) and starts it again on the same port and directory: on
+   * its data when started with `--appendonly yes`, empty otherwise (a restart without persistence).
+   */
+  restart (): Promise<void>
   stop (): Promise<void>
 }
 
@@ -19,11 +28,19 @@ export interface RedisServer {
 export async function startRedis (extraArgs: string[] = []): Promise<RedisServer> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'wf-redis-'))
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: 'ignore' })
+  const launch = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: 'ignore' })
+  let proc = launch()
   const clients: Redis[] = []
   await waitFor(() => ping(port), { what: `redis-server on ${port}` })
   return {
     port,
+    get pid () { return proc.pid! },
+    signal (signal) { proc.kill(signal) },
+    async restart () {
+      await killProcess(proc, 'SIGKILL')
+      proc = launch()
+      await waitFor(() => ping(port), { what: `redis-server on ${port} after restart` })
+    },
     url: `redis://127.0.0.1:${port}`,
     client () {
       const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 3, lazyConnect: false })
@@ -33,6 +50,7 @@ export async function startRedis (extraArgs: string[] = []): Promise<RedisServer
     },
     kill: signal => killProcess(proc, signal ?? 'SIGKILL'),
     async stop () {
+      proc.kill('SIGCONT') // a frozen server would never answer its clients' QUIT
       await Promise.all(clients.map(c => c.quit().catch(() => c.disconnect())))
       await killProcess(proc, 'SIGKILL')
       rmSync(dir, { recursive: true, force: true })

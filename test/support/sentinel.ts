@@ -1,4 +1,5 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process'
+import { promisify } from 'node:util'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,13 +13,20 @@ export interface SentinelTopology {
   sentinelPorts: number[]
   /** `127.0.0.1:p1,127.0.0.1:p2,...` as REDIS_SENTINEL_HOST accepts it. */
   sentinelHosts: string
-  /** kill -9 the current master. */
-  killMaster (): Promise<void>
-  /** The port Sentinel reports as master now. */
-  currentMasterPort (): number
+  /** kill -9 the current master; resolves with its port. */
+  killMaster (): Promise<number>
+  /** The master port a majority of the sentinels agree on (asked until they do, within `timeoutMs`). */
+  currentMasterPort (timeoutMs?: number): Promise<number>
+  /**
+   * Resolves with the new master's port once a majority of the sentinels report a master other
+   * than `from` (they switch on +switch-master); rejects after `timeoutMs`. Tests wait on this
+   * instead of a fixed pause, which a slow machine outlasts.
+   */
+  waitForNewMaster (from: number, timeoutMs?: number): Promise<number>
   stop (): Promise<void>
 }
 
+const execFileAsync = promisify(execFile)
 const cli = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 2000 })
 
 /**
@@ -48,11 +56,14 @@ export async function startSentinelTopology (masterName = 'mymaster'): Promise<S
     replicaPort,
     sentinelPorts,
     sentinelHosts: sentinelPorts.map(p => `127.0.0.1:${p}`).join(','),
-    currentMasterPort: () => Number(tryCli(sentinelPorts[0]!, 'sentinel', 'get-master-addr-by-name', masterName).split('\n')[1]),
+    currentMasterPort: (timeoutMs = 10_000) => agreedMaster(sentinelPorts, masterName, port => port > 0, timeoutMs, 'sentinels agree on a master'),
+    waitForNewMaster: (from, timeoutMs = 20_000) => agreedMaster(sentinelPorts, masterName, port => port > 0 && port !== from, timeoutMs, `sentinels switch away from master ${from}`),
     async killMaster () {
-      const port = Number(tryCli(sentinelPorts[0]!, 'sentinel', 'get-master-addr-by-name', masterName).split('\n')[1])
+      const port = await agreedMaster(sentinelPorts, masterName, p => p > 0, 10_000, 'the master to kill')
       const proc = procs.get(port)
-      if (proc) await killProcess(proc, 'SIGKILL')
+      if (!proc) throw new Error(`no process of this topology listens on ${port}`)
+      await killProcess(proc, 'SIGKILL')
+      return port
     },
     async stop () {
       await Promise.all([...procs.values()].map(p => killProcess(p, 'SIGKILL')))
@@ -74,6 +85,27 @@ function sentinelConf (port: number, i: number, ports: number[], name: string, m
     ...peers,
     `sentinel known-replica ${name} 127.0.0.1 ${replica}`
   ].join('\n') + '\n'
+}
+
+// Asked with async redis-cli calls: a blocking call would stall the test's own traffic.
+async function masterSeenBy (port: number, name: string): Promise<number> {
+  try {
+    const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), 'sentinel', 'get-master-addr-by-name', name], { encoding: 'utf8', timeout: 2000 })
+    return Number(stdout.trim().split('\n')[1] ?? NaN)
+  } catch {
+    return NaN
+  }
+}
+
+/** Polls every sentinel until a majority name the same master port accepted by `wanted`; throws at the deadline. */
+async function agreedMaster (ports: number[], name: string, wanted: (port: number) => boolean, timeoutMs: number, what: string): Promise<number> {
+  let agreed = NaN
+  await waitFor(async () => {
+    const seen = await Promise.all(ports.map(p => masterSeenBy(p, name)))
+    agreed = seen.find(port => wanted(port) && seen.filter(s => s === port).length > ports.length / 2) ?? NaN
+    return !Number.isNaN(agreed)
+  }, { timeoutMs, everyMs: 50, what })
+  return agreed
 }
 
 function tryCli (port: number, ...args: string[]): string {

@@ -32,7 +32,7 @@ export async function spawnService (kind: 'monitor' | 'consumer', name: string, 
   const configPath = join(dir, 'config.yaml')
   writeFileSync(configPath, stringify(config))
   const port = await freePort()
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN[kind]], {
+  const proc = spawn(process.execPath, [MAIN[kind]], {
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env, CONFIG_PATH: configPath, HTTP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { defineScript, type Keys } from '@internal/redis'
+import { checkDeadline, defineScript, type Keys } from '@internal/redis'
 import { StoredBucket, type Bucket } from './schema.ts'
 
 const lua = (name: string) => new URL(`../lua/${name}.lua`, import.meta.url)
@@ -9,14 +9,23 @@ const MISSING = -2
 export type SaveMode = 'create' | 'update' | 'put'
 export type SaveResult = { ok: true, version: number } | { ok: false, reason: 'exists' | 'missing' }
 
+export interface BucketStoreOptions {
+  /**
+   * The instant (ms, Redis clock) after which each write must not be applied, read when the
+   * write is sent; past it the write throws WriteDeadlineError and changes nothing. Unset: no deadline.
+   */
+  deadline?: () => number
+}
+
 /** Reads and writes bucket configurations; every write bumps the config version and publishes it. */
-export function createBucketStore (redis: Redis, keys: Keys) {
-  const saveScript = defineScript<[string, string, string, string], number>(redis, 'wfSaveBucket', lua('saveBucket'), 2)
-  const notifyScript = defineScript<[string, string, string], number>(redis, 'wfSetNotifications', lua('setNotifications'), 3)
-  const deleteScript = defineScript<[string, string, string], number>(redis, 'wfDeleteBucket', lua('deleteBucket'), 12)
+export function createBucketStore (redis: Redis, keys: Keys, { deadline }: BucketStoreOptions = {}) {
+  const saveScript = defineScript<[string, string, string, string, string], number>(redis, 'wfSaveBucket', lua('saveBucket'), 2)
+  const notifyScript = defineScript<[string, string, string, string], number>(redis, 'wfSetNotifications', lua('setNotifications'), 3)
+  const deleteScript = defineScript<[string, string, string, string], number>(redis, 'wfDeleteBucket', lua('deleteBucket'), 12)
+  const until = () => deadline === undefined ? '' : String(deadline())
 
   async function save (bucket: StoredBucket, mode: SaveMode): Promise<SaveResult> {
-    const version = await saveScript([keys.bucketConfig(bucket.name), keys.configVersion], JSON.stringify(bucket), keys.configChannel, bucket.name, mode)
+    const version = checkDeadline(await saveScript([keys.bucketConfig(bucket.name), keys.configVersion], JSON.stringify(bucket), keys.configChannel, bucket.name, mode, until()))
     if (version === EXISTS) return { ok: false, reason: 'exists' }
     if (version === MISSING) return { ok: false, reason: 'missing' }
     return { ok: true, version }
@@ -24,7 +33,7 @@ export function createBucketStore (redis: Redis, keys: Keys) {
 
   async function setNotifications (name: string, enabled: boolean): Promise<boolean> {
     const keyList = [keys.bucketConfig(name), keys.notificationsDisabled(name), keys.configVersion]
-    return await notifyScript(keyList, enabled ? 'enable' : 'disable', keys.configChannel, name) !== MISSING
+    return checkDeadline(await notifyScript(keyList, enabled ? 'enable' : 'disable', keys.configChannel, name, until())) !== MISSING
   }
 
   async function remove (name: string): Promise<boolean> {
@@ -33,7 +42,7 @@ export function createBucketStore (redis: Redis, keys: Keys) {
       keys.bucketStatus(name), keys.lease(name), keys.schedule, keys.legacyWebhookUrl(name), keys.scanSeen(name), keys.configVersion,
       keys.stateIndex(name), keys.stateMeta(name)
     ]
-    return await deleteScript(keyList, name, keys.configChannel, keys.stateChunkPrefix(name)) !== MISSING
+    return checkDeadline(await deleteScript(keyList, name, keys.configChannel, until(), keys.stateChunkPrefix(name))) !== MISSING
   }
 
   async function get (name: string): Promise<Bucket | undefined> {

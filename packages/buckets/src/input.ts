@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { BucketName, Endpoint, HttpUrl, Pattern, secretName, type StoredBucket, type SecretKind } from './schema.ts'
+import { BucketName, Endpoint, HttpUrl, Pattern, type StoredBucket, type SecretKind } from './schema.ts'
+import { secretName } from './secret-names.ts'
 
 const Secret = z.string().min(1).max(4096)
 

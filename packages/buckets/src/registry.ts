@@ -4,14 +4,24 @@ import type { Keys } from '@internal/redis'
 import type { Bucket } from './schema.ts'
 import type { BucketStore } from './bucket-store.ts'
 
+/** How often the version is compared when nothing else is said: a missed message costs at most this long. */
+export const DEFAULT_CONFIG_CHECK_INTERVAL_MS = 1000
+/** Pause before subscribing again after SUBSCRIBE was refused. */
+const RESUBSCRIBE_DELAY_MS = 1000
+
 export interface BucketRegistryOptions {
   store: BucketStore
   keys: Keys
-  /** A second connection for SUBSCRIBE (a subscribed connection can run nothing else). */
+  /** A second connection for SUBSCRIBE, from createSubscriber (no ready check, no auto-resubscribe). */
   subscriber: Redis
-  /** How often the version is compared, in case a pub/sub message was missed. */
+  /**
+   * How often the version is compared, in case a pub/sub message was missed. It bounds how
+   * stale this replica's view can be while its subscription is down.
+   */
   checkIntervalMs?: number
   onError?: (err: unknown) => void
+  /** Told when the subscription goes up or down (a refused SUBSCRIBE goes to onError). */
+  onSubscription?: (up: boolean) => void
 }
 
 export interface BucketChange {
@@ -26,27 +36,35 @@ export interface BucketChange {
  * Emits `change` with { name, before, after } for each bucket that changed.
  */
 export class BucketRegistry extends EventEmitter {
-  readonly #opts: Required<Omit<BucketRegistryOptions, 'onError'>> & Pick<BucketRegistryOptions, 'onError'>
+  readonly #opts: BucketRegistryOptions & { checkIntervalMs: number }
   #buckets = new Map<string, Bucket>()
   #version = -1
   #timer: NodeJS.Timeout | undefined
+  #retry: NodeJS.Timeout | undefined
   #closed = false
+  #subscribed = false
   #reloading: Promise<void> | undefined
 
   constructor (opts: BucketRegistryOptions) {
     super()
-    this.#opts = { checkIntervalMs: 5000, ...opts }
+    this.#opts = { ...opts, checkIntervalMs: opts.checkIntervalMs ?? DEFAULT_CONFIG_CHECK_INTERVAL_MS }
   }
 
   get size (): number { return this.#buckets.size }
   get version (): number { return this.#version }
+  /** Whether change messages reach this replica now (false: only the periodic check does). */
+  get subscribed (): boolean { return this.#subscribed }
   get (name: string): Bucket | undefined { return this.#buckets.get(name) }
   all (): Bucket[] { return [...this.#buckets.values()] }
 
   async start (): Promise<void> {
-    const { subscriber, keys, checkIntervalMs } = this.#opts
+    const { subscriber, checkIntervalMs } = this.#opts
     subscriber.on('message', (_channel: string, name: string) => { this.#refresh(name).catch(err => this.#opts.onError?.(err)) })
-    await subscriber.subscribe(keys.configChannel)
+    subscriber.on('close', () => this.#setSubscribed(false))
+    await this.#subscribe()
+    // Messages published while the connection was down are lost: each new connection subscribes
+    // again and then reads everything.
+    subscriber.on('ready', () => { void this.#subscribe() })
     await this.reload()
     this.#timer = setInterval(() => { this.#checkVersion().catch(err => this.#opts.onError?.(err)) }, checkIntervalMs)
     this.#timer.unref()
@@ -62,7 +80,28 @@ export class BucketRegistry extends EventEmitter {
     if (this.#closed) return
     this.#closed = true
     clearInterval(this.#timer)
+    clearTimeout(this.#retry)
     await this.#opts.subscriber.unsubscribe().catch(() => {})
+  }
+
+  async #subscribe (): Promise<void> {
+    clearTimeout(this.#retry)
+    if (this.#closed) return
+    try {
+      await this.#opts.subscriber.subscribe(this.#opts.keys.configChannel)
+    } catch (err) {
+      this.#opts.onError?.(new Error(`config subscription failed, retrying: ${(err as Error).message}`))
+      this.#retry = setTimeout(() => { void this.#subscribe() }, RESUBSCRIBE_DELAY_MS).unref()
+      return
+    }
+    this.#setSubscribed(true)
+    if (this.#version !== -1) await this.reload().catch(err => this.#opts.onError?.(err))
+  }
+
+  #setSubscribed (up: boolean): void {
+    if (this.#subscribed === up || (up && this.#closed)) return
+    this.#subscribed = up
+    if (!this.#closed) this.#opts.onSubscription?.(up)
   }
 
   async #reloadAll (): Promise<void> {

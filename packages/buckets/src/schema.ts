@@ -8,8 +8,15 @@ export const BucketName = z.string()
   .refine(name => !name.includes('..'), 'must not contain two adjacent dots')
   .refine(name => isIP(name) === 0, 'must not look like an IP address')
 
+// The URL parser silently drops CR, LF and tab, so the URL used would differ from the one
+// written; refusing them lets the caller see the mistake (or the header-injection attempt).
+const CONTROL_WHITESPACE = 'must not contain CR, LF or tab'
+function hasNoControlWhitespace (value: string): boolean {
+  return !/[\r\n\t]/.test(value)
+}
+
 /** A bare host (`us-east-1.linodeobjects.com`, meaning https) or a full http(s) URL. */
-export const Endpoint = z.string().min(1).max(253).refine(isEndpoint, 'must be a host name or an http(s) URL')
+export const Endpoint = z.string().min(1).max(253).refine(hasNoControlWhitespace, CONTROL_WHITESPACE).refine(isEndpoint, 'must be a host name or an http(s) URL')
 
 function isEndpoint (value: string): boolean {
   if (/^https?:\/\//.test(value)) {
@@ -29,7 +36,8 @@ export function endpointHost (endpoint: string): string {
 }
 
 // zod 4 runs a refinement even after .url() failed, so the check must not throw on a non-URL.
-export const HttpUrl = z.string().max(2048).url().refine(isHttpUrl, 'must be an http or https URL')
+// The whitespace check comes first: zod's url() hands on the value with CR, LF and tab removed.
+export const HttpUrl = z.string().max(2048).refine(hasNoControlWhitespace, CONTROL_WHITESPACE).url().refine(isHttpUrl, 'must be an http or https URL')
 
 function isHttpUrl (value: string): boolean {
   try { return /^https?:$/.test(new URL(value).protocol) } catch { return false }
@@ -72,11 +80,3 @@ export type Bucket = StoredBucket & { notifications_enabled: boolean }
 
 export const SECRET_KINDS = ['ACCESS_KEY', 'SECRET_KEY', 'WEBHOOK_CLIENT_SECRET', 'SIGNING_SECRET'] as const
 export type SecretKind = typeof SECRET_KINDS[number]
-
-/**
- * The original's Infisical names (`MY_BUCKET_ACCESS_KEY`: upper case, `-` as `_`). A dot,
- * which the original mangled into names Infisical refuses, becomes `_DOT_`.
- */
-export function secretName (bucket: string, kind: SecretKind): string {
-  return `${bucket.toUpperCase().replaceAll('-', '_').replaceAll('.', '_DOT_')}_${kind}`
-}

@@ -3,6 +3,7 @@ import type { Keys } from '@internal/redis'
 import { createCachedSecretStore, type CachedSecretStore } from './secret-store.ts'
 import { createEmbeddedSecretStore, parseSecretsKey } from './embedded-store.ts'
 import { createInfisicalSecretStore, type InfisicalStoreOptions } from './infisical-store.ts'
+import { withLegacySecretNames } from './secret-names.ts'
 
 export interface SecretStoreEnv {
   SECRETS_KEY?: string
@@ -29,10 +30,10 @@ const INFISICAL_BACKEND_TIMEOUT_MS = 2000
 export function createSecretStore (env: SecretStoreEnv, redis: Redis, keys: Keys, cacheTtlMs = 60_000): CachedSecretStore {
   const infisical = infisicalOptions(env)
   if (infisical) {
-    return createCachedSecretStore(createInfisicalSecretStore(infisical), { ttlMs: cacheTtlMs, backendTimeoutMs: INFISICAL_BACKEND_TIMEOUT_MS })
+    return createCachedSecretStore(withLegacySecretNames(createInfisicalSecretStore(infisical)), { ttlMs: cacheTtlMs, backendTimeoutMs: INFISICAL_BACKEND_TIMEOUT_MS })
   }
   if (env.SECRETS_KEY) {
-    return createCachedSecretStore(createEmbeddedSecretStore(redis, keys.secrets, parseSecretsKey(env.SECRETS_KEY)), { ttlMs: cacheTtlMs })
+    return createCachedSecretStore(withLegacySecretNames(createEmbeddedSecretStore(redis, keys.secrets, parseSecretsKey(env.SECRETS_KEY))), { ttlMs: cacheTtlMs })
   }
   throw new Error('no secret store configured: set SECRETS_KEY (32 bytes, base64) or the INFISICAL_* variables')
 }

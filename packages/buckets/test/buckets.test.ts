@@ -2,9 +2,9 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { createKeys } from '@internal/redis'
+import { createKeys, createSubscriber } from '@internal/redis'
 import {
-  BucketRegistry, createBucketStore, createEmbeddedSecretStore, createCachedSecretStore, createMemorySecretStore,
+  BucketRegistry, DEFAULT_CONFIG_CHECK_INTERVAL_MS, createBucketStore, createEmbeddedSecretStore, createCachedSecretStore, createMemorySecretStore,
   secretName, BucketName, type BucketChange
 } from '@internal/buckets'
 import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
@@ -23,7 +23,7 @@ test('bucket names follow the S3 rules', () => {
 
 test('secret names keep the original Infisical scheme', () => {
   assert.equal(secretName('my-bucket', 'ACCESS_KEY'), 'MY_BUCKET_ACCESS_KEY')
-  assert.equal(secretName('my.bucket', 'SECRET_KEY'), 'MY_DOT_BUCKET_SECRET_KEY')
+  assert.equal(secretName('my.bucket', 'SECRET_KEY'), 'MYdotBUCKET_SECRET_KEY')
 })
 
 test('save, notifications switch, list and delete, with the original keys', async () => {
@@ -114,6 +114,35 @@ test('the network policy refuses loopback, link-local, private and translated fo
   assert.throws(() => createNetworkPolicy(['not-a-cidr']), /not a CIDR/)
 })
 
+test('the network policy also refuses 6to4, Teredo and site-local IPv6 unless allowed', async () => {
+  const { createNetworkPolicy } = await import('@internal/buckets')
+  const closed = createNetworkPolicy([])
+  // 6to4 and Teredo embed an IPv4 address a relay may forward to; fec0::/10 is the deprecated site-local range.
+  for (const ip of ['2002:7f00:1::1', '2002:a9fe:a9fe::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001::1', 'fec0::1', 'feff::1']) {
+    assert.equal(closed.isAllowedAddress(ip), false, ip)
+  }
+  for (const ip of ['2001:db9::1', '2001:1::1', '2003::1']) assert.equal(closed.isAllowedAddress(ip), true, ip)
+  assert.equal(createNetworkPolicy(['2002::/16']).isAllowedAddress('2002:7f00:1::1'), true)
+})
+
+test('URLs with CR, LF or tab inside are refused with the field named, not stripped', async () => {
+  const { BucketInputFields } = await import('@internal/buckets')
+  const base = { name: 'crlf-bucket', access_key: 'AK', secret_key: 'SK' }
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['webhook_url', { webhook_url: 'https://hooks.example.com/a\r\nX-Injected: 1' }],
+    ['endpoint', { endpoint: 'https://s3.example.com\n.evil' }],
+    ['region', { region: 'http://s3.example.com/\tx' }],
+    ['token_url', { client_id: 'c', client_secret: 's', token_url: 'https://auth.example.com/tok\ren' }],
+    ['webhook_auth.token_url', { webhook_auth: { type: 'oauth2', client_id: 'c', client_secret: 's', token_url: 'https://auth.example.com/\n' } }]
+  ]
+  for (const [field, extra] of cases) {
+    const parsed = BucketInputFields.safeParse({ ...base, ...extra })
+    assert.equal(parsed.success, false, field)
+    assert.ok(parsed.error!.issues.some(i => i.path.join('.') === field && /CR, LF or tab/.test(i.message)), `${field}: ${JSON.stringify(parsed.error!.issues)}`)
+  }
+  assert.equal(BucketInputFields.safeParse({ ...base, webhook_url: 'https://hooks.example.com/a?b=c%0D%0A' }).success, true)
+})
+
 test('the secret cache never keeps a value read before a set or an invalidate that happened while the read was on its way', async () => {
   const inner = createMemorySecretStore()
   await inner.set('ROTATED', 'old')
@@ -158,5 +187,43 @@ test('a change whose pub/sub message was lost is still picked up by the version 
   await waitFor(() => registry.get('loud') !== undefined && registry.get('silent') !== undefined, { what: 'both buckets', timeoutMs: 3000 })
   await store.remove('loud')
   await redis.del(keys.bucketConfig('silent'))
+  await registry.close()
+})
+
+test('a lost subscription is reported, subscribed again once allowed, and everything missed meanwhile is read', async () => {
+  const store = createBucketStore(redis, keys)
+  const subscriber = createSubscriber({ sentinel_host: null, sentinel_port: 26379, master_name: 'mymaster', password: null, db: 0, host: '127.0.0.1', port: server.port })
+  const seen: boolean[] = []
+  const registry = new BucketRegistry({ store, keys, subscriber, checkIntervalMs: 60_000, onError: () => {}, onSubscription: up => seen.push(up) })
+  await registry.start()
+  assert.equal(registry.subscribed, true)
+  try {
+    await redis.call('ACL', 'SETUSER', 'default', '-subscribe')
+    await redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+    await waitFor(() => !registry.subscribed, { what: 'the subscription reported lost', timeoutMs: 3000 })
+    await store.save({ name: 'missed', endpoint: 'h.example', status: 'active' }, 'put') // its message reaches nobody
+    await new Promise(resolve => setTimeout(resolve, 300))
+    assert.equal(registry.get('missed'), undefined, 'no message, and the version check is a minute away')
+    await redis.call('ACL', 'SETUSER', 'default', '+subscribe')
+    await waitFor(() => registry.subscribed && registry.get('missed') !== undefined, { what: 'resubscribed and reloaded', timeoutMs: 5000 })
+    assert.deepEqual(seen, [true, false, true])
+  } finally {
+    await redis.call('ACL', 'SETUSER', 'default', '+subscribe')
+    await store.remove('missed')
+    await registry.close()
+    subscriber.disconnect()
+  }
+})
+
+test('by default a change whose message was lost is seen within about a second', async () => {
+  const store = createBucketStore(redis, keys)
+  const registry = new BucketRegistry({ store, keys, subscriber: server.client() })
+  await registry.start()
+  await redis.set(keys.bucketConfig('quiet'), JSON.stringify({ name: 'quiet', endpoint: 'h.example', status: 'active' }))
+  await redis.incr(keys.configVersion)
+  const started = Date.now()
+  await waitFor(() => registry.get('quiet') !== undefined, { what: 'the silent change', timeoutMs: 2500 })
+  assert.ok(Date.now() - started <= DEFAULT_CONFIG_CHECK_INTERVAL_MS + 500)
+  await redis.del(keys.bucketConfig('quiet'))
   await registry.close()
 })

@@ -9,6 +9,7 @@ import { ConfigError, describeIssues } from './errors.ts'
 
 export { ConfigError, describeIssues } from './errors.ts'
 export { ApiClient, StaggerMethod } from './schema.ts'
+export { DEMO_SECRETS, DEMO_FLAG, allowsDemoSecrets, envFlag, secretEnv } from './secrets.ts'
 
 export const ConfigFile = z.object({
   defaults: DefaultsSection.prefault({}),

@@ -24,7 +24,17 @@ export const ParallelSection = z.object({
   rate_limit_per_region: count.default(15),
   stagger_method: StaggerMethod.default('hash'),
   /** How long a replica owns a bucket scan before another may take it over. */
-  lease_ttl: seconds.default(30)
+  lease_ttl: seconds.default(30),
+  /** A bucket's share of its region's request slots (at most rate_limit_per_region). */
+  s3_requests_per_bucket: count.default(5),
+  /** Seconds an S3 connect may take. */
+  s3_connect_timeout: seconds.default(5),
+  /** Seconds an S3 attempt may wait for its first response byte, or sit silent while its body arrives. */
+  s3_request_timeout: seconds.default(30),
+  /** Seconds one S3 request may take in all, the SDK's retries included. */
+  s3_request_deadline: seconds.default(60),
+  /** Seconds a whole scan may take before it is failed, its lease released and retried with backoff. */
+  scan_timeout: seconds.default(3600)
 }).loose()
 
 export const RedisSection = z.object({
@@ -41,7 +51,12 @@ export const RedisSection = z.object({
   ttl: z.coerce.number().int().positive().default(2592000),
   /** Wait for this many replicas to acknowledge a scan's writes (0 = do not wait). */
   wait_replicas: z.coerce.number().int().min(0).default(0),
-  wait_timeout_ms: z.coerce.number().int().positive().default(500)
+  wait_timeout_ms: z.coerce.number().int().positive().default(500),
+  /**
+   * How often each replica compares the bucket config version, ms: the most its view of the
+   * buckets lags behind while pub/sub is down (one GET per interval per replica).
+   */
+  config_check_interval_ms: z.coerce.number().int().min(50).max(60_000).default(1000)
 }).loose()
 
 export const OAuthSection = z.object({
@@ -87,6 +102,8 @@ export const ApiSection = z.object({
   clients: z.array(ApiClient).default([]),
   token_rate_limit: count.default(10),
   body_limit_bytes: count.default(64 * 1024),
+  /** Longest wait for one Redis command of an API request; past it the request answers 503. */
+  redis_timeout_ms: count.default(2000),
   /**
    * Which proxies' X-Forwarded-For to believe for the client address (the token rate limit is
    * per address): false (default), true, or comma-separated addresses/CIDRs,

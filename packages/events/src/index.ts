@@ -5,13 +5,20 @@ export const EventType = z.enum(['created', 'updated', 'detected', 'deleted'])
 export type EventType = z.infer<typeof EventType>
 
 /**
+ * A field the consumer sends as an HTTP header (webhook-id, X-Request-ID, X-Bucket-Name).
+ * A control character there is refused by the HTTP client on every attempt, or would split
+ * the header, so such an entry is malformed from the start rather than worth a retry.
+ */
+const HeaderText = z.string().regex(/^\P{Cc}*$/u, 'must not contain control characters')
+
+/**
  * One change of one object, as the monitor writes it on the queue: seed 000's payload
  * fields exactly, plus `event_id`. The consumer adds `retry_count`, `request_id` and
  * `delivery_attempt_time` when it delivers.
  */
 export const ChangeEvent = z.object({
-  event_id: z.string().min(1),
-  bucket: z.string().min(1),
+  event_id: HeaderText.min(1),
+  bucket: HeaderText.min(1),
   key: z.string().min(1),
   /** The endpoint host, as the original sends it (not a region id). */
   region: z.string(),
@@ -24,14 +31,16 @@ export const ChangeEvent = z.object({
   metadata: z.record(z.string(), z.string()),
   /** Epoch seconds at which the scan saw the change. */
   detection_time: z.number(),
-  is_recent: z.boolean()
+  is_recent: z.boolean(),
+  /** Only when HeadObject kept failing: its error; content_type and metadata are then the defaults. */
+  head_error: z.string().optional()
 })
 export type ChangeEvent = z.infer<typeof ChangeEvent>
 
 /** What the consumer keeps on a queued event between attempts. */
 export const DeliveryFields = z.object({
   retry_count: z.number().int().nonnegative().default(0),
-  request_id: z.string().optional()
+  request_id: HeaderText.optional()
 })
 
 export const QueuedEvent = ChangeEvent.extend(DeliveryFields.shape).loose()

@@ -47,6 +47,17 @@ export function createRedis (cfg: RedisConnectionConfig, extra: RedisOptions = {
   return new Redis({ ...common, host: cfg.host, port: cfg.port })
 }
 
+/**
+ * A connection for SUBSCRIBE only. No ready check: ioredis sends its INFO after a SUBSCRIBE
+ * issued while the handshake runs, which the server refuses once the connection is in
+ * subscriber mode (redis/ioredis#2037), and the connection is torn down and retried.
+ * No auto-resubscribe: the BucketRegistry subscribes itself on every `ready`, so it knows
+ * whether the subscription is up and reads everything again after a gap.
+ */
+export function createSubscriber (cfg: RedisConnectionConfig): Redis {
+  return createRedis(cfg, { enableReadyCheck: false, autoResubscribe: false })
+}
+
 export interface RedisHealth {
   redis: 'ok' | 'error'
   sentinel: 'ok' | 'error' | 'disabled'

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { defineScript } from './scripts.ts'
+import { checkDeadline } from './deadline.ts'
 import type { Keys } from './keys.ts'
 
 /** One dead-lettered delivery, as stored (JSON) at the head of the dead-letter list. */
@@ -45,8 +46,13 @@ function replayEntry (record: DeadLetterRecord): string {
  * Operator functions over the dead-letter list (newest first): list, replay, purge. Each
  * record moves or disappears in one atomic step, so two operators never replay one twice.
  */
-export function createDeadLetters (redis: Redis, keys: Keys) {
-  const replayOne = defineScript<[string, string], number>(redis, 'wfReplayDead', new URL('../lua/replayDead.lua', import.meta.url), 2)
+export function createDeadLetters (redis: Redis, keys: Keys, { deadline }: { deadline?: () => number } = {}) {
+  const replayScript = defineScript<[string, string, string], number>(redis, 'wfReplayDead', new URL('../lua/replayDead.lua', import.meta.url), 2)
+  const purgeScript = defineScript<[string, string], number>(redis, 'wfPurgeDead', new URL('../lua/purgeDead.lua', import.meta.url), 1)
+  // With a deadline (the API's), Redis refuses a change that reaches it after the caller gave up.
+  const until = () => deadline === undefined ? '' : String(deadline())
+  const replayOne = async (raw: string, entry: string) => checkDeadline(await replayScript([keys.deadLetter, keys.queue], raw, entry, until()))
+  const purgeOne = async (raw: string) => checkDeadline(await purgeScript([keys.deadLetter], raw, until()))
 
   async function entries (): Promise<Array<{ raw: string, record: DeadLetterRecord }>> {
     const raws = await redis.lrange(keys.deadLetter, 0, -1)
@@ -59,7 +65,7 @@ export function createDeadLetters (redis: Redis, keys: Keys) {
   async function replayMatching (match: (r: DeadLetterRecord) => boolean): Promise<number> {
     let replayed = 0
     for (const { raw, record } of (await entries()).reverse()) { // oldest first keeps their order
-      if (match(record)) replayed += await replayOne([keys.deadLetter, keys.queue], raw, replayEntry(record))
+      if (match(record)) replayed += await replayOne(raw, replayEntry(record))
     }
     return replayed
   }
@@ -75,13 +81,10 @@ export function createDeadLetters (redis: Redis, keys: Keys) {
     replayAll: () => replayMatching(() => true),
     /** Deletes the records with these ids, or every record; returns how many went. */
     async purge (ids?: string[]): Promise<number> {
-      if (ids === undefined) {
-        const [[, count]] = await redis.multi().llen(keys.deadLetter).del(keys.deadLetter).exec() as [[null, number]]
-        return count
-      }
+      if (ids === undefined) return await purgeOne('')
       const wanted = new Set(ids)
       let purged = 0
-      for (const { raw, record } of await entries()) if (wanted.has(record.id)) purged += await redis.lrem(keys.deadLetter, 1, raw)
+      for (const { raw, record } of await entries()) if (wanted.has(record.id)) purged += await purgeOne(raw)
       return purged
     }
   }

@@ -50,6 +50,9 @@ export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptio
     /** Held by the API while it changes one bucket, so two replicas never interleave add/update/delete. */
     apiLock: (bucket: string) => `${OBJSTORE}:api-lock:${bucket}`,
 
+    /** A random id written once by the first service to start: its loss means Redis lost its data. */
+    instanceMarker: `${OBJSTORE}:instance`,
+
     // Secrets (embedded store): hash of name -> AES-256-GCM blob.
     secrets: `${OBJSTORE}:secrets`,
 

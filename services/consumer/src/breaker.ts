@@ -66,6 +66,13 @@ export function createBreakers ({ threshold, resetMs, now, onStateChange }: Brea
         c.openedAt = now()
         onStateChange?.(endpoint, 'open')
       }
+    },
+
+    /** Forgets the circuits of endpoints not in `keep` (no bucket delivers there any more); returns them. */
+    prune (keep: Set<string>): string[] {
+      const gone = [...circuits.keys()].filter(endpoint => !keep.has(endpoint))
+      for (const endpoint of gone) circuits.delete(endpoint)
+      return gone
     }
   }
 }

@@ -1,10 +1,17 @@
-/** What one attempt produced: an HTTP answer, or an error before any answer. */
+/**
+ * What one attempt produced: an HTTP answer, or an error before any answer. `done` settles
+ * once the answer's connection is free (a 2xx body drained in the background).
+ */
 export type AttemptResult =
-  | { status: number, retryAfter?: string | null, excerpt?: string }
+  | { status: number, retryAfter?: string | null, excerpt?: string, done?: Promise<void> }
   | { error: Error }
+
+import { DeliveryCodes, findDeliveryError } from './errors.ts'
 
 export type Verdict =
   | { kind: 'delivered' }
+  /** The receiver was not tried (its token endpoint is down): wait without spending an attempt. */
+  | { kind: 'wait' }
   | { kind: 'retry', retryAfterMs?: number }
   | { kind: 'dead', gone: boolean }
 
@@ -12,9 +19,11 @@ export type Verdict =
  * The outcome rules in one place. 2xx delivered; a network error, a timeout, 408, 429 and
  * 5xx are worth another attempt (honouring Retry-After); any other status means the
  * receiver refused this event, so retrying will not help (410 also says the endpoint is gone).
+ * A delivery that could not be attempted (a DeliveryError) is dead unless its code says a
+ * later attempt may succeed; a token endpoint outage waits without spending an attempt.
  */
 export function classify (result: AttemptResult, nowMs: number): Verdict {
-  if ('error' in result) return { kind: 'retry' }
+  if ('error' in result) return classifyError(result.error)
   const { status } = result
   if (status >= 200 && status < 300) return { kind: 'delivered' }
   if (status === 408 || status === 429 || status >= 500) {
@@ -22,6 +31,15 @@ export function classify (result: AttemptResult, nowMs: number): Verdict {
     return retryAfterMs === undefined ? { kind: 'retry' } : { kind: 'retry', retryAfterMs }
   }
   return { kind: 'dead', gone: status === 410 }
+}
+
+// An error before any answer: a delivery that could not be attempted says itself whether a
+// later attempt may succeed; anything else (a network error, a timeout) is worth another.
+function classifyError (error: Error): Verdict {
+  const refused = findDeliveryError(error)
+  if (refused?.code === DeliveryCodes.TOKEN_UNAVAILABLE) return { kind: 'wait' }
+  if (refused && !refused.retryable) return { kind: 'dead', gone: false }
+  return { kind: 'retry' }
 }
 
 /** Retry-After as delay-seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
@@ -33,7 +51,11 @@ export function parseRetryAfter (value: string | null | undefined, nowMs: number
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs)
 }
 
-/** Whether the result says the endpoint itself is failing (what the circuit breaker counts). */
-export function isEndpointFailure (verdict: Verdict): boolean {
-  return verdict.kind === 'retry'
+/**
+ * What the circuit breaker counts: true = the endpoint answered, false = it failed,
+ * undefined = no verdict on the endpoint itself (a token endpoint's failure, a refused address).
+ */
+export function breakerOutcome (result: AttemptResult): boolean | undefined {
+  if ('status' in result) return !(result.status === 408 || result.status === 429 || result.status >= 500)
+  return findDeliveryError(result.error) ? undefined : false
 }

@@ -10,9 +10,10 @@ import { createTokenSource } from './oauth.ts'
 import { createTargetResolver } from './target.ts'
 import { createGoneMarker } from './endpoint-status.ts'
 import { postWebhook } from './deliver.ts'
-import { createHandler } from './handle.ts'
+import { createHandler, type HandlerDeps } from './handle.ts'
 import { startWorker, type Worker } from './worker.ts'
 import { createConsumerMetrics, type ConsumerMetrics } from './metrics.ts'
+import { trackEndpoints } from './known-endpoints.ts'
 
 export interface ConsumerDeps {
   config: Config
@@ -49,22 +50,43 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   const now = deps.now ?? Date.now
   const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
   const queue = createDeliveryQueue(redis, keys)
-  const buckets = new BucketRegistry({ store: createBucketStore(redis, keys), keys, subscriber: deps.subscriber, checkIntervalMs: 1000, onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed') })
+  const store = createBucketStore(redis, keys)
+  const buckets = new BucketRegistry({
+    store,
+    keys,
+    subscriber: deps.subscriber,
+    checkIntervalMs: config.redis.config_check_interval_ms,
+    onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed'),
+    onSubscription: up => up ? log.info('config subscription up') : log.error('config subscription lost: bucket changes arrive through the periodic version check until it is back')
+  })
   await buckets.start()
 
   const metrics = deps.registry ? createConsumerMetrics(deps.registry, () => queue.depths()) : undefined
-  const { handle, agent } = createDelivery(deps, keys, queue, buckets, metrics)
   const wh = config.webhook
   const c = config.consumer
-  const endpoints = knownEndpointCount(buckets, wh.url)
+  const endpoints = trackEndpoints(buckets, wh.url)
+  // With one receiver behind max_per_endpoint, more workers than its cap would only defer
+  // events through Redis (measured: 0.9 deferrals per delivery, 45% less throughput).
+  const threadLimit = () => wh.max_per_endpoint * endpoints.count()
+  const pool = { size: () => Math.max(1, Math.min(c.webhook_threads, threadLimit())), endpoints: endpoints.count }
+  const { handle, agent, prune } = createDelivery(deps, keys, queue, { get: n => buckets.get(n), fetch: n => store.get(n) }, pool, metrics)
   const worker = startWorker({
-    queue, blocking: deps.blocking, consumerId: deps.consumerId, handle, threads: c.webhook_threads, batchSize: c.batch_size,
-    pollSec: c.polling_interval, prefetch: deps.prefetch ?? c.batch_size, visibilityMs: c.visibility_timeout * 1000, now, log, ...deps.timers,
+    queue,
+    blocking: deps.blocking,
+    consumerId: deps.consumerId,
+    handle,
+    threads: c.webhook_threads,
+    batchSize: c.batch_size,
+    pollSec: c.polling_interval,
+    prefetch: deps.prefetch ?? c.batch_size,
+    visibilityMs: c.visibility_timeout * 1000,
+    now,
+    log,
+    ...deps.timers,
     onReclaimed: n => metrics?.reclaimed.inc(n),
-    // With one receiver behind max_per_endpoint, more workers than its cap would only defer
-    // events through Redis (measured: 0.9 deferrals per delivery, 45% less throughput).
-    threadLimit: () => wh.max_per_endpoint * endpoints()
+    threadLimit
   })
+  endpoints.onPrune(prune)
   let closing: Promise<boolean> | undefined
   return {
     keys,
@@ -73,10 +95,12 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
     close (deadlineMs) {
       closing ??= (async () => {
         const finished = await worker.close(deadlineMs)
+        endpoints.close()
         await buckets.close()
         // Deliveries still running past the deadline are abandoned (their entries return after the
-        // visibility timeout): close() would wait for them, up to webhook.timeout beyond the deadline.
-        await (finished ? agent.close() : agent.destroy()).catch(() => {})
+        // visibility timeout), and so are 2xx bodies still draining (their events are settled):
+        // close() would wait for them, up to webhook.timeout beyond the deadline.
+        await agent.destroy().catch(() => {})
         return finished
       })()
       return closing
@@ -85,7 +109,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
 }
 
 /** The delivery side: the guarded HTTP agent, tokens, breakers, endpoint caps and the handler. */
-function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: BucketRegistry, metrics: ConsumerMetrics | undefined) {
+function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: HandlerDeps['buckets'], pool: { size: () => number, endpoints: () => number }, metrics: ConsumerMetrics | undefined) {
   const { config, redis, log } = deps
   const now = deps.now ?? Date.now
   const wh = config.webhook
@@ -94,34 +118,34 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
   const agent = createGuardedAgent(policy, { connectTimeoutMs: Math.min(timeoutMs, 5000), connectionsPerOrigin: wh.max_per_endpoint })
   const tokens = createTokenSource({ dispatcher: agent, policy, timeoutMs, now, onFetch: r => metrics?.tokenFetches.inc({ result: r }) })
   const breakers = createBreakers({ threshold: wh.circuit_threshold, resetMs: wh.circuit_reset_time * 1000, now, onStateChange: (e, s) => { metrics?.breakerState(e, s); log.info({ endpoint: e, state: s }, 'circuit breaker state changed') } })
+  const slots = createEndpointSlots({ maxPerEndpoint: wh.max_per_endpoint, poolSize: pool.size, knownEndpoints: pool.endpoints, maxDeferMs: Math.min(2000, timeoutMs), now })
   const handle = createHandler({
-    queue, consumerId: deps.consumerId, buckets, resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets, { now }),
-    tokens, breakers, slots: createEndpointSlots(wh.max_per_endpoint, { maxDeferMs: Math.min(2000, timeoutMs) }),
+    queue,
+    consumerId: deps.consumerId,
+    buckets,
+    resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets, { now }),
+    tokens,
+    breakers,
+    slots,
     post: req => postWebhook(req, { dispatcher: agent, policy, timeoutMs, userAgent: wh.user_agent, now }),
     retry: retryPolicy(config, deps.retryBaseMs ?? 1000),
-    markGone: createGoneMarker(redis, keys, now), metrics, log, now, random: deps.random ?? Math.random,
+    markGone: createGoneMarker(redis, keys, now),
+    metrics,
+    log,
+    now,
+    random: deps.random ?? Math.random,
     tokenWaitMs: Math.min(wh.circuit_reset_time, wh.max_backoff) * 1000
   })
-  return { handle, agent }
+  /** Forgets circuits (and their metric series) and slot timings of origins no bucket uses. */
+  const prune = (inUse: Set<string>) => {
+    for (const endpoint of breakers.prune(inUse)) metrics?.breakerRemoved(endpoint)
+    slots.prune(inUse)
+  }
+  return { handle, agent, prune }
 }
 
 /** The retry schedule from the webhook section: the original's 3 retries, factor 2, by default. */
 export function retryPolicy (config: Config, baseMs: number): RetryPolicy {
   const wh = config.webhook
   return { maxRetries: wh.max_retries, factor: wh.backoff_factor, baseMs, maxBackoffMs: wh.max_backoff * 1000, maxRetryAfterMs: wh.max_retry_after * 1000 }
-}
-
-/** How many distinct webhook origins the known buckets use (at least one); kept current on bucket changes. */
-function knownEndpointCount (buckets: BucketRegistry, defaultUrl: string | null): () => number {
-  let count: number | undefined
-  buckets.on('change', () => { count = undefined })
-  return () => {
-    count ??= Math.max(1, new Set(buckets.all().map(b => originOf(b.webhook_url ?? defaultUrl)).filter(Boolean)).size)
-    return count
-  }
-}
-
-function originOf (url: string | null): string | undefined {
-  if (!url) return undefined
-  try { return new URL(url).origin } catch { return undefined }
 }

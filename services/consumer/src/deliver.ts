@@ -3,6 +3,7 @@ import type { NetworkPolicy } from '@internal/buckets'
 import { assertUrlAllowed } from './network-guard.ts'
 import { signWebhook } from './signature.ts'
 import type { AttemptResult } from './classify.ts'
+import { WebhookTimeoutError } from './errors.ts'
 
 export interface WebhookRequest {
   url: URL
@@ -61,33 +62,44 @@ export function webhookHeaders (req: WebhookRequest, body: string, nowMs: number
   return headers
 }
 
-/** One POST; never throws: an error before any answer comes back as `{ error }`. */
+/**
+ * One POST; never throws: an error before any answer comes back as `{ error }`. One deadline
+ * covers the connect, the answer's headers and the excerpt read: a receiver that trickles its
+ * answer holds a worker no longer than a receiver that never answers. A 2xx is final as soon
+ * as its status line arrives; its body is drained (or dropped) in the background, within the
+ * same deadline, and `done` says when the connection is free again.
+ */
 export async function postWebhook (req: WebhookRequest, { dispatcher, policy, timeoutMs, userAgent, now }: PostOptions): Promise<AttemptResult> {
+  const deadline = startDeadline(timeoutMs)
   try {
     assertUrlAllowed(req.url, policy)
     const nowMs = now()
     const body = webhookBody(req, nowMs)
-    const res = await request(req.url, {
-      method: 'POST',
-      dispatcher,
-      headers: webhookHeaders(req, body, nowMs, userAgent),
-      body,
-      // undici's own timers: no answer within the timeout, or a pause that long in the body.
-      // (An AbortSignal.timeout per request cost about 3% of the CPU at thousands per second.)
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs
-    })
-    // An empty answer (the usual 204, or a 200 without content) is drained without the
-    // async iterator's cost. A 2xx whose body then stalls or breaks is still delivered:
-    // the receiver accepted the event, and reading it as an error would deliver it again.
-    const empty = res.statusCode === 204 || res.headers['content-length'] === '0'
-    const accepted = res.statusCode >= 200 && res.statusCode < 300
-    const excerpt = empty ? (await res.body.dump(), '') : await readExcerpt(res.body).catch(err => { if (accepted) return ''; throw err })
+    const res = await request(req.url, { method: 'POST', dispatcher, headers: webhookHeaders(req, body, nowMs, userAgent), body, signal: deadline.signal })
     const retryAfter = res.headers['retry-after']
-    return { status: res.statusCode, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter ?? null, excerpt: scrubExcerpt(excerpt, req.token) }
+    const answer = { status: res.statusCode, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter ?? null }
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      // The receiver accepted the event: nothing it sends after the status line changes that.
+      const done = res.body.dump({ limit: DRAIN_BYTES }).then(() => {}, () => {}).finally(deadline.clear)
+      // A short body usually came with the headers: waiting one turn of the event loop for it
+      // frees the connection now, so the next event for this endpoint is not deferred.
+      const drained = await Promise.race([done.then(() => true), new Promise<boolean>(resolve => setImmediate(resolve, false))])
+      return drained ? { ...answer, excerpt: '' } : { ...answer, excerpt: '', done }
+    }
+    const excerpt = await readExcerpt(res.body)
+    deadline.clear()
+    return { ...answer, excerpt: scrubExcerpt(excerpt, req.token) }
   } catch (err) {
-    return { error: err as Error }
+    deadline.clear()
+    return { error: deadline.signal.aborted ? deadline.signal.reason as Error : err as Error }
   }
+}
+
+/** An abort signal fired `timeoutMs` from now, with a plain timer (cheaper than AbortSignal.timeout). */
+function startDeadline (timeoutMs: number) {
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(new WebhookTimeoutError(timeoutMs)), timeoutMs)
+  return { signal: controller.signal, clear: () => clearTimeout(timer) }
 }
 
 // The excerpt is kept in the dead-letter list and shown by the API: a receiver that echoes
@@ -97,15 +109,18 @@ function scrubExcerpt (excerpt: string, token: string | undefined): string {
   return scrubbed.replace(/(bearer\s+)[^\s"',;]+/gi, '$1[REDACTED]')
 }
 
-// Reads the start of the answer for the dead-letter record and drains a modest rest so the
-// connection goes back to the pool; a huge answer closes the connection instead.
+// Reads the start of a refusal for the dead-letter record, within the request's deadline. An
+// answer that ends within the excerpt leaves the connection reusable; a longer one closes it,
+// and a body cut short by the deadline keeps what arrived: the status alone decides the outcome.
 async function readExcerpt (body: AsyncIterable<Buffer> & { destroy (): void }): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of body) {
-    if (size < EXCERPT_BYTES) chunks.push(chunk)
-    size += chunk.length
-    if (size > DRAIN_BYTES) { body.destroy(); break }
-  }
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk)
+      size += chunk.length
+      if (size >= EXCERPT_BYTES) { body.destroy(); break }
+    }
+  } catch {}
   return Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8')
 }

@@ -6,6 +6,8 @@ export const DeliveryCodes = {
   TOKEN_FAILED: 'TOKEN_FAILED',
   /** The token endpoint is unreachable, timed out or answered 408, 429 or 5xx: the event waits without spending an attempt. */
   TOKEN_UNAVAILABLE: 'TOKEN_UNAVAILABLE',
+  /** The event names a bucket that is not configured (deleted, or never added): no receiver subscribed to it. */
+  BUCKET_UNKNOWN: 'BUCKET_UNKNOWN',
   /** Neither the bucket nor the config names a webhook URL. */
   NO_WEBHOOK_URL: 'NO_WEBHOOK_URL',
   /** A secret the delivery needs could not be read. */
@@ -32,4 +34,17 @@ export function findDeliveryError (err: unknown): DeliveryError | undefined {
     if (e instanceof DeliveryError) return e
   }
   return undefined
+}
+
+/**
+ * A delivery that passed webhook.timeout (connect, headers and excerpt together). Not a
+ * DeliveryError: the receiver is the one failing, so it counts for its circuit breaker.
+ */
+export class WebhookTimeoutError extends Error {
+  readonly code = 'WEBHOOK_TIMEOUT'
+
+  constructor (timeoutMs: number) {
+    super(`no answer within the delivery deadline of ${timeoutMs} ms`)
+    this.name = 'WebhookTimeoutError'
+  }
 }

@@ -3,14 +3,14 @@ import { decodeEvent, type QueuedEvent } from '@internal/events'
 import { deadLetterRecord, type DeadLetterInput, type DeliveryQueue } from '@internal/redis'
 import type { Bucket } from '@internal/buckets'
 import type { Logger } from '@internal/telemetry'
-import { classify, type AttemptResult, type Verdict } from './classify.ts'
+import { breakerOutcome, classify, type AttemptResult, type Verdict } from './classify.ts'
 import { planRetry, type RetryPolicy } from './backoff.ts'
 import type { Breakers } from './breaker.ts'
 import type { EndpointSlots } from './endpoint-slots.ts'
 import type { TokenSource } from './oauth.ts'
 import type { WebhookRequest } from './deliver.ts'
 import { safeUrl, type Target, type TargetResolver } from './target.ts'
-import { DeliveryCodes, findDeliveryError } from './errors.ts'
+import { findDeliveryError, WebhookTimeoutError } from './errors.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { sendWithAuth } from './send.ts'
 import { createAckBatcher } from './ack-batcher.ts'
@@ -18,7 +18,8 @@ import { createAckBatcher } from './ack-batcher.ts'
 export interface HandlerDeps {
   queue: DeliveryQueue
   consumerId: string
-  buckets: { get (name: string): Bucket | undefined }
+  /** The live bucket view; `fetch` reads one bucket from the store when the view lacks it (a change not seen yet). */
+  buckets: { get (name: string): Bucket | undefined, fetch? (name: string): Promise<Bucket | undefined> }
   resolveTarget: TargetResolver
   tokens: TokenSource
   breakers: Breakers
@@ -71,7 +72,7 @@ export function createHandler (deps: HandlerDeps) {
     const claimed: Claimed = { entry, event: decoded.event, fields: JSON.parse(entry) }
     let target: Target
     try {
-      target = await deps.resolveTarget(decoded.event.bucket, deps.buckets.get(decoded.event.bucket))
+      target = await deps.resolveTarget(decoded.event.bucket, await findBucket(decoded.event.bucket))
     } catch (err) {
       return settle(claimed, undefined, decoded.event.retry_count + 1, decoded.event.request_id ?? requestIdFor(entry), { error: err as Error }, 0)
     }
@@ -84,31 +85,44 @@ export function createHandler (deps: HandlerDeps) {
     await attempt(claimed, target, release)
   }
 
+  async function findBucket (name: string): Promise<Bucket | undefined> {
+    return deps.buckets.get(name) ?? await deps.buckets.fetch?.(name)
+  }
+
   async function attempt (claimed: Claimed, target: Target, release: () => void): Promise<void> {
     const { event } = claimed
     const attemptNo = event.retry_count + 1
     const requestId = event.request_id ?? requestIdFor(claimed.entry)
     const started = now()
     const request: WebhookRequest = {
-      url: target.url, fields: claimed.fields, raw: claimed.entry, eventId: event.event_id, bucket: event.bucket, eventType: event.event_type,
-      attempt: attemptNo, requestId, signingKey: target.signingKey
+      url: target.url,
+      fields: claimed.fields,
+      raw: claimed.entry,
+      eventId: event.event_id,
+      bucket: event.bucket,
+      eventType: event.event_type,
+      attempt: attemptNo,
+      requestId,
+      signingKey: target.signingKey
     }
     const result = await sendWithAuth(request, target.credentials, deps.tokens, deps.post) // never throws
     const durationMs = now() - started
-    slots.release(target.endpoint, durationMs)
+    // The endpoint's slot stays taken while its connection is (a 2xx body still draining).
+    const free = () => slots.release(target.endpoint, now() - started)
+    if ('status' in result && result.done) void result.done.then(free)
+    else free()
     breakers.record(target.endpoint, breakerOutcome(result))
     release()
     await settle(claimed, target, attemptNo, requestId, result, durationMs)
   }
 
   async function settle (claimed: Claimed, target: Target | undefined, attemptNo: number, requestId: string, result: AttemptResult, durationMs: number): Promise<void> {
-    const refused = 'error' in result ? findDeliveryError(result.error) : undefined
-    if (refused?.code === DeliveryCodes.TOKEN_UNAVAILABLE) {
-      // The token endpoint is down, not the receiver: wait, as for an open circuit, without spending an attempt.
-      log.warn({ bucket: claimed.event.bucket, event_id: claimed.event.event_id, attempt: attemptNo, err: refused }, 'token endpoint unavailable; event waits')
+    const verdict = classify(result, now())
+    if (verdict.kind === 'wait') {
+      // The token endpoint is down, not the receiver: wait, as for an open circuit.
+      log.warn({ bucket: claimed.event.bucket, event_id: claimed.event.event_id, attempt: attemptNo, err: 'error' in result ? result.error : undefined }, 'token endpoint unavailable; event waits')
       return defer(claimed.entry, now() + Math.round((deps.tokenWaitMs ?? 5000) * (0.5 + 0.5 * deps.random())))
     }
-    const verdict: Verdict = refused && !refused.retryable ? { kind: 'dead', gone: false } : classify(result, now())
     logAttempt(claimed.event, target, requestId, attemptNo, result, verdict, durationMs)
     if (target && 'status' in result) deps.metrics?.duration.observe(durationMs / 1000)
     if (verdict.kind === 'delivered') return delivered(claimed, target)
@@ -151,15 +165,9 @@ export function createHandler (deps: HandlerDeps) {
   }
 }
 
-/** The circuit counts an endpoint's own failures only: not a token endpoint's, not a refused address. */
-function breakerOutcome (result: AttemptResult): boolean | undefined {
-  if ('status' in result) return !(result.status === 408 || result.status === 429 || result.status >= 500)
-  return findDeliveryError(result.error) ? undefined : false
-}
-
 function describe (result: AttemptResult): string {
   if ('status' in result) return `receiver answered ${result.status}`
-  const known = findDeliveryError(result.error)
+  const known = findDeliveryError(result.error) ?? (result.error instanceof WebhookTimeoutError ? result.error : undefined)
   return known ? `${known.code}: ${known.message}` : `request failed: ${result.error.message}`
 }
 

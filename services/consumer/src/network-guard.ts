@@ -1,45 +1,26 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
-import { isIP, type LookupFunction } from 'node:net'
 import { Agent } from 'undici'
-import type { NetworkPolicy } from '@internal/buckets'
+import { guardedLookup, refusedLiteral, type NetworkPolicy } from '@internal/buckets'
 import { DeliveryCodes, DeliveryError } from './errors.ts'
 
+// The address rule and the connect-time lookup are the shared guard of @internal/buckets;
+// here they only fail a delivery with the consumer's own error.
 function refused (host: string, address: string): DeliveryError {
   return new DeliveryError(DeliveryCodes.ADDRESS_REFUSED, `${host} resolves to ${address}, outside webhook.allowed_networks`, { retryable: false })
 }
 
-/**
- * A DNS lookup that refuses addresses the policy blocks. It runs inside the connect of
- * every new socket, so the address checked is the address dialled: a name that resolves
- * to a public address at validation time and to 169.254.169.254 later (DNS rebinding) is
- * still refused.
- */
-export function guardedLookup (policy: NetworkPolicy): LookupFunction {
-  return ((hostname: string, options: any, callback: any) => {
-    dnsLookup(hostname, options, (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => {
-      if (err) return callback(err)
-      const list = Array.isArray(address) ? address : [{ address, family: family ?? 4 }]
-      const bad = list.find(a => !policy.isAllowedAddress(a.address))
-      if (bad) return callback(refused(hostname, bad.address))
-      callback(null, address, family)
-    })
-  }) as LookupFunction
-}
-
 // Verdicts per host name for each policy: the same few webhook hosts are checked per request.
-const verdicts = new WeakMap<NetworkPolicy, Map<string, boolean>>()
+const verdicts = new WeakMap<NetworkPolicy, Map<string, string | null>>()
 
 /** Checks a URL whose host is an IP literal (no lookup runs for those). Throws when refused. */
 export function assertUrlAllowed (url: URL, policy: NetworkPolicy): void {
   let known = verdicts.get(policy)
   if (!known) verdicts.set(policy, known = new Map())
-  let allowed = known.get(url.hostname)
-  if (allowed === undefined) {
-    const host = url.hostname.replace(/^\[|\]$/g, '')
-    allowed = isIP(host) === 0 || policy.isAllowedAddress(host)
-    if (known.size < 10_000) known.set(url.hostname, allowed)
+  let verdict = known.get(url.hostname)
+  if (verdict === undefined) {
+    verdict = refusedLiteral(url.hostname, policy) ?? null
+    if (known.size < 10_000) known.set(url.hostname, verdict)
   }
-  if (!allowed) throw refused(url.hostname, url.hostname.replace(/^\[|\]$/g, ''))
+  if (verdict !== null) throw refused(url.hostname, verdict)
 }
 
 /** Pooled keep-alive connections per origin, every connect going through the guard. */
@@ -48,6 +29,6 @@ export function createGuardedAgent (policy: NetworkPolicy, { connectTimeoutMs, c
     connections: connectionsPerOrigin,
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 120_000,
-    connect: { timeout: connectTimeoutMs, lookup: guardedLookup(policy) }
+    connect: { timeout: connectTimeoutMs, lookup: guardedLookup(policy, { refuse: refused }) }
   })
 }

@@ -22,7 +22,9 @@ export interface TargetConfig {
 }
 
 /**
- * Resolves a bucket's target: its webhook_url, else webhook.url. OAuth2 comes from the
+ * Resolves a bucket's target: its webhook_url, else webhook.url. An event of a bucket that
+ * is not configured has no target: webhook.url is the default of configured buckets only,
+ * and its receiver never subscribed to a deleted bucket's events. OAuth2 comes from the
  * bucket's webhook_auth (secret from the store) or, for the global URL only, from the
  * config's oauth section: a global token is never sent to a bucket's own receiver.
  */
@@ -63,11 +65,12 @@ export function createTargetResolver ({ defaultUrl, oauth }: TargetConfig, secre
   }
 
   async function resolveFresh (bucketName: string, bucket: Bucket | undefined): Promise<Target> {
-    const own = bucket?.webhook_url ?? undefined
+    if (!bucket) throw new DeliveryError(DeliveryCodes.BUCKET_UNKNOWN, `bucket ${bucketName} is not configured (deleted or never added)`, { retryable: false })
+    const own = bucket.webhook_url ?? undefined
     const raw = own ?? defaultUrl
     if (!raw) throw new DeliveryError(DeliveryCodes.NO_WEBHOOK_URL, `no webhook_url for bucket ${bucketName} and no webhook.url`, { retryable: false })
     const url = new URL(raw)
-    const credentials = own && bucket ? await bucketCredentials(bucket) : globalCredentials()
+    const credentials = own ? await bucketCredentials(bucket) : globalCredentials()
     const signing = await secret(bucketSecretNames(bucketName).SIGNING_SECRET)
     return { url, rawUrl: raw, endpoint: url.origin, credentials, signingKey: signing ? signingKey(signing) : undefined }
   }

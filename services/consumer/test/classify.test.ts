@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { classify, parseRetryAfter } from '../src/classify.ts'
+import { breakerOutcome, classify, parseRetryAfter } from '../src/classify.ts'
+import { DeliveryCodes, DeliveryError, WebhookTimeoutError } from '../src/errors.ts'
 import { planRetry, retryDelayMs, type RetryPolicy } from '../src/backoff.ts'
 
 test('classify: 2xx delivered; errors, 408, 429, 5xx retry; other 4xx dead; 410 gone', () => {
@@ -12,6 +13,20 @@ test('classify: 2xx delivered; errors, 408, 429, 5xx retry; other 4xx dead; 410 
   assert.deepEqual(classify({ status: 410 }, now), { kind: 'dead', gone: true })
   assert.deepEqual(classify({ status: 429, retryAfter: '7' }, now), { kind: 'retry', retryAfterMs: 7000 })
   assert.deepEqual(classify({ status: 503, retryAfter: 'Sun, 22 Nov 2026 00:00:30 GMT' }, now), { kind: 'retry', retryAfterMs: 30_000 })
+})
+
+test('classify: a delivery that could not be attempted decides by its code; the breaker counts the receiver\'s own failures only', () => {
+  const now = Date.parse('2026-11-22T00:00:00Z')
+  const refused = (code: typeof DeliveryCodes[keyof typeof DeliveryCodes], retryable: boolean) => ({ error: new Error('wrapped', { cause: new DeliveryError(code, code, { retryable }) }) })
+  assert.deepEqual(classify(refused(DeliveryCodes.BUCKET_UNKNOWN, false), now), { kind: 'dead', gone: false })
+  assert.deepEqual(classify(refused(DeliveryCodes.ADDRESS_REFUSED, false), now), { kind: 'dead', gone: false })
+  assert.deepEqual(classify(refused(DeliveryCodes.SECRET_UNAVAILABLE, true), now), { kind: 'retry' })
+  assert.deepEqual(classify(refused(DeliveryCodes.TOKEN_UNAVAILABLE, true), now), { kind: 'wait' })
+  assert.deepEqual(classify({ error: new WebhookTimeoutError(10_000) }, now), { kind: 'retry' })
+  assert.equal(breakerOutcome({ error: new WebhookTimeoutError(10_000) }), false)
+  assert.equal(breakerOutcome(refused(DeliveryCodes.TOKEN_UNAVAILABLE, true)), undefined)
+  assert.equal(breakerOutcome({ status: 503 }), false)
+  assert.equal(breakerOutcome({ status: 404 }), true)
 })
 
 test('parseRetryAfter ignores what it cannot read and never goes negative', () => {

@@ -1,11 +1,12 @@
 import { test, before, after } from 'node:test'
+import type { ServerResponse } from 'node:http'
 import assert from 'node:assert/strict'
 import { createNetworkPolicy } from '@internal/buckets'
 import { startReceiver, type Receiver } from '../../../test/support/receiver.ts'
 import { createGuardedAgent } from '../src/network-guard.ts'
 import { postWebhook, webhookBody, type WebhookRequest } from '../src/deliver.ts'
 import { signingKey } from '../src/signature.ts'
-import { findDeliveryError } from '../src/errors.ts'
+import { findDeliveryError, WebhookTimeoutError } from '../src/errors.ts'
 
 let receiver: Receiver
 const open = createNetworkPolicy(['127.0.0.0/8'])
@@ -16,9 +17,19 @@ before(async () => { receiver = await startReceiver() })
 after(async () => { await agent.close(); await strictAgent.close(); await receiver.close() })
 
 const queued = {
-  event_id: 'ev1', bucket: 'b5k', key: 'seed/d0000/obj-0000001.dat', region: '127.0.0.1:4569', etag: 'c7a1', size: 256,
-  last_modified: 1795303151, event_type: 'created', content_type: 'application/octet-stream', metadata: { seq: '1' },
-  detection_time: 1795303289.83205, is_recent: true, retry_count: 0
+  event_id: 'ev1',
+  bucket: 'b5k',
+  key: 'seed/d0000/obj-0000001.dat',
+  region: '127.0.0.1:4569',
+  etag: 'c7a1',
+  size: 256,
+  last_modified: 1795303151,
+  event_type: 'created',
+  content_type: 'application/octet-stream',
+  metadata: { seq: '1' },
+  detection_time: 1795303289.83205,
+  is_recent: true,
+  retry_count: 0
 }
 const request = (url: string, extra: Partial<WebhookRequest> = {}): WebhookRequest => ({
   url: new URL(url), fields: queued, eventId: 'ev1', bucket: 'b5k', eventType: 'created', attempt: 1, requestId: 'req-1', ...extra
@@ -28,7 +39,9 @@ const now = () => Date.parse('2026-11-22T01:02:03.456Z')
 test('the body is the queued event plus retry_count, request_id and delivery_attempt_time; headers as specified', async () => {
   const result = await postWebhook(request(receiver.url, { signingKey: signingKey('whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ='), token: 'tok' }),
     { dispatcher: agent, policy: open, timeoutMs: 2000, userAgent: 'watch-folder/1.0', now })
-  assert.deepEqual(result, { status: 200, retryAfter: null, excerpt: 'ok' })
+  assert.ok('status' in result)
+  assert.deepEqual({ status: result.status, retryAfter: result.retryAfter }, { status: 200, retryAfter: null })
+  await result.done
   const got = receiver.requests.at(-1)!
   assert.equal(got.method, 'POST')
   assert.equal(got.body, JSON.stringify({ ...queued, retry_count: 1, request_id: 'req-1', delivery_attempt_time: '2026-11-22T01:02:03.456Z' }))
@@ -61,7 +74,29 @@ test('a hanging receiver times out as an error', async () => {
   const result = await postWebhook(request(receiver.url), { dispatcher: agent, policy: open, timeoutMs: 300, userAgent: 'ua', now })
   receiver.respond = (_req, res) => { res.statusCode = 200; res.end('ok') }
   assert.ok('error' in result)
+  assert.ok(result.error instanceof WebhookTimeoutError, String(result.error))
   assert.ok(Date.now() - started < 2000)
+})
+
+test('one deadline: a 2xx is final at its status line, a trickled body never holds the attempt past webhook.timeout', async () => {
+  const trickle = (status: number) => (_req: unknown, res: ServerResponse) => {
+    res.writeHead(status)
+    const timer = setInterval(() => res.write('.'), 50)
+    res.on('close', () => clearInterval(timer))
+  }
+  receiver.respond = trickle(200)
+  let started = Date.now()
+  const accepted = await postWebhook(request(receiver.url), { dispatcher: agent, policy: open, timeoutMs: 600, userAgent: 'ua', now })
+  assert.ok('status' in accepted && accepted.status === 200)
+  assert.ok(Date.now() - started < 300, `2xx came back after ${Date.now() - started} ms`)
+  await accepted.done
+  assert.ok(Date.now() - started < 1000, `2xx body dropped after ${Date.now() - started} ms`)
+  receiver.respond = trickle(503)
+  started = Date.now()
+  const refused = await postWebhook(request(receiver.url), { dispatcher: agent, policy: open, timeoutMs: 600, userAgent: 'ua', now })
+  receiver.respond = (_req, res) => { res.statusCode = 200; res.end('ok') }
+  assert.ok('status' in refused && refused.status === 503, 'the status decides, not the cut-short excerpt')
+  assert.ok(Date.now() - started < 1000, `503 took ${Date.now() - started} ms`)
 })
 
 test('SSRF: a loopback literal and a name resolving to loopback are refused unless allowed, and nothing is sent', async () => {

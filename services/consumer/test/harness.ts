@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { before, after } from 'node:test'
 import { Writable } from 'node:stream'
 import { Redis } from 'ioredis'
 import { ConfigFile, BaseEnv, type Config } from '@internal/config'
@@ -7,6 +8,8 @@ import { createKeys, type Keys } from '@internal/redis'
 import { createLogger, createRegistry, type Registry } from '@internal/telemetry'
 import { eventId, type ChangeEvent } from '@internal/events'
 import { startConsumer, type Consumer, type ConsumerDeps } from '../src/consumer.ts'
+import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
+import { startReceiver, type Receiver } from '../../../test/support/receiver.ts'
 
 export interface HarnessOptions {
   redisPort: number
@@ -65,14 +68,30 @@ export async function startHarness (opts: HarnessOptions): Promise<Harness> {
   const logs: Array<Record<string, any>> = []
   const sink = new Writable({ write (chunk, _enc, cb) { for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line)); cb() } })
   const log = createLogger({ service: 'webhook-consumer', level: 'info', destination: sink })
-  const registry = createRegistry({ service: 'webhook-consumer', defaults: false })
+  const registry = createRegistry({ defaults: false })
   const deps: ConsumerDeps = {
-    config, redis, blocking, subscriber, secrets, log, registry, consumerId: opts.consumerId ?? `c-${randomUUID().slice(0, 8)}`,
-    now: opts.now, random: opts.random, retryBaseMs: opts.retryBaseMs ?? 50, timers: { heartbeatMs: 200, promoteMs: 20, reapMs: 300 }
+    config,
+    redis,
+    blocking,
+    subscriber,
+    secrets,
+    log,
+    registry,
+    consumerId: opts.consumerId ?? `c-${randomUUID().slice(0, 8)}`,
+    now: opts.now,
+    random: opts.random,
+    retryBaseMs: opts.retryBaseMs ?? 50,
+    timers: { heartbeatMs: 200, promoteMs: 20, reapMs: 300 }
   }
   const consumer = await startConsumer(deps)
   return {
-    consumer, keys: consumer.keys, redis, prefix, config, registry, logs,
+    consumer,
+    keys: consumer.keys,
+    redis,
+    prefix,
+    config,
+    registry,
+    logs,
     async push (...events) { if (events.length) await redis.rpush(consumer.keys.queue, ...events.map(e => typeof e === 'string' ? e : JSON.stringify(e))) },
     async stop () {
       await consumer.close(3000)
@@ -89,9 +108,18 @@ function createKeysFor (config: Config): Keys {
 /** A change event as the monitor would queue it. */
 export function makeEvent (bucket: string, i: number, extra: Partial<ChangeEvent> = {}): ChangeEvent {
   const base = {
-    bucket, key: `seed/d0000/obj-${String(i).padStart(7, '0')}.dat`, region: '127.0.0.1:4569', etag: `etag${i}`, size: 256,
-    last_modified: 1795303151, event_type: 'created' as const, content_type: 'application/octet-stream', metadata: { seq: String(i) },
-    detection_time: Date.now() / 1000, is_recent: true, ...extra
+    bucket,
+    key: `seed/d0000/obj-${String(i).padStart(7, '0')}.dat`,
+    region: '127.0.0.1:4569',
+    etag: `etag${i}`,
+    size: 256,
+    last_modified: 1795303151,
+    event_type: 'created' as const,
+    content_type: 'application/octet-stream',
+    metadata: { seq: String(i) },
+    detection_time: Date.now() / 1000,
+    is_recent: true,
+    ...extra
   }
   return { event_id: eventId(base), ...base }
 }
@@ -101,3 +129,26 @@ export function bucketConfig (name: string, webhookUrl: string, extra: Partial<S
 }
 
 export { bucketSecretNames }
+
+/**
+ * A test file's scaffolding: one redis-server for the file, and receivers and harnesses
+ * (plus whatever the file adds to `cleanups`) stopped after its last test, newest first.
+ */
+export function harnessSuite () {
+  let server: RedisServer | undefined
+  const cleanups: Array<() => Promise<void>> = []
+  before(async () => { server = await startRedis() })
+  after(async () => { for (const c of cleanups.reverse()) await c(); await server?.stop() })
+  return {
+    cleanups,
+    redisPort: () => server!.port,
+    name: () => `b-${randomUUID().slice(0, 8)}`,
+    async receiver (): Promise<Receiver> { const r = await startReceiver(); cleanups.push(() => r.close()); return r },
+    async harness (opts: Omit<HarnessOptions, 'redisPort'>): Promise<Harness> {
+      const h = await startHarness({ redisPort: server!.port, random: () => 0.5, ...opts })
+      cleanups.push(() => h.stop())
+      return h
+    },
+    deadRecords: async (h: Harness) => (await h.redis.lrange(h.keys.deadLetter, 0, -1)).map(r => JSON.parse(r))
+  }
+}

@@ -1,27 +1,14 @@
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import { Webhook } from 'standardwebhooks'
-import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
-import { startReceiver, type Receiver } from '../../../test/support/receiver.ts'
+import { startRedis } from '../../../test/support/redis-server.ts'
 import { freePort, waitFor } from '../../../test/support/ports.ts'
 import { createBucketStore } from '@internal/buckets'
-import { startHarness, makeEvent, bucketConfig, bucketSecretNames, type Harness, type HarnessOptions } from './harness.ts'
+import { startHarness, harnessSuite, makeEvent, bucketConfig, bucketSecretNames } from './harness.ts'
 
-let server: RedisServer
-const cleanups: Array<() => Promise<void>> = []
-before(async () => { server = await startRedis() })
-after(async () => { for (const c of cleanups.reverse()) await c(); await server.stop() })
-
-const name = () => `b-${randomUUID().slice(0, 8)}`
-async function receiver (): Promise<Receiver> { const r = await startReceiver(); cleanups.push(() => r.close()); return r }
-async function harness (opts: Omit<HarnessOptions, 'redisPort'>): Promise<Harness> {
-  const h = await startHarness({ redisPort: server.port, random: () => 0.5, ...opts })
-  cleanups.push(() => h.stop())
-  return h
-}
-const deadRecords = async (h: Harness) => (await h.redis.lrange(h.keys.deadLetter, 0, -1)).map(r => JSON.parse(r))
+const { cleanups, name, receiver, harness, deadRecords } = harnessSuite()
 
 test('delivers every event once, signed, with one log line per delivery and no secret in the logs', async () => {
   const r = await receiver()
@@ -48,8 +35,8 @@ test('delivers every event once, signed, with one log line per delivery and no s
   assert.equal(line.logger, 'webhook-consumer')
   assert.ok(!JSON.stringify(h.logs).includes(secret.slice(6)))
   const metrics = await h.registry.metrics()
-  assert.match(metrics, /consumer_deliveries_total\{outcome="delivered"[^}]*\} 50/)
-  assert.match(metrics, /consumer_queue_depth\{list="queue"[^}]*\} 0/)
+  assert.match(metrics, /watch_folder_deliveries_total\{outcome="delivered"[^}]*\} 50/)
+  assert.match(metrics, /watch_folder_queue_depth\{list="queue"[^}]*\} 0/)
 })
 
 test('500 then 200: delivered on the second attempt with the same request_id and retry_count 2', async () => {
@@ -130,7 +117,7 @@ test('while the circuit is open, events wait in the retry set without spending a
   assert.equal(r.requests.length, 1)
   const entries = (await waiting()).filter((_, i) => i % 2 === 0).map(e => JSON.parse(e))
   assert.deepEqual(entries.map(e => e.retry_count ?? 0).sort(), [0, 0, 0, 0, 1])
-  assert.match(await h.registry.metrics(), /consumer_breaker_state\{endpoint="http:\/\/127\.0\.0\.1:\d+"[^}]*\} 2/)
+  assert.match(await h.registry.metrics(), /watch_folder_breaker_state\{endpoint="http:\/\/127\.0\.0\.1:\d+"[^}]*state="open"[^}]*\} 1/)
 })
 
 test('receiver down for a while, then back: every event delivered, none lost', async () => {
@@ -199,7 +186,7 @@ test('a bucket webhook_url change made through the store reaches the consumer wi
 
 test('an event whose bucket has no webhook_url and no webhook.url is dead-lettered as NO_WEBHOOK_URL', async () => {
   const bucket = name()
-  const h = await harness({})
+  const h = await harness({ buckets: [bucketConfig(bucket, '', { webhook_url: null })] })
   await h.push(makeEvent(bucket, 1))
   await waitFor(async () => (await deadRecords(h)).length === 1, { what: 'dead letter' })
   const [dead] = await deadRecords(h)

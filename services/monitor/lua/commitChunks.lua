@@ -10,23 +10,34 @@
   Chunk hashes are named from ARGV[2] inside the script, since a split or merge decides which
   exist; the deployment is standalone or Sentinel Redis, not Cluster.
 
+  Whether events go out is decided here, from the notification switch as Redis holds it at
+  this instant, not from the caller's memory of it: a switch acknowledged by the API before
+  this commit is honoured whatever the scanning replica last heard.
+
   KEYS[1] state index   zset    member = chunk lower bound ('' for the first chunk)
   KEYS[2] state meta    hash    objects = number of tracked objects
   KEYS[3] event queue   list    RPUSH of JSON events
   KEYS[4] bucket config string  must still exist (a bucket removed mid-scan gets no writes)
-  ARGV[1] '1' to enqueue events, '0' to track state only (notifications off, baseline)
+  KEYS[5] notifications_disabled string  "true" when the bucket's notifications are off
+  ARGV[1] what the caller prepared: 'push' (events built; pushed unless the switch is off),
+          'off' (no events built because the switch was off when the scan read it),
+          'baseline' (state only, whatever the switch says: a first scan, a state migration)
   ARGV[2] chunk key prefix (a chunk's hash is prefix .. lower bound)
   ARGV[3] most entries per chunk
   ARGV[4..] quads: object key, expected fingerprint ('' = no state),
             new fingerprint ('' = remove the state), event JSON ('' = no event)
 
   Returns { applied, pushed, skipped, i1, i2, ... }: the counts, then the 0-based index of
-  every quad skipped; or { -1 } when the bucket is gone.
+  every quad skipped; { -1 } when the bucket is gone; { -2 } when the caller prepared no
+  events ('off') but notifications are on now: nothing is applied, so a rescan announces them.
 ]]
 local rcall = redis.call
 local indexKey, metaKey, queueKey = KEYS[1], KEYS[2], KEYS[3]
-local push, prefix, maxEntries = ARGV[1] == '1', ARGV[2], tonumber(ARGV[3])
+local mode, prefix, maxEntries = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if rcall('EXISTS', KEYS[4]) == 0 then return { -1 } end
+local enabled = rcall('GET', KEYS[5]) ~= 'true'
+if mode == 'off' and enabled then return { -2 } end
+local push = mode == 'push' and enabled
 
 -- Lua's `<` follows the server's collation locale; keys are ordered by their bytes.
 local function before (a, b)

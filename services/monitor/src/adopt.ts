@@ -93,7 +93,7 @@ function cleanConfig (config: Config, legacy: z.infer<typeof LegacyConfig>): Rec
   return clean
 }
 
-// The original named secrets bucket.upper() with '-' as '_', leaving dots in; ours spell a dot `_DOT_`.
+// The original named secrets bucket.upper() with '-' as '_', leaving dots in; ours spell a dot `dot`.
 async function copyMangledNames (deps: AdoptDeps, name: string): Promise<void> {
   if (deps.secrets.kind !== 'infisical' || !name.includes('.')) return
   const ours = bucketSecretNames(name)

@@ -12,15 +12,46 @@ export class BucketRemovedError extends Error {
 }
 
 /**
- * Runs the commit script for prepared quads (after args[0], the push flag) and counts the
- * events it enqueued.
+ * Notifications were switched on after the scan read the switch as off, so the page it
+ * prepared carries no events: nothing of it is applied, and the bucket is scanned again at once.
  */
-export async function commit (deps: ScanDeps, target: Pick<ScanTarget, 'bucket'>, progress: ScanProgress, args: string[], types: Array<EventType | undefined>): Promise<void> {
+export class NotificationsEnabledError extends Error {
+  readonly code = 'NOTIFICATIONS_ENABLED_DURING_SCAN'
+  constructor (bucket: string) {
+    super(`notifications of bucket ${bucket} were enabled during the scan`)
+    this.name = 'NotificationsEnabledError'
+  }
+}
+
+/** Errors that end a scan early without it having failed: it is rescheduled at once. */
+export const abandonsScan = (err: unknown): boolean => err instanceof BucketRemovedError || err instanceof NotificationsEnabledError
+
+const isBaseline = (target: Pick<ScanTarget, 'firstScan'>, progress: ScanProgress) => progress.firstScan && target.firstScan === 'baseline'
+
+const commitMode = (target: Pick<ScanTarget, 'firstScan'>, progress: ScanProgress): CommitMode =>
+  isBaseline(target, progress) ? 'baseline' : progress.notificationsOn ? 'push' : 'off'
+
+/**
+ * Whether the scan builds events (and runs the HeadObjects they need). The switch is the one
+ * read from Redis when the scan started; the commit script checks it again on every page.
+ */
+export function buildsEvents (target: Pick<ScanTarget, 'firstScan'>, progress: ScanProgress): boolean {
+  return progress.notificationsOn && !isBaseline(target, progress)
+}
+
+export type CommitMode = 'push' | 'off' | 'baseline'
+
+/**
+ * Runs the commit script for prepared quads and counts the events it enqueued. `mode`
+ * defaults to what the scan prepared; 'baseline' records state only whatever the switch says.
+ */
+export async function commit (deps: ScanDeps, target: Pick<ScanTarget, 'bucket' | 'firstScan'>, progress: ScanProgress, quads: string[], types: Array<EventType | undefined>, mode: CommitMode = commitMode(target, progress)): Promise<void> {
   const name = target.bucket.name
   const state = stateKeys(deps, name)
-  const keys = [state.index, state.meta, deps.keys.queue, deps.keys.bucketConfig(name)]
-  const [applied, pushed, skipped, ...skippedAt] = await deps.scripts.commit(keys, args[0]!, state.chunkPrefix, String(CHUNK_MAX_ENTRIES), ...args.slice(1))
+  const keys = [state.index, state.meta, deps.keys.queue, deps.keys.bucketConfig(name), deps.keys.notificationsDisabled(name)]
+  const [applied, pushed, skipped, ...skippedAt] = await deps.scripts.commit(keys, mode, state.chunkPrefix, String(CHUNK_MAX_ENTRIES), ...quads)
   if (applied === -1) throw new BucketRemovedError(name)
+  if (applied === -2) throw new NotificationsEnabledError(name)
   progress.skipped += Number(skipped)
   if (Number(pushed) > 0) {
     const skippedSet = new Set(skippedAt.map(Number))

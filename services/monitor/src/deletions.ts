@@ -35,12 +35,16 @@ export function createDeletionStage (deps: ScanDeps, target: ScanTarget, scanId:
 
   async function stage (page: RangePage, missing: Missing[], progress: ScanProgress): Promise<void> {
     const watched = missing.map(m => target.filter(m.key))
-    const present = await Promise.all(missing.map((m, i) => watched[i] && !page.whole && !isInterior(page, m.key)
-      ? headObject(target, m.key).then(h => h !== undefined)
-      : false))
+    const heads = await Promise.all(missing.map((m, i) => watched[i] && !page.whole && !isInterior(page, m.key)
+      ? headObject(target, m.key)
+      : undefined))
     const entries: string[] = []
     missing.forEach((m, i) => {
-      if (present[i]) return void progress.missedByListing++
+      if (heads[i]?.error !== undefined) return // not known to be gone: the next scan asks again
+      if (heads[i]) {
+        progress.missedByListing++
+        return
+      }
       entries.push(m.key, (watched[i] ? 'w' : 'u') + m.fp)
     })
     if (entries.length === 0) return
@@ -72,7 +76,7 @@ function isInterior (page: RangePage, key: string): boolean {
 
 async function commitDeletions (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, entries: string[], push: boolean): Promise<void> {
   const nowMs = deps.now()
-  const args: string[] = [push ? '1' : '0']
+  const args: string[] = []
   const types: Array<'deleted' | undefined> = []
   for (let i = 0; i < entries.length; i += 2) {
     const key = entries[i]!

@@ -1,5 +1,5 @@
 import { ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3'
-import type { Limiter } from './limiter.ts'
+import { s3Request, type RequestScope } from './s3-request.ts'
 import { keyBefore } from './listing-order.ts'
 import { withFastContents } from './list-parser.ts'
 
@@ -11,13 +11,11 @@ export interface ListedObject {
   lastModifiedMs: number
 }
 
-export interface ListOptions {
-  client: S3Client
-  bucket: string
-  pageSize: number
-  /** The region's S3 operation slots. */
-  region: Limiter
-  signal: AbortSignal
+/** What a listing needs of its scan. */
+export type ListTarget = RequestScope & { client: S3Client }
+
+/** Which part of the bucket a listing covers. */
+export interface ListScope {
   /** List only the keys after this one (StartAfter). */
   startAfter?: string
   /** List only keys starting with this (Prefix). */
@@ -37,10 +35,13 @@ export interface ListedPage {
  * one arrives, so listing overlaps whatever the caller does with a page; memory holds at
  * most two pages whatever the bucket's size.
  */
-export async function * listPages ({ client, bucket, pageSize, region, signal, startAfter, prefix, end }: ListOptions): AsyncGenerator<ListedPage> {
-  const fetchPage = (token: string | undefined) => region.run(() => client.send(
-    withFastContents(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: pageSize, ContinuationToken: token, StartAfter: startAfter, Prefix: prefix })),
-    { abortSignal: signal }
+// Keys come URL-encoded: an XML parser turns a CR inside <Key> into LF, and the key listed
+// would then not be the key stored. A server that ignores the request (s3rver) does not echo
+// EncodingType, and its keys are taken as they are. The continuation token is never encoded.
+export async function * listPages (target: ListTarget, pageSize: number, { startAfter, prefix, end }: ListScope = {}): AsyncGenerator<ListedPage> {
+  const fetchPage = (token: string | undefined) => s3Request(target, 'list', abortSignal => target.client.send(
+    withFastContents(new ListObjectsV2Command({ Bucket: target.bucket.name, MaxKeys: pageSize, ContinuationToken: token, StartAfter: startAfter, Prefix: prefix, EncodingType: 'url' })),
+    { abortSignal }
   ))
   let token: string | undefined
   let pending = fetchPage(token)
@@ -51,7 +52,7 @@ export async function * listPages ({ client, bucket, pageSize, region, signal, s
     // A server that hands back the token it was given would have us list the same page forever.
     if (next !== undefined && next === token) throw new Error('listing repeated its continuation token')
     token = next
-    const objects = toListed(page.Contents ?? [])
+    const objects = toListed(page.Contents ?? [], page.EncodingType === 'url')
     const last = objects.at(-1)?.key
     const through = end?.()
     const more = next !== undefined && !(through !== undefined && last !== undefined && keyBefore(through, last))
@@ -64,12 +65,17 @@ export async function * listPages ({ client, bucket, pageSize, region, signal, s
   }
 }
 
-function toListed (contents: _Object[]): ListedObject[] {
+/** A key as S3 encodes it with `encoding-type=url`: percent-escapes, and `+` for a space. */
+function decodeListedKey (key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '))
+}
+
+function toListed (contents: _Object[], encoded: boolean): ListedObject[] {
   const out: ListedObject[] = []
   for (const o of contents) {
     // The original skipped entries without these fields; so do we.
     if (o.Key === undefined || o.ETag === undefined || o.LastModified === undefined) continue
-    out.push({ key: o.Key, etag: o.ETag.replace(/^"|"$/g, ''), size: o.Size ?? 0, lastModifiedMs: o.LastModified.getTime() })
+    out.push({ key: encoded ? decodeListedKey(o.Key) : o.Key, etag: o.ETag.replace(/^"|"$/g, ''), size: o.Size ?? 0, lastModifiedMs: o.LastModified.getTime() })
   }
   return out
 }

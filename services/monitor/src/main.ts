@@ -2,21 +2,27 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
-import { BucketRegistry, createBucketStore, createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
-import { checkRedis, createKeys, createRedis, watchMasterChanges } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, Counter } from '@internal/telemetry'
+import { BucketRegistry, createBucketStore, createNetworkPolicy, createSecretStore, invalidateSecretsOnChange, migrateLegacySecretNames } from '@internal/buckets'
+import { checkRedis, createKeys, createRedis, createSubscriber, watchMasterChanges } from '@internal/redis'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, unsupportedNode, trackConfigSubscription, Counter } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
 import { loadConfiguredBuckets } from './bucket-bootstrap.ts'
+import { watchRedisWipes } from './redis-wipe.ts'
 import { createMonitorMetrics } from './metrics.ts'
 import { monitorScripts } from './scripts.ts'
 import { S3ClientCache } from './s3-clients.ts'
 import { LimiterMap } from './limiter.ts'
+import { HeadFailures } from './head-failures.ts'
 import { Scheduler } from './scheduler.ts'
-import { checkConfiguredBucketNetworks, registerApi } from './api/index.ts'
+import { checkConfiguredBucketNetworks, createApiRedis, registerApi } from './api/index.ts'
 import { adoptOriginal } from './adopt.ts'
 import { guardRegexBacktracking } from './patterns.ts'
 
 // The only file that reads the environment, listens, handles signals and exits.
+
+// An S3 request still running after this long is taken for hung (they normally answer in well
+// under a second): it stops counting against its region's limit, so the other buckets go on.
+const SLOW_REQUEST_MS = 5000
 
 function fail (err: unknown): never {
   const message = err instanceof ConfigError ? err.message : toError(err).message
@@ -24,42 +30,75 @@ function fail (err: unknown): never {
   process.exit(1)
 }
 
+const nodeProblem = unsupportedNode()
+if (nodeProblem) fail(new Error(nodeProblem))
 const { config, env } = (() => { try { return loadMonitorConfig(process.env) } catch (err) { return fail(err) } })()
 guardRegexBacktracking() // include/exclude patterns come from API users and the config file
 const log = createLogger({ service: 'bucket-monitor', level: config.logLevel })
-const promRegistry = createRegistry({ service: 'bucket-monitor' })
+const promRegistry = createRegistry()
 const usesSentinel = config.redis.sentinel_host !== null
 const owner = env.MONITOR_ID ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
 
 const redis = createRedis(config.redis)
-const subscriber = createRedis(config.redis)
-for (const [name, conn] of Object.entries({ redis, subscriber })) {
+const subscriber = createSubscriber(config.redis)
+const apiRedis = createApiRedis(config)
+for (const [name, conn] of Object.entries({ redis, subscriber, api: apiRedis })) {
   conn.on('error', err => log.warn({ err: toError(err), connection: name }, 'redis connection error'))
 }
-const failovers = new Counter({ name: 'monitor_redis_failovers_total', help: 'Redis master changes seen (Sentinel failovers)', registers: [promRegistry] })
+const failovers = new Counter({ name: 'watch_folder_redis_failovers_total', help: 'Redis master changes seen (Sentinel failovers)', registers: [promRegistry] })
 watchMasterChanges(redis, change => { failovers.inc(); log.warn(change, 'redis master changed') })
 
 const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
 const secrets = (() => { try { return createSecretStore(env, redis, keys) } catch (err) { return fail(err) } })()
 const store = createBucketStore(redis, keys)
 await adoptOriginal({ config, redis, keys, store, secrets, log: log.child({ component: 'adopt' }) }).catch(fail)
+const renamed = await migrateLegacySecretNames(secrets, await store.listNames()).catch(fail)
+if (renamed.moved.length > 0) log.info({ secrets: renamed.moved }, 'dotted buckets\' secrets moved to their new names')
+if (renamed.shared.length > 0) log.warn({ secrets: renamed.shared }, 'these old secret names are also another bucket\'s: both buckets hold that value until one is set again through the API')
 // The SSRF rule holds for config-file buckets as for the API's: a refused address stops start-up.
 const refused = await checkConfiguredBucketNetworks(config)
 if (refused.length > 0) fail(new ConfigError(refused.map(p => `${p} (list its network in webhook.allowed_networks to allow it)`)))
 const loaded = await loadConfiguredBuckets({ config, store, secrets, now: Date.now }).catch(fail)
-const registry = new BucketRegistry({ store, keys, subscriber, onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed') })
+const registry = new BucketRegistry({
+  store,
+  keys,
+  subscriber,
+  checkIntervalMs: config.redis.config_check_interval_ms,
+  onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed'),
+  onSubscription: up => up ? log.info('config subscription up') : log.error({ checkIntervalMs: config.redis.config_check_interval_ms }, 'config subscription lost: bucket changes arrive through the periodic version check until it is back')
+})
+trackConfigSubscription(promRegistry, () => registry.subscribed)
 invalidateSecretsOnChange(registry, secrets)
 await registry.start()
+const wipeWatch = await watchRedisWipes({ config, redis, keys, store, secrets, log: log.child({ component: 'redis' }), metrics: promRegistry })
 
-const metrics = createMonitorMetrics(promRegistry, () => redis.llen(keys.queue))
-const clients = new S3ClientCache({ signingRegion: config.defaults.signing_region, onHit: () => metrics.clientCacheHits.inc(), onMiss: () => metrics.clientCacheMisses.inc() })
+const metrics = createMonitorMetrics(promRegistry, () => scheduler.stuckScans())
+const par = config.parallel
+const clients = new S3ClientCache({
+  signingRegion: config.defaults.signing_region,
+  policy: createNetworkPolicy(config.webhook.allowed_networks), // checked again at every connect: DNS may have changed since the add
+  connectTimeoutMs: par.s3_connect_timeout * 1000,
+  requestTimeoutMs: par.s3_request_timeout * 1000,
+  onHit: () => metrics.clientCacheHits.inc(),
+  onMiss: () => metrics.clientCacheMisses.inc()
+})
 const scheduler = new Scheduler({
-  redis, keys, scripts: monitorScripts(redis), log: log.child({ component: 'scanner' }), metrics, owner, registry, secrets, clients,
+  redis,
+  keys,
+  scripts: monitorScripts(redis),
+  log: log.child({ component: 'scanner' }),
+  metrics,
+  owner,
+  registry,
+  secrets,
+  clients,
   pageSize: config.defaults.max_objects_per_batch,
+  headFailures: new HeadFailures(),
   stateTtlSec: config.redis.ttl,
   waitReplicas: config.redis.wait_replicas,
   waitTimeoutMs: config.redis.wait_timeout_ms,
-  regions: new LimiterMap(config.parallel.rate_limit_per_region),
+  regions: new LimiterMap(par.rate_limit_per_region, { perBucket: par.s3_requests_per_bucket, slowAfterMs: Math.min(SLOW_REQUEST_MS, par.s3_request_timeout * 1000) }),
+  deadlines: { scanMs: par.scan_timeout * 1000, requestMs: par.s3_request_deadline * 1000 },
   maxWorkers: config.parallel.max_workers,
   staggerMethod: config.parallel.stagger_method,
   leaseTtlMs: config.parallel.lease_ttl * 1000,
@@ -76,12 +115,33 @@ registerHealthRoutes(app, {
   readiness: async () => {
     const health = await checkRedis(redis, usesSentinel)
     const secretStore = secrets.health()
-    const ready = !closing && health.redis === 'ok' && health.sentinel !== 'error' && secretStore.ok
-    return { ready, ...health, secrets: secretStore.ok ? 'ok' : 'error', closing }
+    const stuck = scheduler.stuckScans()
+    const ready = !closing && health.redis === 'ok' && health.sentinel !== 'error' && secretStore.ok && stuck === 0
+    // A lost config subscription is shown but keeps the replica ready: the periodic version
+    // check bounds its staleness and every commit reads the notification switch from Redis.
+    // A wiped Redis is shown (from the first time this replica saw it) but keeps the replica ready:
+    // the config file's buckets are back at once, and the API must stay reachable to add the others.
+    return {
+      ready,
+      ...health,
+      ...wipeWatch.readinessDetail(),
+      secrets: secretStore.ok ? 'ok' : 'error',
+      config_subscription: registry.subscribed ? 'ok' : 'down',
+      closing,
+      stuck_scans: stuck,
+      buckets_timing_out: scheduler.timingOut
+    }
   }
 })
 await registerApi(app, {
-  config, log: log.child({ component: 'api' }), redis, keys, store, registry, secrets, scans: scheduler, metrics: promRegistry,
+  config,
+  log: log.child({ component: 'api' }),
+  redis: apiRedis,
+  keys,
+  registry,
+  secrets,
+  scans: scheduler,
+  metrics: promRegistry,
   auth: { jwtSecret: env.JWT_SECRET, clientId: env.API_CLIENT_ID, clientSecret: env.API_CLIENT_SECRET }
 })
 await app.listen({ host: '0.0.0.0', port: config.httpPort })
@@ -95,8 +155,10 @@ async function shutdown (signal: string): Promise<void> {
     () => scheduler.close(),
     () => app.close(),
     () => registry.close(),
+    async () => wipeWatch.close(),
     async () => clients.close(),
     () => subscriber.quit(),
+    () => apiRedis.quit(),
     () => redis.quit()
   ], config.env.SHUTDOWN_TIMEOUT_MS, err => log.warn({ err: toError(err) }, 'close step failed'))
   if (!finished) log.warn({ deadlineMs: config.env.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed; leases left run out by themselves')

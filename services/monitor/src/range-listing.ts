@@ -1,5 +1,5 @@
-import { listPages, type ListOptions, type ListedObject } from './lister.ts'
-import { keyBefore } from './listing-order.ts'
+import { listPages, type ListTarget, type ListedObject } from './lister.ts'
+import { createOrderCheck, keyBefore } from './listing-order.ts'
 import type { KeyRange } from './chunk-state.ts'
 
 export interface RangePage {
@@ -26,11 +26,11 @@ export interface RangeCursor { position: string | undefined, done: boolean }
  * page's at the range's end; empty pages in the middle of a listing vouch for nothing. The
  * range's end is read at every page: a split may move it closer, never behind `cursor`.
  */
-export async function * listRange (opts: Omit<ListOptions, 'startAfter' | 'end' | 'prefix'>, range: KeyRange, cursor: RangeCursor = { position: undefined, done: false }): AsyncGenerator<RangePage> {
+export async function * listRange (target: ListTarget, pageSize: number, range: KeyRange, cursor: RangeCursor = { position: undefined, done: false }): AsyncGenerator<RangePage> {
   let lower = range.after
   let first = true
   cursor.position = lower
-  for await (const page of listPages({ ...opts, startAfter: range.after, end: () => range.through, prefix: range.prefix })) {
+  for await (const page of listPages(target, pageSize, { startAfter: range.after, end: () => range.through, prefix: range.prefix })) {
     let objects = page.objects
     let ended = page.final
     if (range.through !== undefined) {
@@ -42,7 +42,7 @@ export async function * listRange (opts: Omit<ListOptions, 'startAfter' | 'end' 
     const whole = first && ended
     cursor.position = upper
     cursor.done = ended
-    if (isAscendingAfter(objects, lower)) yield { objects, span: { after: lower, through: upper, prefix: range.prefix }, ordered: true, whole }
+    if (createOrderCheck(lower).accept(objects)) yield { objects, span: { after: lower, through: upper, prefix: range.prefix }, ordered: true, whole }
     else yield disordered(objects, range.prefix)
     if (ended) return
     lower = upper
@@ -56,13 +56,4 @@ function disordered (objects: ListedObject[], prefix: string | undefined): Range
   const sorted = [...objects].sort((a, b) => a.key === b.key ? 0 : keyBefore(a.key, b.key) ? -1 : 1)
   const unique = sorted.filter((o, i) => i === 0 || o.key !== sorted[i - 1]!.key)
   return { objects: unique, span: { from: unique[0]?.key, through: unique.at(-1)?.key, prefix }, ordered: false, whole: false }
-}
-
-function isAscendingAfter (objects: ListedObject[], after: string | undefined): boolean {
-  let last = after
-  for (const { key } of objects) {
-    if (last !== undefined && !keyBefore(last, key)) return false
-    last = key
-  }
-  return true
 }

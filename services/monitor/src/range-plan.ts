@@ -1,5 +1,6 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { prefixEnd, stateKeys, type KeyRange } from './chunk-state.ts'
+import { s3Request } from './s3-request.ts'
 import type { ScanDeps, ScanTarget } from './scan-context.ts'
 
 /** Ranges per region slot: enough that a slow range does not leave slots idle. */
@@ -70,9 +71,9 @@ function lexEnd (prefix: string): Buffer | string {
 export async function probeBounds (target: ScanTarget, prefix: string | undefined, startAfter: string | undefined, most: number): Promise<string[]> {
   let scope = prefix ?? ''
   for (let depth = 0; depth < PROBE_DEPTH; depth++) {
-    const page = await target.region.run(() => target.client.send(
+    const page = await s3Request(target, 'list', abortSignal => target.client.send(
       new ListObjectsV2Command({ Bucket: target.bucket.name, Delimiter: '/', Prefix: scope || undefined, StartAfter: startAfter, MaxKeys: Math.min(1000, 4 * most) }),
-      { abortSignal: target.signal }
+      { abortSignal }
     ))
     const prefixes = (page.CommonPrefixes ?? []).map(p => p.Prefix).filter((p): p is string => p !== undefined)
     if (prefixes.length === 1 && (page.Contents ?? []).length === 0) { scope = prefixes[0]!; continue }

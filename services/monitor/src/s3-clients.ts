@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
-import { endpointUrl } from '@internal/buckets'
+import { endpointUrl, guardedAgents, type NetworkPolicy, type Resolve } from '@internal/buckets'
 
 export interface S3Credentials { accessKey: string, secretKey: string }
 
@@ -8,7 +8,14 @@ export interface S3ClientOptions {
   signingRegion: string
   /** Attempts per request including the first (SDK standard retry with backoff). */
   maxAttempts?: number
+  /** Deadline of a TCP (and TLS) connect. */
+  connectTimeoutMs?: number
+  /** Deadline of one attempt's first response byte, and of any silence while its body arrives. */
   requestTimeoutMs?: number
+  /** Every connection is checked against it at connect time (webhook.allowed_networks); none: unchecked. */
+  policy?: NetworkPolicy
+  /** How the guard resolves endpoint names (the system resolver unless a test injects one). */
+  resolve?: Resolve
   onHit?: () => void
   onMiss?: () => void
 }
@@ -71,8 +78,13 @@ export class S3ClientCache {
 // throw the result away. Without `info` that work is skipped: about 5 % of a rescan's CPU.
 const QUIET_SDK_LOGGER = { debug () {}, warn () {}, error () {} } as unknown as S3ClientConfig['logger']
 
-/** Path-style, checksums only when required (s3rver and Linode), bounded timeouts. */
-export function createS3Client (endpoint: string, creds: S3Credentials, signingRegion: string, opts: Pick<S3ClientOptions, 'maxAttempts' | 'requestTimeoutMs'> = {}): S3Client {
+/**
+ * Path-style, checksums only when required (s3rver and Linode), bounded timeouts. The
+ * handler only warns when `requestTimeout` passes unless `throwOnRequestTimeout` is set, so
+ * it is; the whole answer is bounded by the caller's per-request deadline (s3-request.ts).
+ */
+export function createS3Client (endpoint: string, creds: S3Credentials, signingRegion: string, opts: Pick<S3ClientOptions, 'maxAttempts' | 'connectTimeoutMs' | 'requestTimeoutMs' | 'policy' | 'resolve'> = {}): S3Client {
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000
   return new S3Client({
     endpoint: endpointUrl(endpoint),
     region: signingRegion,
@@ -82,6 +94,12 @@ export function createS3Client (endpoint: string, creds: S3Credentials, signingR
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: opts.maxAttempts ?? 4,
     logger: QUIET_SDK_LOGGER,
-    requestHandler: { connectionTimeout: 5000, requestTimeout: opts.requestTimeoutMs ?? 30_000 }
+    requestHandler: {
+      connectionTimeout: opts.connectTimeoutMs ?? 5000,
+      requestTimeout,
+      throwOnRequestTimeout: true,
+      socketTimeout: requestTimeout,
+      ...(opts.policy && guardedAgents(opts.policy, { resolve: opts.resolve, maxSockets: 50 }))
+    }
   })
 }

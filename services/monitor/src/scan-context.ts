@@ -3,8 +3,9 @@ import type { Redis, Keys } from '@internal/redis'
 import type { Bucket } from '@internal/buckets'
 import type { Logger } from '@internal/telemetry'
 import type { MonitorScripts } from './scripts.ts'
-import type { Limiter } from './limiter.ts'
+import type { Slots } from './limiter.ts'
 import type { KeyFilter } from './patterns.ts'
+import type { HeadFailures } from './head-failures.ts'
 
 /** What every scan of this process shares. */
 export interface ScanDeps {
@@ -19,6 +20,8 @@ export interface ScanDeps {
   /** WAIT for this many replicas after each commit (0 = do not wait). */
   waitReplicas: number
   waitTimeoutMs: number
+  /** Objects whose HeadObject failed on earlier scans; without it such an object is announced at once. */
+  headFailures?: HeadFailures
   /** Log a progress line this often during a long scan. */
   progressEveryMs?: number
   now: () => number
@@ -29,12 +32,16 @@ export interface ScanTarget {
   bucket: Bucket
   client: S3Client
   /** The region's S3 operation slots. */
-  region: Limiter
+  region: Slots
   /** `region` of the events: the endpoint host. */
   regionName: string
   filter: KeyFilter
   firstScan: 'emit' | 'baseline'
   signal: AbortSignal
+  /** Whole-answer deadline of one S3 request, retries included (parallel.s3_request_deadline). */
+  requestDeadlineMs?: number
+  /** Called for every S3 request a deadline ended (metrics). */
+  onRequestTimeout?: (operation: 'list' | 'head') => void
 }
 
 export interface EventCounts { created: number, updated: number, detected: number, deleted: number }
@@ -57,11 +64,24 @@ export interface ScanProgress {
   /** Objects the listing left out although HeadObject found them (a faulty listing). */
   missedByListing: number
   firstScan: boolean
+  /** The notification switch as Redis held it when the scan started. */
+  notificationsOn: boolean
 }
 
 export function newProgress (startedAt: number): ScanProgress {
   return {
-    startedAt, pages: 0, listed: 0, known: 0, changed: 0, skipped: 0, ordered: true, ranges: 0, deletionPass: false, missedByListing: 0, firstScan: false,
+    startedAt,
+    pages: 0,
+    listed: 0,
+    known: 0,
+    changed: 0,
+    skipped: 0,
+    ordered: true,
+    ranges: 0,
+    deletionPass: false,
+    missedByListing: 0,
+    firstScan: false,
+    notificationsOn: true,
     events: { created: 0, updated: 0, detected: 0, deleted: 0 }
   }
 }

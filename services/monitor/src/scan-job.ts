@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events'
 import { bucketSecretNames, endpointHost, type Bucket, type SecretStore } from '@internal/buckets'
 import { toError } from '@internal/telemetry'
 import { scanBucket } from './scan.ts'
-import { BucketRemovedError } from './commit.ts'
+import { abandonsScan } from './commit.ts'
 import { newProgress, type ScanDeps, type ScanTarget, type ScanProgress } from './scan-context.ts'
 import { createKeyFilter } from './patterns.ts'
 import { backoffMs, nextDue } from './stagger.ts'
@@ -10,6 +10,8 @@ import { statusArgs, type ScanReport } from './scan-status.ts'
 import type { S3ClientCache } from './s3-clients.ts'
 import type { LimiterMap } from './limiter.ts'
 import type { MonitorMetrics } from './metrics.ts'
+import { ScanError, scanTimeout } from './errors.ts'
+import { DEFAULT_REQUEST_DEADLINE_MS } from './s3-request.ts'
 
 export interface JobDeps extends ScanDeps {
   clients: S3ClientCache
@@ -19,8 +21,14 @@ export interface JobDeps extends ScanDeps {
   owner: string
   leaseTtlMs: number
   defaults: { pollingIntervalSec: number, firstScan: 'emit' | 'baseline', signingRegion: string }
+  /** parallel.scan_timeout and parallel.s3_request_deadline, ms. */
+  deadlines?: ScanDeadlines
   random: () => number
 }
+
+export interface ScanDeadlines { scanMs: number, requestMs: number }
+
+export const DEFAULT_DEADLINES: ScanDeadlines = { scanMs: 3_600_000, requestMs: DEFAULT_REQUEST_DEADLINE_MS }
 
 /** Credentials are missing from the secret store: the scan cannot start. */
 export class CredentialsMissingError extends Error {
@@ -49,16 +57,18 @@ export async function runClaimedScan (deps: JobDeps, bucket: Bucket, due: number
   shutdown.addEventListener('abort', stop)
   if (shutdown.aborted) stop()
   const lease = keepLease(deps, bucket.name, controller)
+  const deadline = scanDeadline(deps, bucket.name, controller)
   let failure: Error | undefined
   try {
     await scanBucket(deps, await prepareTarget(deps, bucket, controller.signal), progress)
   } catch (err) {
-    failure = toError(err)
+    failure = deadline.passed ? scanTimeout(bucket.name, deadline.ms) : toError(err)
   } finally {
+    deadline.stop()
     lease.stop()
     shutdown.removeEventListener('abort', stop)
   }
-  const outcome = failure === undefined ? 'ok' : shutdown.aborted || failure instanceof BucketRemovedError ? 'aborted' : lease.lost ? 'lost' : 'error'
+  const outcome = failure === undefined ? 'ok' : shutdown.aborted || abandonsScan(failure) ? 'aborted' : lease.lost ? 'lost' : 'error'
   return await finish(deps, bucket, due, progress, outcome, failure)
 }
 
@@ -69,10 +79,29 @@ async function prepareTarget (deps: JobDeps, bucket: Bucket, signal: AbortSignal
   const client = deps.clients.get(bucket.name, bucket.endpoint, { accessKey, secretKey }, bucket.signing_region ?? deps.defaults.signingRegion)
   const host = endpointHost(bucket.endpoint)
   return {
-    bucket, client, region: deps.regions.get(host), regionName: host, signal,
+    bucket,
+    client,
+    region: deps.regions.get(host).forBucket(bucket.name),
+    regionName: host,
+    signal,
     filter: createKeyFilter(bucket.include, bucket.exclude),
-    firstScan: bucket.first_scan ?? deps.defaults.firstScan
+    firstScan: bucket.first_scan ?? deps.defaults.firstScan,
+    requestDeadlineMs: (deps.deadlines ?? DEFAULT_DEADLINES).requestMs,
+    onRequestTimeout: operation => deps.metrics?.s3RequestTimeouts.inc({ operation })
   }
+}
+
+// A scan past its deadline is ended like a lost lease: its requests are aborted, it fails
+// (so it is retried with backoff) and its lease is released.
+function scanDeadline (deps: JobDeps, name: string, controller: AbortController) {
+  const ms = (deps.deadlines ?? DEFAULT_DEADLINES).scanMs
+  const state = { passed: false, ms }
+  const timer = setTimeout(() => {
+    state.passed = true
+    controller.abort(scanTimeout(name, ms))
+  }, ms)
+  timer.unref()
+  return { get passed () { return state.passed }, ms, stop: () => clearTimeout(timer) }
 }
 
 function keepLease (deps: JobDeps, name: string, controller: AbortController) {
@@ -98,8 +127,15 @@ async function finish (deps: JobDeps, bucket: Bucket, due: number, progress: Sca
   const failures = outcome === 'error' ? Number(await deps.redis.hget(deps.keys.bucketStatus(bucket.name), 'consecutive_failures') ?? 0) + 1 : 0
   const next = outcome === 'error' ? now + backoffMs(failures, deps.random) : outcome === 'aborted' ? now : nextDue(now, intervalMs(deps, bucket), due)
   const report: ScanReport = {
-    outcome, startedAt: progress.startedAt, durationMs: now - progress.startedAt, listed: progress.listed,
-    events: progress.events, nextDue: next, now, error: failure && describeError(failure)
+    outcome,
+    startedAt: progress.startedAt,
+    durationMs: now - progress.startedAt,
+    listed: progress.listed,
+    events: progress.events,
+    nextDue: next,
+    now,
+    error: failure && describeError(failure),
+    ...(failure instanceof ScanError && { errorCode: failure.code })
   }
   const name = bucket.name
   const keys = [
@@ -136,7 +172,7 @@ function record (deps: JobDeps, name: string, progress: ScanProgress, report: Sc
     for (const [type, n] of Object.entries(progress.events)) if (n > 0) m.events.inc({ type }, n)
     if (progress.deletionPass) m.deletionPasses.inc()
     if (!progress.ordered) m.unorderedListings.inc()
-    if (report.outcome === 'error') m.scanErrors.inc({ kind: (failure?.name ?? 'Error').slice(0, 40) })
+    if (report.outcome === 'error') m.scanErrors.inc({ kind: (failure instanceof ScanError ? failure.code : failure?.name ?? 'Error').slice(0, 40) })
   }
   const fields = { bucket: name, outcome: report.outcome, startedAt: report.startedAt, durationMs: report.durationMs, listed: progress.listed, ranges: progress.ranges, events: progress.events, nextDue: new Date(report.nextDue).toISOString() }
   if (report.outcome === 'error') deps.log.warn({ ...fields, err: failure && loggableError(failure) }, 'scan failed')

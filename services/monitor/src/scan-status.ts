@@ -53,6 +53,8 @@ export interface ScanReport {
   events: EventCounts
   nextDue: number
   error?: string
+  /** The stable code of a scanner failure (S3_REQUEST_TIMEOUT, SCAN_TIMEOUT, ...). */
+  errorCode?: string
   now: number
 }
 

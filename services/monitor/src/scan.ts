@@ -12,7 +12,7 @@ import { literalPrefixes } from './patterns.ts'
 import { createDeletionStage, type DeletionStage } from './deletions.ts'
 import { migrateHashState } from './state-migration.ts'
 import { renewStateTtl } from './state-ttl.ts'
-import { commit } from './commit.ts'
+import { buildsEvents, commit } from './commit.ts'
 import type { ScanDeps, ScanTarget, ScanProgress } from './scan-context.ts'
 
 interface Change { obj: ListedObject, fp: string, old: string, type: EventType }
@@ -30,11 +30,14 @@ interface PageContext { deps: ScanDeps, target: ScanTarget, progress: ScanProgre
 export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: ScanProgress): Promise<void> {
   const { redis, keys } = deps
   const name = target.bucket.name
-  const [[, scannedBefore], [, hashState]] = await redis.multi()
-    .exists(keys.lastScan(name)).exists(keys.objectState(name)).exec() as [[null, number], [null, number]]
+  const [[, scannedBefore], [, hashState], [, disabled]] = await redis.multi()
+    .exists(keys.lastScan(name)).exists(keys.objectState(name)).get(keys.notificationsDisabled(name))
+    .exec() as [[null, number], [null, number], [null, string | null]]
   progress.firstScan = scannedBefore === 0
+  // The switch as Redis holds it, not as this replica's registry last heard it.
+  progress.notificationsOn = disabled !== 'true'
   if (hashState === 1) deps.log.info({ bucket: name, moved: await migrateHashState(deps, target) }, 'object state moved into chunks')
-  const push = target.bucket.notifications_enabled && !(progress.firstScan && target.firstScan === 'baseline')
+  const push = buildsEvents(target, progress)
   // One range failing stops the others at once: the scan has failed and deletes nothing.
   const failed = new AbortController()
   const signal = AbortSignal.any([target.signal, failed.signal])
@@ -87,12 +90,11 @@ async function scanRange (ctx: PageContext, range: PlannedRange, pool: RangePool
   // are independent). Among others, one each: the other ranges keep the slots busy, and
   // memory holds fewer pages.
   const inFlight: Array<Promise<void>> = []
-  const opts = { client: target.client, bucket: target.bucket.name, pageSize: deps.pageSize, region: target.region, signal: target.signal }
   const cursor: RangeCursor = { position: undefined, done: false }
   let split: Promise<void> = Promise.resolve()
   let pages = 0
   try {
-    for await (const page of listRange(opts, range, cursor)) {
+    for await (const page of listRange(target, deps.pageSize, range, cursor)) {
       progress.pages++
       progress.listed += page.objects.length
       if (!page.ordered) progress.ordered = false
@@ -149,17 +151,24 @@ function changeType (obj: ObjectVersion, old: string, nowMs: number): EventType 
 
 async function commitChanges ({ deps, target, progress, push }: PageContext, changes: Change[], nowMs: number): Promise<void> {
   const heads = push ? await Promise.all(changes.map(c => c.type === 'detected' ? NO_HEAD : headObject(target, c.obj.key))) : []
-  const args: string[] = [push ? '1' : '0']
+  const args: string[] = []
   const applied: Change[] = []
   changes.forEach((c, i) => {
     const head: HeadInfo | undefined = push ? heads[i] : NO_HEAD
     if (!head) return // gone since it was listed: the next scan sees it absent
+    if (heldBack(deps, target, c, head)) return // its state is left as it was, so the next scan tries again
     const event = push ? encodeEvent(buildEvent(target, c.obj.key, c.obj, c.type, head, nowMs)) : ''
     args.push(c.obj.key, c.old, c.fp, event)
     applied.push(c)
   })
   if (applied.length === 0) return
   await commit(deps, target, progress, args, applied.map(c => c.type))
+}
+
+// A failing HeadObject holds back its own object only, and only for its first few scans.
+function heldBack (deps: ScanDeps, target: ScanTarget, change: Change, head: HeadInfo): boolean {
+  if (head.error === undefined || !deps.headFailures) return false
+  return !deps.headFailures.failed(target.bucket.name, change.obj.key, change.fp)
 }
 
 function logProgress (deps: ScanDeps, target: ScanTarget, progress: ScanProgress): () => void {

@@ -2,7 +2,8 @@ import type { BucketRegistry, BucketChange, Bucket } from '@internal/buckets'
 import type { Config } from '@internal/config'
 import { bucketSecretNames } from '@internal/buckets'
 import { toError } from '@internal/telemetry'
-import { runClaimedScan, intervalMs, type JobDeps } from './scan-job.ts'
+import { runClaimedScan, intervalMs, DEFAULT_DEADLINES, type JobDeps } from './scan-job.ts'
+import { ScanCodes } from './errors.ts'
 import { firstDue, staggerOffsetMs } from './stagger.ts'
 import type { ScanReport } from './scan-status.ts'
 
@@ -27,6 +28,8 @@ export class Scheduler {
   readonly #deps: SchedulerDeps
   readonly #running = new Map<string, Promise<void>>()
   readonly #stops = new Map<string, AbortController>()
+  readonly #startedAt = new Map<string, number>()
+  readonly #timingOut = new Set<string>()
   readonly #controller = new AbortController()
   #woken = false
   #endPause: (() => void) | undefined
@@ -40,6 +43,21 @@ export class Scheduler {
   }
 
   get running (): number { return this.#running.size }
+
+  /**
+   * Scans still running a request deadline after their own deadline passed: their abort did
+   * not end them, so they may hold slots. Zero unless something ignores the abort.
+   */
+  stuckScans (): number {
+    const { scanMs, requestMs } = this.#deps.deadlines ?? DEFAULT_DEADLINES
+    const cutoff = performance.now() - scanMs - requestMs
+    let stuck = 0
+    for (const started of this.#startedAt.values()) if (started < cutoff) stuck++
+    return stuck
+  }
+
+  /** Buckets whose last scan here ended on an S3 or scan deadline (their store hangs). */
+  get timingOut (): number { return this.#timingOut.size }
 
   /** Puts every known bucket on the schedule, then polls it until close(). */
   start (): void {
@@ -133,16 +151,24 @@ export class Scheduler {
     metrics?.leasesHeld.inc()
     const stop = new AbortController() // a removed bucket's scan stops at once
     this.#stops.set(name, stop)
+    this.#startedAt.set(name, performance.now())
     const job = runClaimedScan(this.#deps, bucket, due, AbortSignal.any([this.#controller.signal, stop.signal]))
-      .then(report => this.#deps.onScan?.(name, report))
+      .then(report => { this.#noteTimeout(name, report); this.#deps.onScan?.(name, report) })
       .catch(err => log.error({ err: toError(err), bucket: name }, 'scan bookkeeping failed'))
       .finally(() => {
         metrics?.leasesHeld.dec()
         this.#running.delete(name)
         this.#stops.delete(name)
+        this.#startedAt.delete(name)
         this.#wakeUp() // a slot is free
       })
     this.#running.set(name, job)
+  }
+
+  #noteTimeout (name: string, report: ScanReport): void {
+    const deadline = report.errorCode === ScanCodes.S3_REQUEST_TIMEOUT || report.errorCode === ScanCodes.SCAN_TIMEOUT
+    if (deadline) this.#timingOut.add(name)
+    else if (report.outcome !== 'aborted') this.#timingOut.delete(name)
   }
 
   // A new bucket enters the schedule at its stagger offset; an existing entry is kept (NX),
@@ -169,8 +195,10 @@ export class Scheduler {
   #onChange ({ name, before, after }: BucketChange): void {
     const { clients, secrets, redis, keys } = this.#deps
     if (!after) {
+      this.#timingOut.delete(name)
       this.#stops.get(name)?.abort(new Error('bucket removed'))
-      return void clients.drop(name)
+      clients.drop(name)
+      return
     }
     if (!before) {
       this.#pending.add(name)

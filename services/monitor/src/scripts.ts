@@ -7,7 +7,7 @@ const lua = (name: string) => new URL(`../lua/${name}.lua`, import.meta.url)
 /** The monitor's Lua commands on one connection, typed. */
 export function monitorScripts (redis: Redis) {
   const compareRange = defineScript<Array<string | Buffer>, Array<number | string>>(redis, 'wfCompareRange', lua('compareRange'), 1)
-  const commit = defineScript<string[], number[]>(redis, 'wfCommitChunks', lua('commitChunks'), 4)
+  const commit = defineScript<string[], number[]>(redis, 'wfCommitChunks', lua('commitChunks'), 5)
   const finish = defineScript<string[], number>(redis, 'wfFinishScan', lua('finishScan'), 8)
   const renew = defineScript<[string, number, number, string], number>(redis, 'wfRenewLease', lua('renewLease'), 2)
   const resync = defineScript<[string, number, string, string], number>(redis, 'wfResyncBucket', lua('resyncBucket'), 5)

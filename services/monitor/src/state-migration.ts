@@ -10,7 +10,7 @@ const BATCH = 500
  * against "no state" (a key the chunks already track keeps its newer fingerprint), then
  * removed from the hash: a crash in between only repeats a batch.
  */
-export async function migrateHashState (deps: ScanDeps, target: Pick<ScanTarget, 'bucket' | 'signal'>): Promise<number> {
+export async function migrateHashState (deps: ScanDeps, target: Pick<ScanTarget, 'bucket' | 'signal' | 'firstScan'>): Promise<number> {
   const hashKey = deps.keys.objectState(target.bucket.name)
   const scratch = newProgress(0)
   let moved = 0
@@ -21,13 +21,13 @@ export async function migrateHashState (deps: ScanDeps, target: Pick<ScanTarget,
       const [next, entries] = await deps.redis.hscan(hashKey, cursor, 'COUNT', BATCH)
       cursor = next
       if (entries.length === 0) continue
-      const args = ['0']
+      const args: string[] = []
       const fields: string[] = []
       for (let i = 0; i < entries.length; i += 2) {
         args.push(entries[i]!, '', entries[i + 1]!, '')
         fields.push(entries[i]!)
       }
-      await commit(deps, target, scratch, args, [])
+      await commit(deps, target, scratch, args, [], 'baseline')
       await deps.redis.hdel(hashKey, ...fields)
       moved += fields.length
     } while (cursor !== '0')

@@ -20,7 +20,7 @@ before(async () => { server = await startRedis(); redis = server.client() })
 after(async () => { await server.stop(); rmSync(dir, { recursive: true, force: true }) })
 
 const goodEnv = () => ({
-  JWT_SECRET: randomBytes(32).toString('hex'), API_CLIENT_ID: 'id', API_CLIENT_SECRET: 'secret', SECRETS_KEY: randomBytes(32).toString('base64')
+  JWT_SECRET: randomBytes(32).toString('hex'), API_CLIENT_ID: 'id', API_CLIENT_SECRET: randomBytes(8).toString('hex'), SECRETS_KEY: randomBytes(32).toString('base64')
 })
 
 function writeConfig (content: unknown): string {
@@ -39,6 +39,25 @@ test('the monitor environment: API credentials, a 32-byte JWT secret and a secre
   assert.equal(config.httpPort, 8080)
   assert.equal(env.API_CLIENT_ID, 'id')
   assert.throws(() => loadMonitorConfig({ ...goodEnv(), SECRETS_KEY: undefined, CONFIG_PATH: writeConfig({}) }), /no secret store/)
+})
+
+test('a short API_CLIENT_SECRET and the published demo secrets are refused, all listed at once, unless ALLOW_DEMO_SECRETS', () => {
+  const problems = (env: Record<string, string | undefined>) => {
+    try { loadMonitorConfig({ ...goodEnv(), CONFIG_PATH: writeConfig({}), ...env }); return [] } catch (e) { return (e as ConfigError).problems }
+  }
+  const short = problems({ API_CLIENT_SECRET: 'x', JWT_SECRET: 'y'.repeat(31) })
+  assert.equal(short.length, 2, short.join('\n'))
+  assert.match(short.join('\n'), /API_CLIENT_SECRET: must be at least 16 bytes/)
+  assert.match(short.join('\n'), /JWT_SECRET: must be at least 32 bytes/)
+  const composeDemo = { JWT_SECRET: 'demo-only-jwt-secret-do-not-use-in-production', API_CLIENT_SECRET: 'demo-client-secret-change-me' }
+  const demo = problems(composeDemo)
+  assert.equal(demo.length, 2, demo.join('\n'))
+  for (const line of demo) assert.match(line, /published demo value.*ALLOW_DEMO_SECRETS/)
+  const example = problems({ JWT_SECRET: '<at least 32 random bytes, e.g. openssl rand -base64 48>' })
+  assert.match(example.join('\n'), /JWT_SECRET: .*published demo value/, 'the k8s example placeholder is a demo value too')
+  assert.deepEqual(problems({ ...composeDemo, ALLOW_DEMO_SECRETS: 'true' }), [])
+  assert.match(problems({ ...composeDemo, ALLOW_DEMO_SECRETS: 'yes' }).join('\n'), /ALLOW_DEMO_SECRETS/)
+  assert.equal(problems({ API_CLIENT_SECRET: 'x', ALLOW_DEMO_SECRETS: 'true' }).length, 1, 'the demo flag never lifts the length rule')
 })
 
 test('config-file buckets go to Redis without secrets, secrets to the secret store; restarts keep API switches', async () => {

@@ -21,8 +21,15 @@ export function createScanHarness (redis: Redis) {
   const prefix = `t${randomUUID().slice(0, 8)}`
   const keys: Keys = createKeys({ queueName: `${prefix}:queue`, deadLetterName: `${prefix}:dead`, statePrefix: `${prefix}:state:` })
   const deps: ScanDeps = {
-    redis, keys, scripts: monitorScripts(redis), log: createLogger({ service: 'test', level: 'silent' }),
-    pageSize: 1000, stateTtlSec: 3600, waitReplicas: 0, waitTimeoutMs: 100, now: Date.now
+    redis,
+    keys,
+    scripts: monitorScripts(redis),
+    log: createLogger({ service: 'test', level: 'silent' }),
+    pageSize: 1000,
+    stateTtlSec: 3600,
+    waitReplicas: 0,
+    waitTimeoutMs: 100,
+    now: Date.now
   }
 
   async function scan (opts: Partial<Bucket> & { name: string }, { endpoint, pageSize = 1000, region = new Limiter(4), signal }: ScanOptions): Promise<ScanProgress> {
@@ -34,8 +41,13 @@ export function createScanHarness (redis: Redis) {
     setMaxListeners(0, scanSignal)
     try {
       await scanBucket({ ...deps, pageSize }, {
-        bucket, client, region, regionName: new URL(endpoint).host,
-        filter: createKeyFilter(bucket.include, bucket.exclude), firstScan: bucket.first_scan ?? 'emit', signal: scanSignal
+        bucket,
+        client,
+        region,
+        regionName: new URL(endpoint).host,
+        filter: createKeyFilter(bucket.include, bucket.exclude),
+        firstScan: bucket.first_scan ?? 'emit',
+        signal: scanSignal
       }, progress)
       await redis.set(keys.lastScan(bucket.name), String(Math.floor(progress.startedAt / 1000)))
     } finally {

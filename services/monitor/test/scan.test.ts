@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { createKeys, type Keys } from '@internal/redis'
 import { createLogger } from '@internal/telemetry'
 import { decodeEvent, eventId, type ChangeEvent } from '@internal/events'
-import type { Bucket } from '@internal/buckets'
+import { createNetworkPolicy, type Bucket, type NetworkPolicy, type Resolve } from '@internal/buckets'
 import type { Redis } from 'ioredis'
 import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
 import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.ts'
@@ -14,7 +14,8 @@ import { monitorScripts } from '../src/scripts.ts'
 import { Limiter } from '../src/limiter.ts'
 import { createKeyFilter } from '../src/patterns.ts'
 import { createS3Client } from '../src/s3-clients.ts'
-import { newProgress, type ScanDeps, type ScanProgress } from '../src/scan-context.ts'
+import { HeadFailures } from '../src/head-failures.ts'
+import { newProgress, type ScanDeps, type ScanProgress, type ScanTarget } from '../src/scan-context.ts'
 import { trackedKeys } from './state-support.ts'
 
 const DAY = 86_400_000
@@ -33,23 +34,46 @@ function setup (now = () => Date.now()) {
   const prefix = `t${randomUUID().slice(0, 8)}`
   const keys = createKeys({ queueName: `${prefix}:queue`, deadLetterName: `${prefix}:dead`, statePrefix: `${prefix}:state:` })
   const deps: ScanDeps = {
-    redis, keys, scripts: monitorScripts(redis), log: createLogger({ service: 'test', level: 'silent' }),
-    pageSize: 1000, stateTtlSec: 3600, waitReplicas: 0, waitTimeoutMs: 100, now
+    redis,
+    keys,
+    scripts: monitorScripts(redis),
+    log: createLogger({ service: 'test', level: 'silent' }),
+    pageSize: 1000,
+    stateTtlSec: 3600,
+    waitReplicas: 0,
+    waitTimeoutMs: 100,
+    now
   }
   return { keys, deps }
 }
 
-type BucketOpts = Partial<Bucket> & { name: string }
+type BucketOpts = Partial<Bucket> & { name: string, switchOff?: boolean }
 
 async function scan (deps: ScanDeps, opts: BucketOpts, endpoint = fake.endpoint, pageSize = 1000, maxAttempts = 1): Promise<ScanProgress> {
-  const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...opts }
-  const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts })
+  return await scanWith(deps, opts, { endpoint, pageSize, maxAttempts })
+}
+
+interface ScanOpts { endpoint?: string, pageSize?: number, maxAttempts?: number, requestTimeoutMs?: number, target?: Partial<ScanTarget>, policy?: NetworkPolicy, resolve?: Resolve }
+
+async function scanWith (deps: ScanDeps, opts: BucketOpts, { endpoint = fake.endpoint, pageSize = 1000, maxAttempts = 1, requestTimeoutMs, target, policy, resolve }: ScanOpts): Promise<ScanProgress> {
+  const { switchOff: _s, ...fields } = opts
+  const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...fields }
+  const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts, requestTimeoutMs, policy, resolve })
   const progress = newProgress(deps.now())
   await redis.set(deps.keys.bucketConfig(bucket.name), JSON.stringify(bucket), 'NX') // commits check that the bucket exists
+  // The switch is read from Redis, as the bucket store writes it; `notifications_enabled` is only the replica's memory.
+  const switchOff = opts.switchOff ?? !bucket.notifications_enabled
+  await (switchOff ? redis.set(deps.keys.notificationsDisabled(bucket.name), 'true') : redis.del(deps.keys.notificationsDisabled(bucket.name)))
   try {
     await scanBucket({ ...deps, pageSize }, {
-      bucket, client, region: new Limiter(4), regionName: new URL(endpoint).host,
-      filter: createKeyFilter(bucket.include, bucket.exclude), firstScan: bucket.first_scan ?? 'emit', signal: new AbortController().signal
+      bucket,
+      client,
+      region: new Limiter(4),
+      regionName: new URL(endpoint).host,
+      filter: createKeyFilter(bucket.include, bucket.exclude),
+      firstScan: bucket.first_scan ?? 'emit',
+      signal: new AbortController().signal,
+      ...target
     }, progress)
     // The scheduler's finishScan marks a completed scan; tests mark it directly.
     await redis.set(deps.keys.lastScan(bucket.name), String(Math.floor(progress.startedAt / 1000)))
@@ -65,7 +89,7 @@ async function drain (keys: Keys): Promise<ChangeEvent[]> {
   return raw.map(r => {
     const decoded = decodeEvent(r)
     assert.ok(decoded.ok)
-    assert.deepEqual(Object.keys(JSON.parse(r)).sort(), ['bucket', 'content_type', 'detection_time', 'etag', 'event_id', 'event_type', 'is_recent', 'key', 'last_modified', 'metadata', 'region', 'size'])
+    assert.deepEqual(Object.keys(JSON.parse(r)).filter(k => k !== 'head_error').sort(), ['bucket', 'content_type', 'detection_time', 'etag', 'event_id', 'event_type', 'is_recent', 'key', 'last_modified', 'metadata', 'region', 'size'])
     return JSON.parse(r) as ChangeEvent
   })
 }
@@ -82,8 +106,17 @@ test('each event type with the exact payload (s3rver)', async () => {
   assert.ok(created)
   const lm = created.last_modified
   assert.deepEqual({ ...created, detection_time: 0 }, {
-    bucket: name, key: 'docs/a.txt', region, etag: '5d41402abc4b2a76b9719d911017c592', size: 5, last_modified: lm,
-    event_type: 'created', content_type: 'text/plain', metadata: { owner: 'ann' }, detection_time: 0, is_recent: true,
+    bucket: name,
+    key: 'docs/a.txt',
+    region,
+    etag: '5d41402abc4b2a76b9719d911017c592',
+    size: 5,
+    last_modified: lm,
+    event_type: 'created',
+    content_type: 'text/plain',
+    metadata: { owner: 'ann' },
+    detection_time: 0,
+    is_recent: true,
     event_id: eventId({ bucket: name, key: 'docs/a.txt', etag: '5d41402abc4b2a76b9719d911017c592', last_modified: lm, event_type: 'created' })
   })
   assert.ok(created.detection_time >= started / 1000 && created.detection_time <= Date.now() / 1000)
@@ -102,8 +135,17 @@ test('each event type with the exact payload (s3rver)', async () => {
   await scan(deps, { name }, s3.endpoint)
   const [deleted] = await drain(keys)
   assert.deepEqual({ ...deleted, detection_time: 0 }, {
-    bucket: name, key: 'docs/a.txt', region, etag: '5eb63bbbe01eeed093cb22bb8f5acdc3', size: 11, last_modified: updated!.last_modified,
-    event_type: 'deleted', content_type: 'application/octet-stream', metadata: {}, detection_time: 0, is_recent: true,
+    bucket: name,
+    key: 'docs/a.txt',
+    region,
+    etag: '5eb63bbbe01eeed093cb22bb8f5acdc3',
+    size: 11,
+    last_modified: updated!.last_modified,
+    event_type: 'deleted',
+    content_type: 'application/octet-stream',
+    metadata: {},
+    detection_time: 0,
+    is_recent: true,
     event_id: eventId({ bucket: name, key: 'docs/a.txt', etag: updated!.etag, last_modified: updated!.last_modified, event_type: 'deleted' })
   })
   assert.equal((await trackedKeys(redis, keys, name)).length, 0)
@@ -120,9 +162,17 @@ test('an object older than 24 h is detected without a HeadObject', async () => {
   const [detected] = await drain(keys)
   assert.equal(fake.counts.head, heads)
   assert.deepEqual({ ...detected, detection_time: 0 }, {
-    bucket: name, key: 'archive/x.bin', region: new URL(fake.endpoint).host, etag: 'd41d8cd98f00b204e9800998ecf8427e', size: 0,
-    last_modified: Math.floor(lastModified / 1000), event_type: 'detected', content_type: 'application/octet-stream', metadata: {},
-    detection_time: 0, is_recent: false,
+    bucket: name,
+    key: 'archive/x.bin',
+    region: new URL(fake.endpoint).host,
+    etag: 'd41d8cd98f00b204e9800998ecf8427e',
+    size: 0,
+    last_modified: Math.floor(lastModified / 1000),
+    event_type: 'detected',
+    content_type: 'application/octet-stream',
+    metadata: {},
+    detection_time: 0,
+    is_recent: false,
     event_id: eventId({ bucket: name, key: 'archive/x.bin', etag: 'd41d8cd98f00b204e9800998ecf8427e', last_modified: Math.floor(lastModified / 1000), event_type: 'detected' })
   })
 })
@@ -150,11 +200,11 @@ test('a bucket of 2,600 objects is seen whole, and a rescan writes nothing', asy
   assert.equal(rescan.changed, 0)
   assert.equal(rescan.deletionPass, false)
   assert.equal(await redis.llen(keys.queue), 0)
-  // No write but the test's own SET of last_scan; MULTI/EXISTS/EXISTS/EXEC, then per page one
-  // EVALSHA (+ its two index lookups and one HGETALL per chunk of 128 the page's 250 keys
-  // overlap, at most 4), the state TTL check (HGET), and the test's SET NX and SET.
+  // No write but the test's own SET of last_scan; MULTI/EXISTS/EXISTS/GET/EXEC, then per page
+  // one EVALSHA (+ its two index lookups and one HGETALL per chunk of 128 the page's 250 keys
+  // overlap, at most 4), the state TTL check (HGET), and the test's SET NX, DEL and SET.
   assert.equal(writesAfter - writesBefore, 1)
-  assert.ok(commandsAfter - commandsBefore <= 4 + (1 + 2 + 4) * 11 + 1 + 2, `commands: ${commandsAfter - commandsBefore}`)
+  assert.ok(commandsAfter - commandsBefore <= 5 + (1 + 2 + 4) * 11 + 1 + 3, `commands: ${commandsAfter - commandsBefore}`)
 
   fake.remove(name, 'd3/obj-000003.dat')
   fake.put(name, 'd0/obj-000000.dat', 'changed')
@@ -210,6 +260,32 @@ test('disabled notifications push nothing but keep state', async () => {
   fake.put(name, 'c', '3')
   await scan(deps, { name })
   assert.deepEqual((await drain(keys)).map(e => e.key), ['c'])
+})
+
+test('the switch as Redis holds it wins over the replica\'s memory, in both directions', async () => {
+  const { keys, deps } = setup()
+  const name = `stale-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.put(name, 'a', '1')
+  await scan(deps, { name, notifications_enabled: true, switchOff: true })
+  assert.equal(await redis.llen(keys.queue), 0, 'disabled in Redis: nothing pushed although memory says enabled')
+  fake.put(name, 'b', '2')
+  await scan(deps, { name, notifications_enabled: false, switchOff: false })
+  assert.deepEqual((await drain(keys)).map(e => e.key), ['b'], 'enabled in Redis: announced although memory says disabled')
+})
+
+test('notifications enabled after the scan read the switch: the page is not recorded, the scan is abandoned', async () => {
+  const { keys, deps } = setup()
+  const name = `flip-${randomUUID().slice(0, 8)}`
+  await redis.set(keys.bucketConfig(name), '{}')
+  await redis.set(keys.notificationsDisabled(name), 'true')
+  const quad = ['a', '', 'fp-a', '']
+  const commitKeys = [keys.stateIndex(name), keys.stateMeta(name), keys.queue, keys.bucketConfig(name), keys.notificationsDisabled(name)]
+  const chunks = [keys.stateChunkPrefix(name), '128']
+  assert.deepEqual(await deps.scripts.commit(commitKeys, 'off', ...chunks, ...quad), [1, 0, 0])
+  await redis.del(keys.stateIndex(name), keys.stateMeta(name), keys.stateChunkPrefix(name), keys.notificationsDisabled(name))
+  assert.deepEqual(await deps.scripts.commit(commitKeys, 'off', ...chunks, ...quad), [-2])
+  assert.equal((await trackedKeys(redis, keys, name)).length, 0, 'nothing applied: the rescan announces the change')
 })
 
 test('include and exclude patterns are respected', async () => {
@@ -330,6 +406,33 @@ test('keys with spaces, XML specials and characters beyond the BMP round-trip, i
   assert.deepEqual((await drain(keys)).map(e => `${e.event_type} ${e.key}`), ['deleted emoji/😀.png'])
 })
 
+test('a key holding CR (which an XML parser turns into LF) is listed URL-encoded and announced exactly once, with the exact key', async () => {
+  const { keys, deps } = setup()
+  const name = `cr-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  const odd = ['line\rbreak.txt', 'crlf\r\n.txt', 'plus+and space%41.txt', 'a/b\rc/d.txt']
+  for (const key of odd) fake.put(name, key, key, { contentType: 'text/plain' })
+  fake.put(name, 'plain.txt', 'p')
+  const first = await scan(deps, { name }, fake.endpoint, 2)
+  assert.equal(first.ordered, true)
+  const events = await drain(keys)
+  assert.deepEqual(events.map(e => e.key).sort(), [...odd, 'plain.txt'].sort())
+  assert.ok(events.every(e => e.content_type === 'text/plain' || e.key === 'plain.txt'), 'HeadObject found every key')
+  const again = await scan(deps, { name }, fake.endpoint, 2)
+  assert.equal(again.changed, 0)
+  assert.deepEqual(await drain(keys), [])
+})
+
+test('a server that ignores encoding-type (s3rver) still gets its keys back verbatim, % and + included', async () => {
+  const { keys, deps } = setup()
+  const name = `enc-${randomUUID().slice(0, 8)}`
+  await s3.createBucket(name)
+  const odd = ['dir/plus+sign.txt', 'dir/percent%41.txt', 'dir/space here.txt']
+  for (const key of odd) await s3.put(name, key, key)
+  await scan(deps, { name }, s3.endpoint)
+  assert.deepEqual((await drain(keys)).map(e => e.key).sort(), [...odd].sort())
+})
+
 test('a server that answers every page with the same continuation token ends the listing with an error instead of looping', async (t) => {
   const { createServer } = await import('node:http')
   const { listPages } = await import('../src/lister.ts')
@@ -345,7 +448,7 @@ test('a server that answers every page with the same continuation token ends the
   t.after(() => client.destroy())
   let pages = 0
   const listing = (async () => {
-    for await (const _ of listPages({ client, bucket: 'loop', pageSize: 1000, region: new Limiter(2), signal: new AbortController().signal })) {
+    for await (const _ of listPages({ client, bucket: { name: 'loop' }, region: new Limiter(2), signal: new AbortController().signal }, 1000)) {
       if (++pages > 20) return 'looping'
     }
     return 'ended'
@@ -373,4 +476,85 @@ test('an object whose HeadObject is refused (400 for an SSE-C object, 403 by an 
   const refused = events.find(e => e.key === 'k005')!
   assert.equal(refused.content_type, 'application/octet-stream')
   assert.deepEqual(refused.metadata, {})
+})
+
+test('an object whose HeadObject keeps failing (a 500, metadata headers too large to parse) is retried on a few scans, then announced with the listed fields and head_error; the rest of the bucket is never held', async (t) => {
+  const { keys, deps } = setup()
+  const headFailures = new HeadFailures(3)
+  const name = `poison-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.seed(name, Array.from({ length: 30 }, (_, i) => ({ key: `k${String(i).padStart(3, '0')}` })))
+  // Beyond the client's 16 KiB header limit: the response cannot even be parsed.
+  fake.put(name, 'k008', 'big', { metadata: { huge: 'x'.repeat(20_000) } })
+  fake.intercept = req => req.bucket === name && req.op === 'head' && req.key === 'k007' ? { status: 500, code: 'InternalError', message: 'We encountered an internal error.' } : undefined
+  t.after(() => { fake.intercept = undefined })
+  const first = await scanWith({ ...deps, headFailures }, { name }, { pageSize: 10, maxAttempts: 2 })
+  assert.equal(first.events.created, 28)
+  assert.deepEqual((await drain(keys)).map(e => e.key).filter(k => k === 'k007' || k === 'k008'), [])
+  assert.equal((await scanWith({ ...deps, headFailures }, { name }, { pageSize: 10 })).events.created, 0)
+  await scanWith({ ...deps, headFailures }, { name }, { pageSize: 10 })
+  const late = await drain(keys)
+  assert.deepEqual(late.map(e => e.key).sort(), ['k007', 'k008'])
+  const listed = fake.objects(name).find(o => o.key === 'k007')!
+  const poisoned = late.find(e => e.key === 'k007')!
+  assert.equal(poisoned.etag, listed.etag)
+  assert.equal(poisoned.size, listed.size)
+  assert.equal(poisoned.last_modified, listed.lastModified / 1000)
+  assert.equal(poisoned.content_type, 'application/octet-stream')
+  assert.deepEqual(poisoned.metadata, {})
+  assert.match(String((poisoned as Record<string, unknown>).head_error), /InternalError|500/)
+  assert.match(String((late.find(e => e.key === 'k008') as Record<string, unknown>).head_error), /header/i)
+  assert.equal((await scanWith({ ...deps, headFailures }, { name }, { pageSize: 10 })).changed, 0, 'announced once')
+  assert.deepEqual(await drain(keys), [])
+})
+
+test('a store that accepts a request and never answers (or stalls its body) fails the scan at the deadline and frees the region slot', async (t) => {
+  const { deps } = setup()
+  for (const mode of ['silent', 'body'] as const) {
+    const name = `hung-${mode}-${randomUUID().slice(0, 8)}`
+    fake.createBucket(name)
+    fake.put(name, 'a', 'a')
+    fake.hang.set(name, mode)
+    t.after(() => { fake.hang.delete(name) })
+    const region = new Limiter(1)
+    const timeouts: string[] = []
+    const started = Date.now()
+    // 3 attempts of at most 400 ms of silence each, within a 1 s deadline for the whole request.
+    const scanning = scanWith(deps, { name }, { maxAttempts: 3, requestTimeoutMs: 400, target: { region, requestDeadlineMs: 1000, onRequestTimeout: op => timeouts.push(op) } })
+    await assert.rejects(scanning, (err: { code?: string }) => err.code === 'S3_REQUEST_TIMEOUT')
+    const tookMs = Date.now() - started
+    assert.ok(tookMs < 2000, `${mode}: failed after ${tookMs} ms`)
+    assert.deepEqual(timeouts, ['list'])
+    assert.equal(region.active, 0, 'slot released')
+    fake.hang.delete(name)
+    assert.equal((await scanWith(deps, { name }, { requestTimeoutMs: 400, target: { region, requestDeadlineMs: 1000 } })).listed, 1, `${mode}: recovers with the store`)
+  }
+})
+
+test('DNS rebinding: an endpoint name that resolved to an allowed address, then to a refused one, is refused by the scanner at connect time', async () => {
+  const { keys, deps } = setup()
+  const name = `rebind-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.put(name, 'a', 'a')
+  // Only 127.0.0.1 is allowed; the name later resolves to 127.0.0.2 (refused, and still loopback,
+  // so a guard that failed would send nothing off this machine: the fake S3 is not there).
+  const policy = createNetworkPolicy(['127.0.0.1/32'])
+  const answers: string[][] = []
+  let resolutions = 0
+  const resolve: Resolve = async host => {
+    assert.equal(host, 'store.rebind.test')
+    const addresses = resolutions++ === 0 ? ['127.0.0.1'] : ['127.0.0.2']
+    answers.push(addresses)
+    return addresses
+  }
+  const endpoint = `http://store.rebind.test:${new URL(fake.endpoint).port}`
+  assert.equal((await scanWith(deps, { name }, { endpoint, policy, resolve })).listed, 1)
+  assert.equal((await drain(keys)).length, 1)
+  const listsBefore = fake.counts.list
+  // A new client, so a new connection and a new resolution (as after a pooled socket closed).
+  await assert.rejects(scanWith(deps, { name }, { endpoint, policy, resolve }), (err: { code?: string, message?: string }) => err.code === 'ADDRESS_REFUSED' && /127\.0\.0\.2/.test(err.message ?? ''))
+  assert.deepEqual(answers, [['127.0.0.1'], ['127.0.0.2']])
+  assert.equal(fake.counts.list, listsBefore, 'nothing reached the store')
+  // IP literals are never looked up: the same policy refuses a literal endpoint before connecting.
+  await assert.rejects(scanWith(deps, { name }, { endpoint: 'http://127.0.0.3:9', policy }), (err: { code?: string }) => err.code === 'ADDRESS_REFUSED')
 })

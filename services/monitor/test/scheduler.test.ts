@@ -64,14 +64,29 @@ async function fixture (t: { after: (fn: () => Promise<void>) => void }): Promis
     const registry = new BucketRegistry({ store, keys, subscriber: server.client(), checkIntervalMs: 60_000 })
     await registry.start()
     const scans: Array<[string, ScanReport]> = []
-    const metrics = createMonitorMetrics(createRegistry({ service: 'test', defaults: false }))
+    const metrics = createMonitorMetrics(createRegistry({ defaults: false }))
     const deps: SchedulerDeps = {
-      redis, keys, scripts: monitorScripts(redis), log: createLogger({ service: 'test', level: 'silent' }),
-      pageSize: 1000, stateTtlSec: 3600, waitReplicas: 0, waitTimeoutMs: 100, now: () => clock.t,
+      redis,
+      keys,
+      scripts: monitorScripts(redis),
+      log: createLogger({ service: 'test', level: 'silent' }),
+      pageSize: 1000,
+      stateTtlSec: 3600,
+      waitReplicas: 0,
+      waitTimeoutMs: 100,
+      now: () => clock.t,
       clients: new S3ClientCache({ signingRegion: 'us-east-1', maxAttempts: 1, onHit: () => metrics.clientCacheHits.inc(), onMiss: () => metrics.clientCacheMisses.inc() }),
-      secrets: createCachedSecretStore(secrets, { ttlMs: 60_000 }), regions: new LimiterMap(4), metrics, owner,
-      leaseTtlMs: 30_000, defaults: { pollingIntervalSec: 60, firstScan: 'emit', signingRegion: 'us-east-1' },
-      random: () => 0.5, registry, maxWorkers: 2, staggerMethod: 'hash', tickMs: 60_000,
+      secrets: createCachedSecretStore(secrets, { ttlMs: 60_000 }),
+      regions: new LimiterMap(4),
+      metrics,
+      owner,
+      leaseTtlMs: 30_000,
+      defaults: { pollingIntervalSec: 60, firstScan: 'emit', signingRegion: 'us-east-1' },
+      random: () => 0.5,
+      registry,
+      maxWorkers: 2,
+      staggerMethod: 'hash',
+      tickMs: 60_000,
       onScan: (name, report) => scans.push([name, report]),
       ...extra
     }
@@ -331,4 +346,52 @@ test('a scan refused for its credentials logs the S3 error without the access ke
   assert.equal(failed.length, 1)
   assert.match(failed[0]!, /InvalidAccessKeyId/, 'the error is still described')
   assert.doesNotMatch(lines.join(''), /AKIAEXAMPLEKEY7Q3Z/)
+})
+
+test('a scan past parallel.scan_timeout fails with SCAN_TIMEOUT, releases its lease and is retried with backoff', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const name = `slow-${randomUUID().slice(0, 6)}`
+  await f.addBucket(name)
+  fake.put(name, 'a', '1')
+  fake.hang.set(name, 'silent') // no request deadline would end it first: only the scan's own
+  t.after(() => { fake.hang.delete(name) })
+  const a = await f.make('solo', { deadlines: { scanMs: 300, requestMs: 60_000 } })
+  await redis.zadd(f.keys.schedule, f.clock.t, name)
+  const started = Date.now()
+  await a.scheduler.tick()
+  await a.scheduler.idle()
+  assert.ok(Date.now() - started < 3000, `ended after ${Date.now() - started} ms`)
+  const [[, report]] = a.scans as [[string, ScanReport]]
+  assert.equal(report.outcome, 'error')
+  assert.equal(report.errorCode, 'SCAN_TIMEOUT')
+  assert.equal(await redis.exists(f.keys.lease(name)), 0, 'lease released')
+  assert.equal(Number(await redis.zscore(f.keys.schedule, name)), f.clock.t + 5000)
+  assert.equal(a.scheduler.timingOut, 1)
+  assert.equal(a.scheduler.stuckScans(), 0)
+  assert.equal((await a.deps.metrics!.scanErrors.get()).values.find(v => v.labels.kind === 'SCAN_TIMEOUT')?.value, 1)
+  fake.hang.delete(name)
+  f.clock.t += 5000
+  await a.scheduler.tick()
+  await a.scheduler.idle()
+  assert.equal(a.scans[1]?.[1].outcome, 'ok')
+  assert.equal(a.scheduler.timingOut, 0)
+})
+
+test('a scan whose wait ignores the abort (a secret store that never answers) counts as stuck once past its deadline', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const name = `stuck-${randomUUID().slice(0, 6)}`
+  await f.addBucket(name)
+  const pending: Array<(v: string | undefined) => void> = []
+  const secrets = { kind: 'memory' as const, get: () => new Promise<string | undefined>(resolve => pending.push(resolve)), set: async () => {}, delete: async () => {} }
+  const a = await f.make('solo', { secrets, deadlines: { scanMs: 100, requestMs: 100 } })
+  await redis.zadd(f.keys.schedule, f.clock.t, name)
+  await a.scheduler.tick()
+  assert.equal(a.scheduler.stuckScans(), 0)
+  await waitFor(() => a.scheduler.stuckScans() === 1, { timeoutMs: 2000, what: 'the scan counted as stuck' })
+  for (const resolve of pending) resolve(undefined)
+  await a.scheduler.idle()
+  assert.equal(a.scheduler.stuckScans(), 0)
+  assert.equal(a.scans[0]?.[1].errorCode, 'SCAN_TIMEOUT')
 })

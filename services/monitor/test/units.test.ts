@@ -5,7 +5,7 @@ import { S3ClientCache } from '../src/s3-clients.ts'
 import { encodeFingerprint, decodeFingerprint } from '../src/fingerprint.ts'
 import { createKeyFilter, compileGlob, guardRegexBacktracking } from '../src/patterns.ts'
 import { createOrderCheck, keyBefore } from '../src/listing-order.ts'
-import { Limiter } from '../src/limiter.ts'
+import { Limiter, RegionSlots } from '../src/limiter.ts'
 
 test('fingerprints are compact and decode to what was listed', () => {
   const v = { etag: '5d41402abc4b2a76b9719d911017c592', size: 5, lastModifiedMs: 1_795_303_151_000 }
@@ -67,6 +67,52 @@ test('limiter: at most `limit` at once, waiters served in order', async () => {
   })))
   assert.equal(peak, 2)
   assert.deepEqual(order, [0, 1, 2, 3, 4, 5])
+})
+
+test('region slots: one bucket holds at most its share, and a freed slot goes to the bucket holding the fewest', async () => {
+  const region = new RegionSlots(4, { perBucket: 2 })
+  const gates: Array<() => void> = []
+  const order: string[] = []
+  const hold = (bucket: string) => region.forBucket(bucket).run(() => new Promise<void>(resolve => { order.push(bucket); gates.push(resolve) }))
+  // A bucket whose requests never end takes 2 of the 4 slots, not all of them.
+  const stuck = Array.from({ length: 5 }, () => hold('stuck'))
+  await new Promise(resolve => setImmediate(resolve))
+  assert.equal(region.held('stuck'), 2)
+  const busy = Array.from({ length: 3 }, () => hold('busy'))
+  const late = hold('late')
+  await new Promise(resolve => setImmediate(resolve))
+  assert.deepEqual(order, ['stuck', 'stuck', 'busy', 'busy'])
+  gates.splice(2, 1)[0]!() // one of busy's ends: late (holding none) goes before busy's third and stuck's rest
+  await new Promise(resolve => setImmediate(resolve))
+  assert.equal(order.at(-1), 'late')
+  assert.equal(region.active, 4)
+  for (let round = 0; round < 20 && order.length < 9; round++) {
+    for (const open of gates.splice(0)) open()
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  for (const open of gates.splice(0)) open()
+  await Promise.all([...stuck, ...busy, late])
+  assert.equal(order.length, 9)
+  assert.equal(region.active, 0)
+})
+
+test('region slots: a request running past slowAfterMs stops counting against the limit (up to slowLimit), so a hung bucket frees slots for the others', async () => {
+  const region = new RegionSlots(2, { perBucket: 2, slowAfterMs: 50, slowLimit: 1 })
+  const hung: Array<() => void> = []
+  const stuck = [0, 1].map(() => region.forBucket('hung').run(() => new Promise<void>(resolve => hung.push(resolve))))
+  let served = 0
+  const healthy = region.forBucket('healthy').run(async () => { served++ })
+  await new Promise(resolve => setTimeout(resolve, 20))
+  assert.equal(served, 0, 'both slots held by the hung bucket')
+  await new Promise(resolve => setTimeout(resolve, 60))
+  await healthy
+  assert.equal(served, 1)
+  assert.equal(region.slow, 1, 'only slowLimit requests are exempted')
+  assert.equal(region.active, 1)
+  assert.equal(region.held('hung'), 2, 'a slow request still counts in its bucket\'s share')
+  for (const end of hung) end()
+  await Promise.all(stuck)
+  assert.deepEqual([region.active, region.slow, region.held('hung')], [0, 0, 0])
 })
 
 test('S3 client cache: a bucket whose credentials changed without a config change (rotated in the secret store) does not leave its old client behind', () => {

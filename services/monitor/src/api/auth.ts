@@ -22,7 +22,17 @@ const ISSUER = 'watch-folder-monitor'
 const AUDIENCE = 'watch-folder-api'
 const MIN_SECRET_BYTES = 32
 
-const Claims = z.object({ sub: z.string(), scopes: z.array(z.enum(['read', 'write'])) })
+// exp and iat are required, and a token may not live longer than the API issues them for: a
+// leaked token without exp (or with a far one) would otherwise work for ever.
+const claimsSchema = (maxLifetimeSec: number) => z.object({
+  sub: z.string(),
+  scopes: z.array(z.enum(['read', 'write'])),
+  iat: z.number(),
+  exp: z.number() // not integers only: api.token_ttl may be fractional
+}).refine(c => c.exp > c.iat && c.exp - c.iat <= maxLifetimeSec, `exp must be after iat and at most ${maxLifetimeSec} s after it`)
+
+// RFC 7235: the auth scheme is case-insensitive.
+const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i
 
 export type VerifyResult = { ok: true, sub: string, scopes: Scope[] } | { ok: false }
 
@@ -30,6 +40,7 @@ export type VerifyResult = { ok: true, sub: string, scopes: Scope[] } | { ok: fa
 export function createAuth ({ jwtSecret, clients, tokenTtlSec, now }: AuthOptions) {
   if (Buffer.byteLength(jwtSecret) < MIN_SECRET_BYTES) throw new Error(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes`)
   if (clients.length === 0) throw new Error('no API client configured')
+  const Claims = claimsSchema(tokenTtlSec)
   const hashed = clients.map(c => ({ id: digest(c.client_id), secret: digest(c.client_secret), client: c }))
 
   /** The client whose id and secret both match; every entry is compared, in constant time. */
@@ -82,12 +93,13 @@ export function requiredScope (method: string): Scope {
 export function bearerHook (auth: Auth, onFailure: (reason: string, request: FastifyRequest) => void) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization
-    if (typeof header !== 'string' || !header.startsWith('Bearer ')) {
+    const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined
+    if (token === undefined) {
       onFailure('missing', request)
       return reply.code(401).header('www-authenticate', 'Bearer')
         .send({ error: 'Authentication required', message: 'Use Bearer token authentication' })
     }
-    const result = auth.verify(header.slice('Bearer '.length).trim())
+    const result = auth.verify(token)
     if (!result.ok) {
       onFailure('invalid', request)
       return reply.code(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ error: 'Invalid or expired token' })

@@ -1,3 +1,4 @@
+import { checkDeadline, defineScript } from '@internal/redis'
 import { bucketSecretNames, normalizeBucketInput, type BucketInput, type SecretKind } from '@internal/buckets'
 import { ApiError, badRequest, parseInput } from './errors.ts'
 import { AddBucketBody } from './schemas.ts'
@@ -21,7 +22,7 @@ export async function addBucket (ctx: BucketOpsContext, body: unknown) {
     const names = bucketSecretNames(input.name)
     const entries = (Object.entries(secrets) as Array<[SecretKind, string]>).map(([kind, value]): [string, string] => [names[kind], value])
     await writeSecrets(ctx, entries, 'Failed to store credentials securely')
-    if (!notificationsEnabled) await ctx.redis.set(ctx.keys.notificationsDisabled(input.name), 'true')
+    if (!notificationsEnabled) await setFlag(ctx, ctx.keys.notificationsDisabled(input.name), 'true')
     const saved = await ctx.store.save(stored, 'create')
     if (!saved.ok) throw new ApiError(409, `Bucket ${input.name} already exists`)
     ctx.log.info({ bucket: input.name, endpoint: stored.endpoint }, 'bucket added')
@@ -32,6 +33,11 @@ export async function addBucket (ctx: BucketOpsContext, body: unknown) {
       note: 'S3 credentials stored securely in vault'
     }
   })
+}
+
+async function setFlag (ctx: BucketOpsContext, key: string, value: string): Promise<void> {
+  const script = defineScript<[string, number], number>(ctx.redis, 'wfSetFlag', new URL('./lua/setFlag.lua', import.meta.url), 1)
+  checkDeadline(await script([key], value, ctx.deadline()))
 }
 
 function assertAddable (ctx: BucketOpsContext, input: BucketInput): void {

@@ -7,6 +7,12 @@ import type { CredentialCheck } from './credential-check.ts'
 import type { BucketLock } from './lock.ts'
 import { ApiError, badRequest } from './errors.ts'
 
+/** What the scanner offers the API (status, resync); implemented by the monitor's scheduler. */
+export interface ScanControl {
+  /** Scan the bucket as soon as possible; with `forget`, drop its object state first so everything is re-announced. */
+  resync (bucket: string, opts: { forget: boolean }): Promise<void>
+}
+
 /** What the bucket operations work with; built once by registerApi. */
 export interface BucketOpsContext {
   config: Config
@@ -19,6 +25,8 @@ export interface BucketOpsContext {
   checkCredentials: CredentialCheck
   withBucketLock: BucketLock
   now: () => number
+  /** When a write sent now must be refused by Redis (its clock, ms): the API has answered 503 by then. */
+  deadline: () => number
 }
 
 /** Refuses the request (400, naming the field) when a URL of the bucket may not be reached. */

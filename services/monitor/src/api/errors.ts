@@ -15,6 +15,34 @@ export class ApiError extends Error {
   }
 }
 
+/** Retry-After of a 503 while Redis is unreachable or not answering, seconds. */
+export const REDIS_RETRY_AFTER_SEC = 5
+
+/**
+ * Redis did not answer in time (refused, frozen or a write refused past its deadline): 503
+ * with `code: REDIS_UNAVAILABLE` and Retry-After. Whatever the request wrote either ran before
+ * this answer or never will (see createWriteDeadline).
+ */
+export class RedisUnavailableError extends ApiError {
+  readonly code = 'REDIS_UNAVAILABLE'
+
+  constructor (cause: unknown) {
+    super(503, 'Redis is unavailable; try again later', { code: 'REDIS_UNAVAILABLE' })
+    this.name = 'RedisUnavailableError'
+    this.cause = cause
+  }
+}
+
+// What ioredis rejects with on a bounded connection when the server is down or frozen.
+const UNAVAILABLE_MESSAGES = ['Command timed out', "Stream isn't writeable and enableOfflineQueue options is false", 'Connection is closed.']
+
+/** Whether `err` says Redis could not be reached or did not answer in time. */
+export function isRedisUnavailable (err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  const code = (err as { code?: unknown }).code
+  return code === 'REDIS_WRITE_DEADLINE_PASSED' || err.name === 'MaxRetriesPerRequestError' || UNAVAILABLE_MESSAGES.includes(err.message)
+}
+
 export const badRequest = (error: string, extra?: Record<string, unknown>) => new ApiError(400, error, extra)
 export const notFound = (error: string) => new ApiError(404, error)
 
@@ -68,6 +96,11 @@ function valueAt (input: unknown, path: PropertyKey[]): unknown {
  */
 export function installErrorHandler (app: FastifyInstance, log: Logger): void {
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    if (!(err instanceof ApiError) && isRedisUnavailable(err)) err = new RedisUnavailableError(err)
+    if (err instanceof RedisUnavailableError) {
+      log.warn({ err: err.cause, method: request.method, route: request.routeOptions.url }, 'api request failed: redis unavailable')
+      reply.header('retry-after', String(REDIS_RETRY_AFTER_SEC))
+    }
     if (err instanceof ApiError) return reply.code(err.statusCode).send(err.body)
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {

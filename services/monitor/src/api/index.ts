@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { createDeadLetters, type DeadLetters, type Redis, type Keys } from '@internal/redis'
-import { createNetworkPolicy, type BucketStore, type BucketRegistry, type CachedSecretStore } from '@internal/buckets'
+import { boundedRedisOptions, createDeadLetters, createRedis, createWriteDeadline, type DeadLetters, type Redis, type Keys } from '@internal/redis'
+import { createBucketStore, createNetworkPolicy, type BucketRegistry, type CachedSecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
 import type { Logger, Registry } from '@internal/telemetry'
 import { bearerHook, createAuth, type ApiClientEntry } from './auth.ts'
@@ -15,24 +15,19 @@ import { bucketRoutes } from './bucket-routes.ts'
 import { notificationRoutes } from './notification-routes.ts'
 import { deadLetterRoutes } from './dead-letter-routes.ts'
 import { openApiDocument } from './openapi.ts'
-import type { BucketOpsContext } from './context.ts'
+import type { BucketOpsContext, ScanControl } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
 
 export { createNetworkGuard, guardedLookup, systemLookup, type NetworkGuard, type NetworkProblem, type Lookup } from './network-guard.ts'
 export { createCredentialCheck, type CredentialCheck } from './credential-check.ts'
-
-/** What the scanner offers the API (status, resync); implemented by the monitor's scheduler. */
-export interface ScanControl {
-  /** Scan the bucket as soon as possible; with `forget`, drop its object state first so everything is re-announced. */
-  resync (bucket: string, opts: { forget: boolean }): Promise<void>
-}
+export type { ScanControl } from './context.ts'
 
 export interface ApiDeps {
   config: Config
   log: Logger
+  /** The API's own connection, made by createApiRedis: bounded waits, no offline queue. */
   redis: Redis
   keys: Keys
-  store: BucketStore
   /** The replica's live view (main.ts hooks secret invalidation to it); the API itself reads the store. */
   registry: BucketRegistry
   secrets: CachedSecretStore
@@ -51,6 +46,14 @@ export interface ApiDeps {
 }
 
 /**
+ * The API's Redis connection: every command answers or fails within `api.redis_timeout_ms`,
+ * so a call during an outage gets 503 in bounded time instead of waiting for a reconnect.
+ */
+export function createApiRedis (config: Config): Redis {
+  return createRedis(config.redis, boundedRedisOptions(config.api.redis_timeout_ms))
+}
+
+/**
  * Registers the REST API under /api: the token route, bucket and notification management,
  * dead letters and the OpenAPI document. Every route but the token route needs a bearer token
  * (read scope for GET, write for the rest).
@@ -66,17 +69,25 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
   const metrics = createApiMetrics(deps.metrics, deps.secrets)
   const limiter = createRateLimiter({ limit: config.api.token_rate_limit, windowMs: 60_000, now })
   const policy = createNetworkPolicy(config.webhook.allowed_networks)
+  const deadline = createWriteDeadline(deps.redis, config.api.redis_timeout_ms)
   const ctx: BucketOpsContext = {
-    config, log: deps.log, redis: deps.redis, keys: deps.keys, store: deps.store, secrets: deps.secrets, now,
+    config,
+    log: deps.log,
+    redis: deps.redis,
+    keys: deps.keys,
+    secrets: deps.secrets,
+    now,
+    deadline,
+    store: createBucketStore(deps.redis, deps.keys, { deadline }),
     guard: createNetworkGuard(policy, deps.lookup),
     checkCredentials: deps.checkCredentials ?? createCredentialCheck({ policy }),
-    withBucketLock: createBucketLock(deps.redis, deps.keys)
+    withBucketLock: createBucketLock(deps.redis, deps.keys, deadline)
   }
   const routes: RouteSpec[] = [
     tokenRoute(auth, limiter, metrics, deps.log),
     ...notificationRoutes(ctx),
     ...bucketRoutes(ctx, deps.scans),
-    ...deadLetterRoutes(deps.deadLetters ?? createDeadLetters(deps.redis, deps.keys))
+    ...deadLetterRoutes(deps.deadLetters ?? createDeadLetters(deps.redis, deps.keys, { deadline }))
   ]
   routes.push(openApiRoute(routes))
   const protect = bearerHook(auth, (reason, request) => {
@@ -118,7 +129,9 @@ function openApiRoute (routes: RouteSpec[]): RouteSpec {
 // the query-only POST routes is no error, and a malformed one is a 400 in our error shape.
 function installJsonParser (api: FastifyInstance, bodyLimit: number): void {
   api.removeContentTypeParser('application/json')
-  api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+  api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const charset = foreignCharset(request.headers['content-type'])
+    if (charset !== undefined) return done(new ApiError(415, `Unsupported charset ${charset}: send JSON as UTF-8 (RFC 8259)`, { field: 'content-type' }))
     const text = body.toString()
     if (text.trim() === '') return done(null, undefined)
     try {
@@ -127,6 +140,14 @@ function installJsonParser (api: FastifyInstance, bodyLimit: number): void {
       done(new ApiError(400, `Invalid JSON: ${(err as Error).message}`))
     }
   })
+}
+
+// JSON is UTF-8 (RFC 8259); a body labelled otherwise would be misread as UTF-8, so it is refused.
+function foreignCharset (contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '')
+  if (!match) return undefined
+  const charset = (match[1] ?? '').toLowerCase()
+  return charset === 'utf-8' || charset === 'utf8' ? undefined : charset
 }
 
 export { checkConfiguredBucketNetworks } from './config-buckets.ts'

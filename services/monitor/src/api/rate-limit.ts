@@ -4,8 +4,17 @@
  * grows, so a flood of addresses cannot grow memory without bound.
  */
 export interface RateLimiter {
-  /** Counts one hit; `retryAfterSec` is set when the hit is refused. */
-  hit (key: string): { allowed: boolean, retryAfterSec: number }
+  hit (key: string): RateLimitHit
+}
+
+export interface RateLimitHit {
+  allowed: boolean
+  /** Set when the hit is refused. */
+  retryAfterSec: number
+  /** Refusals of this key in the current window, this hit included. */
+  refused: number
+  /** Refusals of this key's previous window, reported once: on the first hit of the next window. */
+  refusedBefore: number
 }
 
 const SWEEP_AT = 10_000
@@ -19,14 +28,17 @@ export function createRateLimiter ({ limit, windowMs, now }: { limit: number, wi
     hit (key) {
       const at = now()
       let w = windows.get(key)
+      let refusedBefore = 0
       if (!w || at - w.start >= windowMs) {
+        refusedBefore = w ? Math.max(0, w.count - limit) : 0
         if (windows.size >= SWEEP_AT) sweep(at)
         w = { start: at, count: 0 }
         windows.set(key, w)
       }
       w.count++
-      if (w.count <= limit) return { allowed: true, retryAfterSec: 0 }
-      return { allowed: false, retryAfterSec: Math.max(1, Math.ceil((w.start + windowMs - at) / 1000)) }
+      const refused = Math.max(0, w.count - limit)
+      if (refused === 0) return { allowed: true, retryAfterSec: 0, refused, refusedBefore }
+      return { allowed: false, retryAfterSec: Math.max(1, Math.ceil((w.start + windowMs - at) / 1000)), refused, refusedBefore }
     }
   }
 }

@@ -88,9 +88,13 @@ export const StatusAnswer = z.object({ buckets: z.array(BucketStatusEntry) })
 export const BucketListAnswer = z.object({ buckets: z.array(PublicBucket) })
 export const BucketAnswer = z.object({ bucket: PublicBucket, status: BucketStatusEntry })
 
+// Plain decimal digits only: Number() would also read 0x10, 1e1, " 16" and "" as numbers.
+const queryInt = (min: number, max: number) => z.string().regex(/^[0-9]{1,10}$/, 'must be a decimal integer')
+  .transform(Number).pipe(z.number().int().min(min).max(max))
+
 export const DeadLetterQuery = z.object({
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-  limit: z.coerce.number().int().min(1).max(500).default(50)
+  offset: queryInt(0, 1_000_000).default(0),
+  limit: queryInt(1, 500).default(50)
 }).strict()
 export const DeadLetterIdParams = z.object({ id: z.string().min(1).max(128) }).strict()
 /** Replay or purge: either `ids` or `all: true`. */

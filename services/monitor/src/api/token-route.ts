@@ -1,7 +1,7 @@
 import { ApiError, badRequest } from './errors.ts'
 import { ErrorAnswer, TokenAnswer, TokenRequest } from './schemas.ts'
 import type { Auth } from './auth.ts'
-import type { RateLimiter } from './rate-limit.ts'
+import type { RateLimiter, RateLimitHit } from './rate-limit.ts'
 import type { RouteSpec } from './route-spec.ts'
 import type { ApiMetrics } from './metrics.ts'
 import type { Logger } from '@internal/telemetry'
@@ -21,11 +21,11 @@ export function tokenRoute (auth: Auth, limiter: RateLimiter, metrics: ApiMetric
       429: { description: 'too many attempts from this address', schema: ErrorAnswer }
     },
     onRequest: async (request, reply) => {
-      const { allowed, retryAfterSec } = limiter.hit(request.ip)
-      if (allowed) return
+      const hit = limiter.hit(request.ip)
+      logRateLimit(log, request.ip, hit)
+      if (hit.allowed) return
       metrics.rateLimited()
-      log.warn({ ip: request.ip }, 'api token requests rate limited')
-      return reply.code(429).header('retry-after', String(retryAfterSec)).send({ error: 'Too many token requests; try again later' })
+      return reply.code(429).header('retry-after', String(hit.retryAfterSec)).send({ error: 'Too many token requests; try again later' })
     },
     handler: async (request, reply) => {
       if (request.body === undefined || request.body === null) throw badRequest('No content provided')
@@ -41,4 +41,11 @@ export function tokenRoute (auth: Auth, limiter: RateLimiter, metrics: ApiMetric
       return reply.header('cache-control', 'no-store').send(auth.issue(client))
     }
   }
+}
+
+// A flood would write one line per refused request; instead the first refusal of a window is
+// logged and the rest counted, the count logged when the address's next window opens.
+function logRateLimit (log: Logger, ip: string, hit: RateLimitHit): void {
+  if (hit.refusedBefore > 0) log.warn({ ip, refused: hit.refusedBefore }, 'api token requests rate limited: refusals in the last window')
+  if (hit.refused === 1) log.warn({ ip }, 'api token requests rate limited; further refusals in this window are counted')
 }

@@ -1,0 +1,16 @@
+--[[
+  Sets a bucket's flag key (the notifications switch written before a new bucket's config)
+  unless the request's deadline has passed, so a frozen Redis that thaws never applies a
+  write the API has already answered as failed.
+
+  KEYS[1] flag   string
+  ARGV[1] value
+  ARGV[2] deadline, ms in the Redis clock
+
+  Returns 1 when set, -3 when the deadline has passed.
+]]
+local rcall = redis.call
+local now = rcall('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[2]) then return -3 end
+rcall('SET', KEYS[1], ARGV[1])
+return 1
