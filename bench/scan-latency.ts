@@ -17,6 +17,9 @@ const OBJECTS = Number(process.env.BENCH_LATENCY_OBJECTS ?? 1_000_000)
 const LATENCY_MS = 50
 const DAY = 86_400_000
 const BUCKET = 'latency'
+const RESCANS = 3
+/** parallel.s3_requests_per_bucket's default. */
+const BUCKET_SHARE = 5
 
 interface ScanResult { ms: number, progress: ScanProgress, peakRssMb: number }
 
@@ -24,8 +27,8 @@ async function startScanner (redisPort: number, endpoint: string) {
   const flags = (process.env.BENCH_SCANNER_FLAGS ?? '').split(' ').filter(Boolean)
   const proc = fork(new URL('./scan-worker.ts', import.meta.url), [String(redisPort), endpoint], { execArgv: flags, stdio: 'inherit' })
   const [ready] = await once(proc, 'message') as [{ idleRssMb: number }]
-  const scan = async (bucket: string): Promise<ScanResult> => {
-    proc.send({ type: 'scan', bucket })
+  const scan = async (bucket: string, perBucket?: number): Promise<ScanResult> => {
+    proc.send({ type: 'scan', bucket, perBucket })
     const [reply] = await once(proc, 'message') as [ScanResult & { error?: string }]
     if (reply.error) throw new Error(`scan failed in the scanner process: ${reply.error}`)
     return reply
@@ -58,10 +61,15 @@ export async function run (): Promise<void> {
     await bareListing(plain, BUCKET, OBJECTS)
     const bareMs = performance.now() - started
 
+    // The machine is shared: the no-change rescan is the median of three.
     const listsBefore = await lists()
-    const noChange = await scan(BUCKET)
-    const rescanLists = await lists() - listsBefore
-    if (noChange.progress.changed !== 0 || noChange.progress.events.deleted !== 0) throw new Error('a no-change rescan found changes')
+    const noChanges: ScanResult[] = []
+    for (let i = 0; i < RESCANS; i++) noChanges.push(await scan(BUCKET))
+    const rescanLists = (await lists() - listsBefore) / RESCANS
+    if (noChanges.some(r => r.progress.changed !== 0 || r.progress.events.deleted !== 0)) throw new Error('a no-change rescan found changes')
+    const noChange = noChanges.sort((a, b) => a.ms - b.ms)[Math.floor(RESCANS / 2)]!
+    // As deployed, one bucket holds at most parallel.s3_requests_per_bucket of its region's slots.
+    const shared = await scan(BUCKET, BUCKET_SHARE)
 
     // 0.1 % deleted and 0.1 % new, spread over the key space (older than 24 h: `detected`, no HeadObject).
     const removed = Array.from({ length: OBJECTS / 1000 }, (_, i) => benchKey(i * 1000 + 7))
@@ -80,7 +88,8 @@ export async function run (): Promise<void> {
       seed_seconds: round(seedSeconds, 1),
       first_scan_seconds_no_latency: round(first.ms / 1000, 1),
       bare_sequential_listing_seconds: round(bareMs / 1000, 2),
-      rescan_no_change: { seconds: round(noChange.ms / 1000, 2), ranges: noChange.progress.ranges, pages: noChange.progress.pages },
+      rescan_no_change: { seconds: round(noChange.ms / 1000, 2), runs_s: noChanges.map(r => round(r.ms / 1000, 2)), ranges: noChange.progress.ranges, pages: noChange.progress.pages },
+      rescan_no_change_bucket_share: { slots: BUCKET_SHARE, seconds: round(shared.ms / 1000, 2), over_sequential_listing: round(shared.ms / bareMs, 3) },
       rescan_over_sequential_listing: round(noChange.ms / bareMs, 3),
       rescan_with_changes: { seconds: round(changed.ms / 1000, 2), deleted: events.deleted, detected: events.detected },
       changed_over_no_change: round(changed.ms / noChange.ms, 3),
@@ -104,8 +113,9 @@ export async function run (): Promise<void> {
 function report (r: Record<string, any>): void {
   const lines: Array<[string, string]> = [
     ['plain sequential SDK listing', `${r.bare_sequential_listing_seconds} s`],
-    ['no-change rescan', `${r.rescan_no_change.seconds} s (${r.rescan_no_change.ranges} ranges, ${r.rescan_no_change.pages} pages)`],
+    ['no-change rescan', `${r.rescan_no_change.seconds} s, median of ${r.rescan_no_change.runs_s.join(', ')} (${r.rescan_no_change.ranges} ranges, ${r.rescan_no_change.pages} pages)`],
     ['no-change rescan / sequential listing', `${r.rescan_over_sequential_listing} (goal <= 0.15)`],
+    [`the same with ${r.rescan_no_change_bucket_share.slots} slots (a bucket's share)`, `${r.rescan_no_change_bucket_share.over_sequential_listing} (${r.rescan_no_change_bucket_share.seconds} s)`],
     ['rescan, 0.1 % deleted + 0.1 % new', `${r.rescan_with_changes.seconds} s (${r.rescan_with_changes.deleted} deleted, ${r.rescan_with_changes.detected} detected)`],
     ['changed rescan / no-change rescan', `${r.changed_over_no_change} (goal <= 1.2)`],
     ['LIST calls per rescan / pages', `${r.list_calls_over_pages} (${r.list_calls_per_rescan} calls; goal <= 1.1)`],

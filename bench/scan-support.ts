@@ -9,7 +9,7 @@ import { createLogger } from '@internal/telemetry'
 import type { Bucket } from '@internal/buckets'
 import { scanBucket } from '../services/monitor/src/scan.ts'
 import { monitorScripts } from '../services/monitor/src/scripts.ts'
-import { Limiter } from '../services/monitor/src/limiter.ts'
+import { Limiter, RegionSlots } from '../services/monitor/src/limiter.ts'
 import { createKeyFilter } from '../services/monitor/src/patterns.ts'
 import { createS3Client } from '../services/monitor/src/s3-clients.ts'
 import { newProgress, type ScanDeps, type ScanProgress } from '../services/monitor/src/scan-context.ts'
@@ -84,14 +84,16 @@ export function createBenchScanner (redis: Redis, endpoint: string) {
   }
   const client = createS3Client(endpoint, { accessKey: 'bench', secretKey: 'bench' }, 'us-east-1')
   const region = new Limiter(15)
-  const scan = async (name: string): Promise<{ ms: number, progress: ScanProgress }> => {
+  // With `perBucket`, the bucket gets only that share of the region's slots, as deployed.
+  const scan = async (name: string, perBucket?: number): Promise<{ ms: number, progress: ScanProgress }> => {
     const bucket: Bucket = { name, endpoint, status: 'active', notifications_enabled: true }
     const progress = newProgress(Date.now())
     await redis.set(keys.bucketConfig(name), JSON.stringify(bucket))
     const signal = new AbortController().signal
     setMaxListeners(0, signal) // one listener per S3 request in flight
     const started = performance.now()
-    await scanBucket(deps, { bucket, client, region, regionName: new URL(endpoint).host, filter: createKeyFilter(undefined, undefined), firstScan: 'emit', signal }, progress)
+    const slots = perBucket === undefined ? region : new RegionSlots(region.limit, { perBucket }).forBucket(name)
+    await scanBucket(deps, { bucket, client, region: slots, regionName: new URL(endpoint).host, filter: createKeyFilter(undefined, undefined), firstScan: 'emit', signal }, progress)
     await redis.set(keys.lastScan(name), String(Date.now() / 1000))
     return { ms: performance.now() - started, progress }
   }

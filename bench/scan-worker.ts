@@ -4,14 +4,14 @@
 import { Redis } from 'ioredis'
 import { createBenchScanner } from './scan-support.ts'
 
-type Message = { type: 'scan', bucket: string }
+type Message = { type: 'scan', bucket: string, perBucket?: number }
 
 const [port, endpoint] = [Number(process.argv[2]), process.argv[3]!]
 const redis = new Redis({ port, host: '127.0.0.1' })
 const scanner = createBenchScanner(redis, endpoint)
 
 process.on('message', (m: Message) => {
-  scanner.scan(m.bucket).then(
+  scanner.scan(m.bucket, m.perBucket).then(
     ({ ms, progress }) => process.send!({ ms, progress, peakRssMb: process.resourceUsage().maxRSS / 1024 }),
     (err: Error) => process.send!({ error: err.stack ?? err.message })
   )

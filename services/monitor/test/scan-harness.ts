@@ -16,11 +16,9 @@ import { newProgress, type ScanDeps, type ScanProgress } from '../src/scan-conte
 
 export interface ScanOptions { endpoint: string, pageSize?: number, region?: Limiter, signal?: AbortSignal }
 
-/** Scans as the scheduler does, against a real Redis and an S3 server over HTTP; keys unique per harness. */
-export function createScanHarness (redis: Redis) {
-  const prefix = `t${randomUUID().slice(0, 8)}`
-  const keys: Keys = createKeys({ queueName: `${prefix}:queue`, deadLetterName: `${prefix}:dead`, statePrefix: `${prefix}:state:` })
-  const deps: ScanDeps = {
+/** What a scan shares with the process, as tests set it up: silent log, pages of 1000. */
+export function testScanDeps (redis: Redis, keys: Keys, now: () => number = Date.now): ScanDeps {
+  return {
     redis,
     keys,
     scripts: monitorScripts(redis),
@@ -29,8 +27,15 @@ export function createScanHarness (redis: Redis) {
     stateTtlSec: 3600,
     waitReplicas: 0,
     waitTimeoutMs: 100,
-    now: Date.now
+    now
   }
+}
+
+/** Scans as the scheduler does, against a real Redis and an S3 server over HTTP; keys unique per harness. */
+export function createScanHarness (redis: Redis) {
+  const prefix = `t${randomUUID().slice(0, 8)}`
+  const keys: Keys = createKeys({ queueName: `${prefix}:queue`, deadLetterName: `${prefix}:dead`, statePrefix: `${prefix}:state:` })
+  const deps = testScanDeps(redis, keys)
 
   async function scan (opts: Partial<Bucket> & { name: string }, { endpoint, pageSize = 1000, region = new Limiter(4), signal }: ScanOptions): Promise<ScanProgress> {
     const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...opts }

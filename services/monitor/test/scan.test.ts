@@ -10,13 +10,13 @@ import { startRedis, type RedisServer } from '../../../test/support/redis-server
 import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.ts'
 import { startS3, type S3TestServer } from '../../../test/support/s3.ts'
 import { scanBucket } from '../src/scan.ts'
-import { monitorScripts } from '../src/scripts.ts'
 import { Limiter } from '../src/limiter.ts'
 import { createKeyFilter } from '../src/patterns.ts'
 import { createS3Client } from '../src/s3-clients.ts'
 import { HeadFailures } from '../src/head-failures.ts'
 import { newProgress, type ScanDeps, type ScanProgress, type ScanTarget } from '../src/scan-context.ts'
 import { trackedKeys } from './state-support.ts'
+import { testScanDeps } from './scan-harness.ts'
 
 const DAY = 86_400_000
 let server: RedisServer
@@ -33,17 +33,7 @@ after(async () => { await Promise.all([server.stop(), fake.close(), s3.stop()]) 
 function setup (now = () => Date.now()) {
   const prefix = `t${randomUUID().slice(0, 8)}`
   const keys = createKeys({ queueName: `${prefix}:queue`, deadLetterName: `${prefix}:dead`, statePrefix: `${prefix}:state:` })
-  const deps: ScanDeps = {
-    redis,
-    keys,
-    scripts: monitorScripts(redis),
-    log: createLogger({ service: 'test', level: 'silent' }),
-    pageSize: 1000,
-    stateTtlSec: 3600,
-    waitReplicas: 0,
-    waitTimeoutMs: 100,
-    now
-  }
+  const deps = testScanDeps(redis, keys, now)
   return { keys, deps }
 }
 
