@@ -28,7 +28,8 @@ process.on('message', (m: Message) => {
   } else if (m.type === 'remove') {
     for (const key of m.keys) fake.remove(m.bucket, key)
   }
-  process.send!({ type: 'done', counts: fake.counts })
+  const cpu = process.cpuUsage()
+  process.send!({ type: 'done', counts: fake.counts, cpuMs: (cpu.user + cpu.system) / 1000 })
 })
 process.on('disconnect', () => { void fake.close().then(() => process.exit(0)) })
 process.send!({ type: 'ready', endpoint: fake.endpoint })

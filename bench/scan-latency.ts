@@ -21,7 +21,7 @@ const RESCANS = 3
 /** parallel.s3_requests_per_bucket's default. */
 const BUCKET_SHARE = 5
 
-interface ScanResult { ms: number, progress: ScanProgress, peakRssMb: number }
+interface ScanResult { ms: number, progress: ScanProgress, cpuMs: number, peakRssMb: number }
 
 async function startScanner (redisPort: number, endpoint: string) {
   const flags = (process.env.BENCH_SCANNER_FLAGS ?? '').split(' ').filter(Boolean)
@@ -42,6 +42,11 @@ export async function run (): Promise<void> {
   const { proc: scanner, scan, idleRssMb } = await startScanner(redisServer.port, s3.endpoint)
   const plain = plainClient(s3.endpoint)
   const lists = async () => Number((await s3.send({ type: 'counts' })).counts.list)
+  const cpuSeconds = async () => {
+    const info = await redis.info('cpu')
+    const redisCpu = ['used_cpu_user', 'used_cpu_sys'].reduce((sum, f) => sum + Number(info.match(new RegExp(`${f}:([\\d.]+)`))![1]), 0)
+    return { redis: redisCpu, s3: Number((await s3.send({ type: 'counts' })).cpuMs) / 1000 }
+  }
   try {
     process.stdout.write(`scan benchmark, ${LATENCY_MS} ms per S3 request: ${OBJECTS} objects (older than 24 h), pages of 1000, 15 requests in flight per region\n`)
     let started = performance.now()
@@ -61,11 +66,15 @@ export async function run (): Promise<void> {
     await bareListing(plain, BUCKET, OBJECTS)
     const bareMs = performance.now() - started
 
-    // The machine is shared: the no-change rescan is the median of three.
+    // The machine is shared: the no-change rescan is the median of three. CPU seconds of the
+    // scanner, Redis and the fake S3 over the three show which of them sets the pace.
     const listsBefore = await lists()
+    const cpuBefore = await cpuSeconds()
     const noChanges: ScanResult[] = []
     for (let i = 0; i < RESCANS; i++) noChanges.push(await scan(BUCKET))
     const rescanLists = (await lists() - listsBefore) / RESCANS
+    const cpuAfter = await cpuSeconds()
+    const rescanCpu = { scanner: noChanges.reduce((sum, r) => sum + r.cpuMs / 1000, 0) / RESCANS, redis: (cpuAfter.redis - cpuBefore.redis) / RESCANS, s3: (cpuAfter.s3 - cpuBefore.s3) / RESCANS }
     if (noChanges.some(r => r.progress.changed !== 0 || r.progress.events.deleted !== 0)) throw new Error('a no-change rescan found changes')
     const noChange = noChanges.sort((a, b) => a.ms - b.ms)[Math.floor(RESCANS / 2)]!
     // As deployed, one bucket holds at most parallel.s3_requests_per_bucket of its region's slots.
@@ -91,6 +100,7 @@ export async function run (): Promise<void> {
       rescan_no_change: { seconds: round(noChange.ms / 1000, 2), runs_s: noChanges.map(r => round(r.ms / 1000, 2)), ranges: noChange.progress.ranges, pages: noChange.progress.pages },
       rescan_no_change_bucket_share: { slots: BUCKET_SHARE, seconds: round(shared.ms / 1000, 2), over_sequential_listing: round(shared.ms / bareMs, 3) },
       rescan_over_sequential_listing: round(noChange.ms / bareMs, 3),
+      rescan_cpu_seconds: { scanner: round(rescanCpu.scanner, 1), redis: round(rescanCpu.redis, 1), fake_s3: round(rescanCpu.s3, 1) },
       rescan_with_changes: { seconds: round(changed.ms / 1000, 2), deleted: events.deleted, detected: events.detected },
       changed_over_no_change: round(changed.ms / noChange.ms, 3),
       list_calls_per_rescan: rescanLists,
@@ -115,6 +125,7 @@ function report (r: Record<string, any>): void {
     ['plain sequential SDK listing', `${r.bare_sequential_listing_seconds} s`],
     ['no-change rescan', `${r.rescan_no_change.seconds} s, median of ${r.rescan_no_change.runs_s.join(', ')} (${r.rescan_no_change.ranges} ranges, ${r.rescan_no_change.pages} pages)`],
     ['no-change rescan / sequential listing', `${r.rescan_over_sequential_listing} (goal <= 0.15)`],
+    ['CPU per no-change rescan', `scanner ${r.rescan_cpu_seconds.scanner} s, Redis ${r.rescan_cpu_seconds.redis} s, fake S3 ${r.rescan_cpu_seconds.fake_s3} s (2 cores, shared)`],
     [`the same with ${r.rescan_no_change_bucket_share.slots} slots (a bucket's share)`, `${r.rescan_no_change_bucket_share.over_sequential_listing} (${r.rescan_no_change_bucket_share.seconds} s)`],
     ['rescan, 0.1 % deleted + 0.1 % new', `${r.rescan_with_changes.seconds} s (${r.rescan_with_changes.deleted} deleted, ${r.rescan_with_changes.detected} detected)`],
     ['changed rescan / no-change rescan', `${r.changed_over_no_change} (goal <= 1.2)`],

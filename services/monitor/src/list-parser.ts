@@ -59,8 +59,14 @@ function text (entry: string, tag: string): string | undefined {
   return entry.slice(start, entry.indexOf(`</${tag}>`, start))
 }
 
+const QUOT = '&quot;'
+
 function decode (value: string | undefined): string | undefined {
-  if (value === undefined || !value.includes('&')) return value
+  if (value === undefined) return value
+  const amp = value.indexOf('&')
+  if (amp < 0) return value
+  // An ETag: quoted, and nothing else to decode (the common case by far).
+  if (amp === 0 && value.endsWith(QUOT) && value.indexOf('&', QUOT.length) === value.length - QUOT.length) return `"${value.slice(QUOT.length, -QUOT.length)}"`
   return value.replace(ENTITY, (_, name: string) => {
     if (name[0] !== '#') return NAMED[name]!
     return String.fromCodePoint(name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10))

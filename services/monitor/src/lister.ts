@@ -67,6 +67,7 @@ export async function * listPages (target: ListTarget, pageSize: number, { start
 
 /** A key as S3 encodes it with `encoding-type=url`: percent-escapes, and `+` for a space. */
 function decodeListedKey (key: string): string {
+  if (!key.includes('%') && !key.includes('+')) return key // most keys: nothing encoded
   return decodeURIComponent(key.replace(/\+/g, ' '))
 }
 
