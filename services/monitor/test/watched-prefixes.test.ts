@@ -48,3 +48,22 @@ test('only the watched prefixes are listed and checked for deletions; state outs
   assert.equal(tracked.length, 118 + 1 + 39)
   assert.ok(tracked.every(k => k.startsWith('incoming/') || k.startsWith('archive/2026/')))
 })
+
+test('a watched prefix is itself split into concurrent ranges, on the first scan and after', async () => {
+  const h = createScanHarness(servers.redis)
+  const name = `pre-split-${randomUUID().slice(0, 8)}`
+  servers.fake.createBucket(name)
+  const keys = Array.from({ length: 25 }, (_, d) => Array.from({ length: 100 }, (_, i) => `incoming/d${String(d).padStart(2, '0')}/${String(i).padStart(3, '0')}.jpg`)).flat()
+  servers.fake.seed(name, [...keys, 'outside/x.jpg', 'zzz.jpg'].map(key => ({ key, lastModified: OLD })))
+  const bucket = { name, include: ['incoming/**/*.jpg'] }
+  const first = await h.scan(bucket, { endpoint: servers.fake.endpoint, pageSize: 50 })
+  assert.ok(first.ranges > 1, `${first.ranges} ranges`)
+  assert.deepEqual((await h.drain()).sort(), keys.map(k => `detected ${k}`).sort())
+  const removed = keys.filter((_, i) => i % 97 === 5)
+  for (const key of removed) servers.fake.remove(name, key)
+  servers.fake.seed(name, [{ key: 'incoming/d07/new.jpg', lastModified: OLD }])
+  const rescan = await h.scan(bucket, { endpoint: servers.fake.endpoint, pageSize: 50 })
+  assert.ok(rescan.ranges > 1, `${rescan.ranges} ranges`)
+  assert.deepEqual((await h.drain()).sort(), [...removed.map(k => `deleted ${k}`), 'detected incoming/d07/new.jpg'].sort())
+  assert.equal((await trackedKeys(servers.redis, h.keys, name)).length, keys.length - removed.length + 1)
+})
