@@ -22,7 +22,8 @@ process.on('message', (m: Message) => {
   } else if (m.type === 'touch') {
     for (const key of m.keys) fake.put(m.bucket, key, `changed ${Date.now()}`, { contentType: 'application/json', metadata: { bench: '1' } })
   } else if (m.type === 'add') {
-    fake.seed(m.bucket, m.keys.map(key => ({ key, lastModified: m.lastModified })))
+    // One by one into the sorted key list: a bulk seed would re-sort the whole bucket at the next listing, inside the scan measured.
+    for (const key of m.keys) fake.put(m.bucket, key, key, { lastModified: m.lastModified })
   } else if (m.type === 'latency') {
     fake.latencyMs = m.ms
   } else if (m.type === 'remove') {

@@ -23,9 +23,10 @@ interface PageContext { deps: ScanDeps, target: ScanTarget, progress: ScanProgre
  * Lists the bucket (or its watched prefixes) once, as key ranges listed concurrently, and
  * records every change, deletions included. Per page: one read-only compare script over the
  * key range the page covers; for changed objects HeadObject where the event needs it, then
- * one commit script that writes the state and enqueues the events together. The deletions a page reveals are staged and applied only
- * after the whole listing was seen in byte order (see deletions.ts). Throws on S3 or Redis
- * failure; pages already committed stay committed (a rescan finds nothing new for them).
+ * one commit script that writes the state and enqueues the events together. The deletions
+ * a page reveals are staged and applied only after the whole listing was seen in byte order
+ * (see deletions.ts). Throws on S3 or Redis failure; pages already committed stay committed
+ * (a rescan finds nothing new for them).
  */
 export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: ScanProgress): Promise<void> {
   const { redis, keys } = deps
@@ -49,13 +50,13 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
     const prefixes = literalPrefixes(target.bucket.include)
     await scanRanges(ctx, await plan(deps, scanTarget, prefixes), failed)
     if (prefixes) await dropOutside(ctx, prefixes)
+    await renewStateTtl(deps, name)
     if (!progress.ordered) {
       deps.log.warn({ bucket: name }, 'listing not in key order: deletions not checked this scan')
       return
     }
     await ctx.deletions.apply(progress, push)
     if (progress.missedByListing > 0) deps.log.warn({ bucket: name, missed: progress.missedByListing }, 'listing left out objects that exist: not deleted')
-    await renewStateTtl(deps, name)
   } finally {
     stopProgressLog()
     await ctx.deletions.discard().catch(() => {}) // it expires on its own
@@ -71,8 +72,9 @@ async function plan (deps: ScanDeps, target: ScanTarget, prefixes: string[] | un
 
 /**
  * Lists the ranges concurrently, as many at once as the region has S3 slots; each range's
- * pages are checked for order on their own. Memory holds the pages in flight only: at most
- * three per range being listed (one arriving, two being compared and committed).
+ * pages are checked for order on their own. Memory holds the pages in flight only: two per
+ * range being listed (one arriving, one being compared and committed; three for a range
+ * listed alone).
  */
 async function scanRanges (ctx: PageContext, ranges: PlannedRange[], failed: AbortController): Promise<void> {
   const pool = createRangePool(Math.max(1, ctx.target.region.limit), (range, p) => scanRange(ctx, range, p), failed)
