@@ -271,7 +271,8 @@ async function startLongScan (t: { after: (fn: () => void) => void }, f: Fixture
   t.after(() => { fake.latencyMs = 0 })
   await redis.zadd(f.keys.schedule, f.clock.t, name)
   assert.deepEqual(await a.scheduler.tick(), [name])
-  await sleep(150)
+  // Under way: some pages committed, most of the bucket still to list (30 pages of 20 ms each).
+  await waitFor(async () => await redis.llen(f.keys.queue) > 0, { what: 'the first committed page', timeoutMs: 10_000 })
   return { name, a }
 }
 
