@@ -53,18 +53,20 @@ local function before (a, b)
   return #a < #b
 end
 
+-- The lower bound of the chunk holding `key`; nil when there is no chunk yet.
 local function chunkOf (key)
-  return rcall('ZREVRANGEBYLEX', indexKey, '[' .. key, '-', 'LIMIT', 0, 1)[1] or ''
+  return rcall('ZREVRANGEBYLEX', indexKey, '[' .. key, '-', 'LIMIT', 0, 1)[1]
 end
 
 local function startChunk (lower)
   rcall('ZADD', indexKey, 0, lower)
 end
 
--- A chunk written expires with the rest of the state (the index's TTL).
-local function keepTtl (chunkKey)
-  local ttl = rcall('PTTL', indexKey)
-  if ttl > 0 and rcall('PTTL', chunkKey) < 0 then rcall('PEXPIRE', chunkKey, ttl) end
+-- A chunk created expires with the rest of the state (the index's TTL; none yet on a first
+-- scan, when the scan renews every chunk's TTL at its end).
+local indexTtl = rcall('PTTL', indexKey)
+local function expireNew (chunkKey)
+  if indexTtl > 0 then rcall('PEXPIRE', chunkKey, indexTtl) end
 end
 
 local function moveFields (fromKey, toKey, keys, values)
@@ -73,7 +75,6 @@ local function moveFields (fromKey, toKey, keys, values)
   for i = 1, #keys do args[2 * i - 1] = keys[i]; args[2 * i] = values[keys[i]] end
   rcall('HSET', toKey, unpack(args))
   rcall('HDEL', fromKey, unpack(keys))
-  keepTtl(toKey)
 end
 
 -- Makes room for `key` in the full chunk at `lower`: a key after all of the chunk's starts
@@ -92,6 +93,7 @@ local function split (lower, key)
   for i = mid, #keys do upper[#upper + 1] = keys[i] end
   startChunk(keys[mid])
   moveFields(prefix .. lower, prefix .. keys[mid], upper, values)
+  expireNew(prefix .. keys[mid])
 end
 
 -- An empty chunk leaves the index; one under a quarter full joins the chunk before it when
@@ -113,23 +115,28 @@ local function mergeIfSmall (lower)
   rcall('ZREM', indexKey, lower)
 end
 
-local function store (key, fp, cur)
-  local lower = chunkOf(key)
+local tracked = 0
+
+local function store (key, fp, cur, lower)
   if cur ~= '' then return rcall('HSET', prefix .. lower, key, fp) end
-  if lower == '' then startChunk('') end
-  if rcall('HLEN', prefix .. lower) >= maxEntries then
+  if lower == nil then
+    lower = ''
+    startChunk('')
+  end
+  local size = rcall('HLEN', prefix .. lower)
+  if size >= maxEntries then
     split(lower, key)
     lower = chunkOf(key)
+    size = rcall('HLEN', prefix .. lower)
   end
   rcall('HSET', prefix .. lower, key, fp)
-  keepTtl(prefix .. lower)
-  rcall('HINCRBY', metaKey, 'objects', 1)
+  if size == 0 then expireNew(prefix .. lower) end
+  tracked = tracked + 1
 end
 
-local function remove (key)
-  local lower = chunkOf(key)
+local function remove (key, lower)
   rcall('HDEL', prefix .. lower, key)
-  rcall('HINCRBY', metaKey, 'objects', -1)
+  tracked = tracked - 1
   mergeIfSmall(lower)
 end
 
@@ -137,11 +144,12 @@ local applied, pushed = 0, 0
 local skippedAt = {}
 for i = 4, #ARGV, 4 do
   local field, expected, fp, event = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local cur = rcall('HGET', prefix .. chunkOf(field), field) or ''
+  local lower = chunkOf(field)
+  local cur = lower and rcall('HGET', prefix .. lower, field) or ''
   if cur == fp or cur ~= expected then
     skippedAt[#skippedAt + 1] = (i - 4) / 4
   else
-    if fp == '' then remove(field) else store(field, fp, cur) end
+    if fp == '' then remove(field, lower) else store(field, fp, cur, lower) end
     applied = applied + 1
     if push and event ~= '' then
       rcall('RPUSH', queueKey, event)
@@ -149,4 +157,5 @@ for i = 4, #ARGV, 4 do
     end
   end
 end
+if tracked ~= 0 then rcall('HINCRBY', metaKey, 'objects', tracked) end
 return { applied, pushed, #skippedAt, unpack(skippedAt) }

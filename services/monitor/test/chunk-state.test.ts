@@ -63,6 +63,7 @@ test('chunks stay listpack-encoded hashes of at most 128 entries, under 130 byte
     const chunk = h.keys.stateChunkPrefix(b.name) + lower
     assert.equal(await servers.redis.object('ENCODING', chunk), 'listpack')
     assert.ok(await servers.redis.hlen(chunk) <= 128)
+    assert.ok(await servers.redis.ttl(chunk) > 0, 'every chunk expires with the state, those created by a later scan too')
     bytes += Number(await servers.redis.memory('USAGE', chunk, 'SAMPLES', '0'))
   }
   const perObject = bytes / b.keys().length
