@@ -1,5 +1,5 @@
 export {
-  BucketName, Endpoint, HttpUrl, Pattern, StoredBucket, StoredWebhookAuth, SECRET_KINDS,
+  BucketName, Endpoint, HttpUrl, Pattern, UsablePattern, StoredBucket, StoredWebhookAuth, SECRET_KINDS,
   endpointUrl, endpointHost, type Bucket, type SecretKind
 } from './schema.ts'
 export { secretName, legacySecretName, withLegacySecretNames, migrateLegacySecretNames, type SecretMigration } from './secret-names.ts'
@@ -20,3 +20,4 @@ export { createSecretStore, infisicalOptions, DEFAULT_INFISICAL_URL, DEFAULT_INF
 export { createInfisicalSecretStore, infisicalStatus, type InfisicalStoreOptions } from './infisical-store.ts'
 export { invalidateSecretsOnChange } from './secret-rotation.ts'
 export { SecretStoreEnvFields, hasSecretStore, NO_SECRET_STORE } from './secret-store-env.ts'
+export { createKeyFilter, patternProblem, MAX_STARS_PER_SEGMENT, type KeyFilter } from './patterns.ts'

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { patternProblem } from './patterns.ts'
 
 /** S3's bucket naming rules: 3-63 of a-z 0-9 . -, starting and ending alphanumeric, no `..`, not an IP. */
 export const BucketName = z.string()
@@ -43,7 +44,14 @@ function isHttpUrl (value: string): boolean {
   try { return /^https?:$/.test(new URL(value).protocol) } catch { return false }
 }
 
+/** A glob as stored: read back as it was written, so an old config stays readable. */
 export const Pattern = z.string().min(1).max(512)
+
+/** A glob as a user gives it: refused, naming it, when picomatch cannot use it (see patterns.ts). */
+export const UsablePattern = Pattern.superRefine((pattern, ctx) => {
+  const problem = patternProblem(pattern)
+  if (problem) ctx.addIssue({ code: 'custom', message: `pattern ${JSON.stringify(pattern)}: ${problem}` })
+})
 
 /** OAuth2 client credentials as kept in the stored config; the secret lives in the secret store. */
 export const StoredWebhookAuth = z.object({
