@@ -2,7 +2,7 @@ export {
   BucketName, Endpoint, HttpUrl, Pattern, UsablePattern, StoredBucket, StoredWebhookAuth, SECRET_KINDS,
   endpointUrl, endpointHost, type Bucket, type SecretKind
 } from './schema.ts'
-export { secretName, legacySecretName, withLegacySecretNames, migrateLegacySecretNames, type SecretMigration } from './secret-names.ts'
+export { secretName, subscriptionSecretName, SUBSCRIPTION_SECRET_KINDS, type SubscriptionSecretKind, legacySecretName, withLegacySecretNames, migrateLegacySecretNames, type SecretMigration } from './secret-names.ts'
 export { createBucketStore, type BucketStore, type SaveMode, type SaveResult, type BucketStoreOptions } from './bucket-store.ts'
 export { BucketRegistry, DEFAULT_CONFIG_CHECK_INTERVAL_MS, type BucketChange, type BucketRegistryOptions } from './registry.ts'
 export {
@@ -21,3 +21,8 @@ export { createInfisicalSecretStore, infisicalStatus, type InfisicalStoreOptions
 export { invalidateSecretsOnChange } from './secret-rotation.ts'
 export { SecretStoreEnvFields, hasSecretStore, NO_SECRET_STORE } from './secret-store-env.ts'
 export { createKeyFilter, patternProblem, MAX_STARS_PER_SEGMENT, type KeyFilter } from './patterns.ts'
+export {
+  SubscriptionId, DEFAULT_SUBSCRIPTION, SUBSCRIPTION_FORMATS, SubscriptionFormat, ALL_EVENTS, MAX_SUBSCRIPTIONS, Affix, SubscriptionRules,
+  StoredSubscription, DefaultSubscriptionRules
+} from './schema.ts'
+export { subscriptionsOf, findSubscription, matchesSubscription, encodeSigningSecrets, decodeSigningSecrets, type Subscription } from './subscriptions.ts'

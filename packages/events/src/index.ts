@@ -93,3 +93,7 @@ function withEventId (json: unknown): unknown {
   const change = ChangeEvent.omit({ event_id: true }).safeParse(json)
   return change.success ? { ...json, event_id: eventId(change.data) } : json
 }
+
+export { signingKey, signWebhook, signatureHeader } from './signature.ts'
+export { formatWebhook, s3KeyEncode, CE_TYPE_PREFIX, S3_EXTRA_FIELD, type WebhookFormat, type FormatContext, type OriginalFields, type Formatted } from './formats.ts'
+export { webhookHeaders, type HeaderInput } from './headers.ts'
