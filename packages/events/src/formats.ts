@@ -41,9 +41,9 @@ export function formatWebhook (format: WebhookFormat, originalBody: string, fiel
   return { body: originalBody, headers: {} }
 }
 
-/** S3's key encoding in notifications: form-style, a space as `+`. */
+/** S3's key encoding in notifications: form-style per path segment (`/` kept), a space as `+`. */
 export function s3KeyEncode (key: string): string {
-  return encodeURIComponent(key).replace(/%20/g, '+').replace(/[!'()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  return key.split('/').map(part => encodeURIComponent(part).replace(/%20/g, '+').replace(/[!'()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)).join('/')
 }
 
 function eventName (type: string): string {

@@ -40,7 +40,12 @@ export type ChangeEvent = z.infer<typeof ChangeEvent>
 /** What the consumer keeps on a queued event between attempts. */
 export const DeliveryFields = z.object({
   retry_count: z.number().int().nonnegative().default(0),
-  request_id: HeaderText.optional()
+  request_id: HeaderText.optional(),
+  /**
+   * The subscription this entry is for. An entry the monitor wrote has none: the consumer
+   * then delivers it to every subscription it matches (one tagged entry each).
+   */
+  subscription: HeaderText.min(1).max(63).optional()
 })
 
 export const QueuedEvent = ChangeEvent.extend(DeliveryFields.shape).loose()

@@ -8,9 +8,10 @@ import { createEndpointSlots } from './endpoint-slots.ts'
 import { createGuardedAgent } from './network-guard.ts'
 import { createTokenSource } from './oauth.ts'
 import { createTargetResolver } from './target.ts'
+import { createRouter, type RouterDeps } from './route.ts'
 import { createGoneMarker } from './endpoint-status.ts'
 import { postWebhook } from './deliver.ts'
-import { createHandler, type HandlerDeps } from './handle.ts'
+import { createHandler } from './handle.ts'
 import { startWorker, type Worker } from './worker.ts'
 import { createConsumerMetrics, type ConsumerMetrics } from './metrics.ts'
 import { trackEndpoints } from './known-endpoints.ts'
@@ -96,7 +97,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
 }
 
 /** The delivery side: the guarded HTTP agent, tokens, breakers, endpoint caps and the handler. */
-function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: HandlerDeps['buckets'], pool: { size: () => number, endpoints: () => number }, metrics: ConsumerMetrics | undefined) {
+function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: RouterDeps['buckets'], pool: { size: () => number, endpoints: () => number }, metrics: ConsumerMetrics | undefined) {
   const { config, redis, log } = deps
   const now = deps.now ?? Date.now
   const wh = config.webhook
@@ -107,7 +108,8 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
   const breakers = createBreakers({ threshold: wh.circuit_threshold, resetMs: wh.circuit_reset_time * 1000, now, onStateChange: (e, s) => { metrics?.breakerState(e, s); log.info({ endpoint: e, state: s }, 'circuit breaker state changed') } })
   const slots = createEndpointSlots({ maxPerEndpoint: wh.max_per_endpoint, poolSize: pool.size, knownEndpoints: pool.endpoints, maxDeferMs: Math.min(2000, timeoutMs), now })
   const handle = createHandler({
-    queue, consumerId: deps.consumerId, buckets, resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets, { now }),
+    queue, consumerId: deps.consumerId, route: createRouter({ buckets, defaultUrl: wh.url }),
+    resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth, signingRegion: config.defaults.signing_region }, deps.secrets, { now }),
     tokens, breakers, slots,
     post: req => postWebhook(req, { dispatcher: agent, policy, timeoutMs, userAgent: wh.user_agent, now }),
     retry: retryPolicy(config, deps.retryBaseMs ?? 1000),
