@@ -5,21 +5,21 @@ export {
 export { secretName, subscriptionSecretName, SUBSCRIPTION_SECRET_KINDS, type SubscriptionSecretKind, legacySecretName, withLegacySecretNames, migrateLegacySecretNames, type SecretMigration } from './secret-names.ts'
 export { createBucketStore, type BucketStore, type SaveMode, type SaveResult, type BucketStoreOptions } from './bucket-store.ts'
 export { BucketRegistry, DEFAULT_CONFIG_CHECK_INTERVAL_MS, type BucketChange, type BucketRegistryOptions } from './registry.ts'
+// Secret storage is its own package; re-exported here for the services that reach it through the bucket registry.
 export {
-  createMemorySecretStore, createCachedSecretStore,
-  type SecretStore, type CachedSecretStore, type SecretStoreHealth, type CachedSecretStoreOptions
-} from './secret-store.ts'
-export { createEmbeddedSecretStore, parseSecretsKey, encryptSecret, decryptSecret } from './embedded-store.ts'
+  createMemorySecretStore, createCachedSecretStore, createEmbeddedSecretStore, parseSecretsKey, encryptSecret, decryptSecret,
+  createInfisicalSecretStore, infisicalStatus, SecretStoreEnvFields, hasSecretStore, NO_SECRET_STORE, infisicalOptions,
+  DEFAULT_INFISICAL_URL, DEFAULT_INFISICAL_ENV,
+  type SecretStore, type CachedSecretStore, type SecretStoreHealth, type CachedSecretStoreOptions, type InfisicalStoreOptions, type SecretStoreEnv
+} from '@internal/secrets'
 export { BucketInputFields, WebhookAuthInput, normalizeBucketInput, bucketSecretNames, type BucketInput, type NormalizedBucket } from './input.ts'
 export { createNetworkPolicy, type NetworkPolicy } from './network-policy.ts'
 export {
   AddressRefusedError, bareHost, checkUrl, firstRefused, guardedAgents, guardedLookup, refusedLiteral, systemResolve,
   type GuardOptions, type Refuse, type Resolve
 } from './network-guard.ts'
-export { createSecretStore, infisicalOptions, DEFAULT_INFISICAL_URL, DEFAULT_INFISICAL_ENV, type SecretStoreEnv } from './secret-store-factory.ts'
-export { createInfisicalSecretStore, infisicalStatus, type InfisicalStoreOptions } from './infisical-store.ts'
+export { createSecretStore } from './secret-store-factory.ts'
 export { invalidateSecretsOnChange } from './secret-rotation.ts'
-export { SecretStoreEnvFields, hasSecretStore, NO_SECRET_STORE } from './secret-store-env.ts'
 export { createKeyFilter, patternProblem, MAX_STARS_PER_SEGMENT, type KeyFilter } from './patterns.ts'
 export {
   SubscriptionId, DEFAULT_SUBSCRIPTION, SUBSCRIPTION_FORMATS, SubscriptionFormat, ALL_EVENTS, MAX_SUBSCRIPTIONS, Affix, SubscriptionRules,

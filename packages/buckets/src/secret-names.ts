@@ -1,5 +1,5 @@
 import { SECRET_KINDS, type SecretKind } from './schema.ts'
-import type { SecretStore } from './secret-store.ts'
+import type { SecretStore } from '@internal/secrets'
 import { DEFAULT_SUBSCRIPTION } from './schema.ts'
 
 /*

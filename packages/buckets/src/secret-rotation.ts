@@ -2,7 +2,7 @@ import { SECRET_KINDS } from './schema.ts'
 import { bucketSecretNames } from './input.ts'
 import { SUBSCRIPTION_SECRET_KINDS, subscriptionSecretName } from './secret-names.ts'
 import type { BucketRegistry, BucketChange } from './registry.ts'
-import type { CachedSecretStore } from './secret-store.ts'
+import type { CachedSecretStore } from '@internal/secrets'
 
 /**
  * Forgets a bucket's cached secrets (its subscriptions' too) whenever its configuration changes on any replica, so a
