@@ -5,8 +5,15 @@ import type { S3EventRecord } from 'aws-lambda'
 import { formatWebhook, s3KeyEncode, CE_TYPE_PREFIX, type OriginalFields } from '@internal/events'
 
 const fields: OriginalFields = {
-  event_id: 'abc123', bucket: 'photos', key: 'a dir/ünï "q" 100%.jpg', etag: 'e1', size: 5, last_modified: 1_795_303_151,
-  detection_time: 1_795_303_160.5, event_type: 'deleted', request_id: 'req-1'
+  event_id: 'abc123',
+  bucket: 'photos',
+  key: 'a dir/ünï "q" 100%.jpg',
+  etag: 'e1',
+  size: 5,
+  last_modified: 1_795_303_151,
+  detection_time: 1_795_303_160.5,
+  event_type: 'deleted',
+  request_id: 'req-1'
 }
 const ctx = { subscription: 'deletions', awsRegion: 'us-east-1', source: 'http://127.0.0.1:4569/photos' }
 

@@ -123,8 +123,17 @@ export function createHandler (deps: HandlerDeps) {
     const requestId = requestIdOf(claimed)
     const started = now()
     const request: WebhookRequest = {
-      url: target.url, fields: claimed.fields, raw: event.subscription === undefined ? claimed.entry : undefined, eventId: event.event_id, bucket: event.bucket,
-      eventType: event.event_type, attempt: attemptNo, requestId, signingKeys: target.signingKeys, format: target.format, formatContext: target.formatContext
+      url: target.url,
+      fields: claimed.fields,
+      raw: event.subscription === undefined ? claimed.entry : undefined,
+      eventId: event.event_id,
+      bucket: event.bucket,
+      eventType: event.event_type,
+      attempt: attemptNo,
+      requestId,
+      signingKeys: target.signingKeys,
+      format: target.format,
+      formatContext: target.formatContext
     }
     const result = await sendWithAuth(request, target.credentials, deps.tokens, deps.post) // never throws
     const durationMs = now() - started

@@ -29,8 +29,6 @@ export interface Target {
 }
 
 export interface TargetConfig {
-  /** webhook.url: the default subscription's URL for buckets without their own webhook_url. */
-  defaultUrl: string | null
   /** The config's `oauth` section, used only for deliveries to `defaultUrl`. */
   oauth: { token_url?: string | undefined, client_id?: string | undefined, client_secret?: string | undefined, scope?: string | undefined }
   /** defaults.signing_region: the s3 format's awsRegion when the bucket names none. */
@@ -48,7 +46,7 @@ export function breakerKeyOf (bucket: string, sub: Pick<Subscription, 'id' | 'we
  * store) or, for the default subscription inheriting webhook.url only, from the config's
  * oauth section: a global token is never sent to a bucket's own receiver.
  */
-export function createTargetResolver ({ defaultUrl, oauth, signingRegion }: TargetConfig, secrets: SecretStore, { now = Date.now, cacheMs = 1000 } = {}) {
+export function createTargetResolver ({ oauth, signingRegion }: TargetConfig, secrets: SecretStore, { now = Date.now, cacheMs = 1000 } = {}) {
   async function secret (name: string): Promise<string | undefined> {
     try {
       return await secrets.get(name)
@@ -80,9 +78,15 @@ export function createTargetResolver ({ defaultUrl, oauth, signingRegion }: Targ
     const credentials = sub.inherited ? globalCredentials() : await ownCredentials(bucket, sub)
     const signing = decodeSigningSecrets(await secret(subscriptionSecretName(bucket.name, sub.id, 'SIGNING_SECRET')))
     return {
-      url, rawUrl: sub.webhook_url, endpoint: url.origin, breakerKey: breakerKeyOf(bucket.name, sub), subscription: sub.id, format: sub.format,
+      url,
+      rawUrl: sub.webhook_url,
+      endpoint: url.origin,
+      breakerKey: breakerKeyOf(bucket.name, sub),
+      subscription: sub.id,
+      format: sub.format,
       formatContext: { subscription: sub.id, awsRegion: bucket.signing_region ?? signingRegion, source: `${endpointUrl(bucket.endpoint)}/${bucket.name}` },
-      credentials, signingKeys: signing.map(signingKey)
+      credentials,
+      signingKeys: signing.map(signingKey)
     }
   }
 

@@ -24,13 +24,25 @@ const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?
 
 test('subscriptions: create (201, no secret), list with default first, get, patch, enable/disable, 404, 409 and 400 naming the field', async () => {
   const created = await call('POST', '/api/buckets/photos/subscriptions', {
-    id: 'thumbs', webhook_url: receiver.url, events: ['created', 'updated'], suffix: '.jpg', format: 's3',
-    signing_secrets: [SECRET_A, SECRET_B], webhook_auth: { type: 'oauth2', client_id: 'cid', client_secret: 'client-secret-value', token_url: 'http://127.0.0.1:9/token' }
+    id: 'thumbs',
+    webhook_url: receiver.url,
+    events: ['created', 'updated'],
+    suffix: '.jpg',
+    format: 's3',
+    signing_secrets: [SECRET_A, SECRET_B],
+    webhook_auth: { type: 'oauth2', client_id: 'cid', client_secret: 'client-secret-value', token_url: 'http://127.0.0.1:9/token' }
   })
   assert.equal(created.statusCode, 201, created.body)
   assert.deepEqual({ ...created.json() as object, created_at: undefined }, {
-    id: 'thumbs', webhook_url: receiver.url, events: ['created', 'updated'], suffix: '.jpg', format: 's3', enabled: true, signing_secret_count: 2,
-    webhook_auth: { type: 'oauth2', client_id: 'cid', token_url: 'http://127.0.0.1:9/token' }, created_at: undefined
+    id: 'thumbs',
+    webhook_url: receiver.url,
+    events: ['created', 'updated'],
+    suffix: '.jpg',
+    format: 's3',
+    enabled: true,
+    signing_secret_count: 2,
+    webhook_auth: { type: 'oauth2', client_id: 'cid', token_url: 'http://127.0.0.1:9/token' },
+    created_at: undefined
   })
   for (const secret of [SECRET_A, SECRET_B, 'client-secret-value']) {
     assert.ok(!created.body.includes(secret))
@@ -112,7 +124,9 @@ test('/test sends a signed test event in the subscription format and answers wit
 test('deleting a subscription leaves nothing of it in Redis or the secret store', async () => {
   const secret = 'whsec_' + Buffer.from('a-secret-only-this-sub-has-here!').toString('base64')
   const created = await call('POST', '/api/buckets/photos/subscriptions', {
-    id: 'doomed', webhook_url: 'http://127.0.0.1:7/doomed', signing_secrets: [secret],
+    id: 'doomed',
+    webhook_url: 'http://127.0.0.1:7/doomed',
+    signing_secrets: [secret],
     webhook_auth: { type: 'oauth2', client_id: 'doomed-client', client_secret: 'doomed-client-secret', token_url: 'http://127.0.0.1:7/token' }
   })
   assert.equal(created.statusCode, 201)

@@ -7,9 +7,8 @@ import { addBucket } from './bucket-add.ts'
 import { updateBucket } from './bucket-update.ts'
 import { deleteBucket } from './bucket-delete.ts'
 import { UNREADABLE, readStatuses, statusEntry } from './status.ts'
-import type { BucketOpsContext } from './context.ts'
+import type { BucketOpsContext, ScanControl } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
-import type { ScanControl } from './index.ts'
 
 const err = (description: string) => ({ description, schema: ErrorAnswer })
 
@@ -17,37 +16,57 @@ const err = (description: string) => ({ description, schema: ErrorAnswer })
 export function bucketRoutes (ctx: BucketOpsContext, scans: ScanControl): RouteSpec[] {
   return [
     {
-      method: 'POST', url: '/api/buckets/add', auth: true, summary: 'Add a bucket (credentials checked with a one-key listing)',
+      method: 'POST',
+      url: '/api/buckets/add',
+      auth: true,
+      summary: 'Add a bucket (credentials checked with a one-key listing)',
       body: AddBucketBody,
       responses: { 201: { description: 'added', schema: SuccessAnswer }, 400: err('bad input'), 409: err('exists'), 422: err('S3 refused the credentials') },
       handler: async (request, reply) => reply.code(201).send(await addBucket(ctx, request.body))
     },
     {
-      method: 'POST', url: '/api/buckets/update', auth: true, summary: 'Change any field of a bucket, credentials included',
+      method: 'POST',
+      url: '/api/buckets/update',
+      auth: true,
+      summary: 'Change any field of a bucket, credentials included',
       body: UpdateBucketBody,
       responses: { 200: { description: 'updated', schema: SuccessAnswer }, 400: err('bad input'), 404: err('unknown bucket'), 422: err('S3 refused the credentials') },
       handler: async request => await updateBucket(ctx, request.body)
     },
     {
-      method: 'POST', url: '/api/buckets/delete', auth: true, summary: 'Delete a bucket: config, schedule, state and credentials',
+      method: 'POST',
+      url: '/api/buckets/delete',
+      auth: true,
+      summary: 'Delete a bucket: config, schedule, state and credentials',
       query: BucketQuery,
       responses: { 200: { description: 'deleted', schema: SuccessAnswer }, 400: err('missing parameter'), 404: err('unknown bucket') },
       handler: async request => await deleteBucket(ctx, request.query)
     },
     {
-      method: 'GET', url: '/api/buckets', auth: true, summary: 'Every bucket (never a secret)',
+      method: 'GET',
+      url: '/api/buckets',
+      auth: true,
+      summary: 'Every bucket (never a secret)',
       responses: { 200: { description: 'buckets', schema: BucketListAnswer } },
       handler: async () => ({ buckets: await ctx.store.list() })
     },
     {
-      method: 'GET', url: '/api/buckets/:name', auth: true, summary: 'One bucket and its scan status (never a secret)',
+      method: 'GET',
+      url: '/api/buckets/:name',
+      auth: true,
+      summary: 'One bucket and its scan status (never a secret)',
       params: BucketParams,
       responses: { 200: { description: 'bucket', schema: BucketAnswer }, 400: err('bad name'), 404: err('unknown bucket') },
       handler: async request => await showBucket(ctx, request.params)
     },
     {
-      method: 'POST', url: '/api/buckets/:name/resync', auth: true, summary: 'Scan now; with forget=true, re-announce every object',
-      params: BucketParams, query: ResyncQuery, body: ResyncBody,
+      method: 'POST',
+      url: '/api/buckets/:name/resync',
+      auth: true,
+      summary: 'Scan now; with forget=true, re-announce every object',
+      params: BucketParams,
+      query: ResyncQuery,
+      body: ResyncBody,
       responses: { 202: { description: 'scan requested', schema: SuccessAnswer }, 400: err('bad input'), 404: err('unknown bucket') },
       handler: async (request, reply) => reply.code(202).send(await resync(ctx, scans, request.params, request.query, request.body))
     }

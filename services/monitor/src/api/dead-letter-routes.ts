@@ -9,7 +9,10 @@ const bad = { description: 'bad input', schema: ErrorAnswer }
 export function deadLetterRoutes (dead: DeadLetters): RouteSpec[] {
   return [
     {
-      method: 'GET', url: '/api/dead-letters', auth: true, summary: 'Dead-lettered events, newest first',
+      method: 'GET',
+      url: '/api/dead-letters',
+      auth: true,
+      summary: 'Dead-lettered events, newest first',
       query: DeadLetterQuery,
       responses: { 200: { description: 'a page', schema: DeadLetterListAnswer }, 400: bad },
       handler: async request => {
@@ -19,7 +22,10 @@ export function deadLetterRoutes (dead: DeadLetters): RouteSpec[] {
       }
     },
     {
-      method: 'POST', url: '/api/dead-letters/:id/replay', auth: true, summary: 'Put one dead-lettered event back on the queue',
+      method: 'POST',
+      url: '/api/dead-letters/:id/replay',
+      auth: true,
+      summary: 'Put one dead-lettered event back on the queue',
       params: DeadLetterIdParams,
       responses: { 200: { description: 'replayed', schema: CountAnswer }, 404: { description: 'unknown id', schema: ErrorAnswer } },
       handler: async request => {
@@ -30,7 +36,10 @@ export function deadLetterRoutes (dead: DeadLetters): RouteSpec[] {
       }
     },
     {
-      method: 'POST', url: '/api/dead-letters/replay', auth: true, summary: 'Replay some ({"ids": [...]}) or all ({"all": true})',
+      method: 'POST',
+      url: '/api/dead-letters/replay',
+      auth: true,
+      summary: 'Replay some ({"ids": [...]}) or all ({"all": true})',
       body: DeadLetterSelection,
       responses: { 200: { description: 'replayed', schema: CountAnswer }, 400: bad },
       handler: async request => {
@@ -40,7 +49,10 @@ export function deadLetterRoutes (dead: DeadLetters): RouteSpec[] {
       }
     },
     {
-      method: 'POST', url: '/api/dead-letters/purge', auth: true, summary: 'Delete some ({"ids": [...]}) or all ({"all": true})',
+      method: 'POST',
+      url: '/api/dead-letters/purge',
+      auth: true,
+      summary: 'Delete some ({"ids": [...]}) or all ({"all": true})',
       body: DeadLetterSelection,
       responses: { 200: { description: 'purged', schema: CountAnswer }, 400: bad },
       handler: async request => {

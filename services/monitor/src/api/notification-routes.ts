@@ -22,7 +22,9 @@ export function notificationRoutes (ctx: BucketOpsContext): RouteSpec[] {
   })
   return [
     {
-      method: 'GET', url: '/api/bucket-notifications/status', auth: true,
+      method: 'GET',
+      url: '/api/bucket-notifications/status',
+      auth: true,
       summary: 'Every bucket: notifications on/off, webhook, last scan, objects tracked, events by type, last error, next scan',
       responses: { 200: { description: 'status', schema: StatusAnswer } },
       handler: async () => {

@@ -41,7 +41,11 @@ export async function createSubscription (ctx: BucketOpsContext, name: string, b
     }
     const { webhook_auth: auth, signing_secrets: signing, ...rules } = input
     const sub: StoredSubscription = {
-      ...rules, id, events: input.events ?? [...ALL_EVENTS], format: input.format ?? 'original', enabled: input.enabled ?? true,
+      ...rules,
+      id,
+      events: input.events ?? [...ALL_EVENTS],
+      format: input.format ?? 'original',
+      enabled: input.enabled ?? true,
       ...(auth && { webhook_auth: publicAuth(auth) }),
       ...(signing && { signing_secret_count: signing.length }),
       created_at: nowIso(ctx)

@@ -21,8 +21,12 @@ export function subscriptionRoutes (ctx: BucketOpsContext, tester: SubscriptionT
   }
   return [
     {
-      method: 'POST', url: BASE, auth: true, summary: 'Add a subscription (201; 409 for an id in use)',
-      params: SubscriptionListParams, body: CreateSubscriptionBody,
+      method: 'POST',
+      url: BASE,
+      auth: true,
+      summary: 'Add a subscription (201; 409 for an id in use)',
+      params: SubscriptionListParams,
+      body: CreateSubscriptionBody,
       responses: { 201: { description: 'created', schema: SubscriptionAnswer }, 400: err('bad input'), 404: err('unknown bucket'), 409: err('id in use') },
       handler: async (request, reply) => {
         const { name } = parseInput(SubscriptionListParams, request.params, 'params')
@@ -30,7 +34,10 @@ export function subscriptionRoutes (ctx: BucketOpsContext, tester: SubscriptionT
       }
     },
     {
-      method: 'GET', url: BASE, auth: true, summary: "The bucket's subscriptions, `default` first (never a secret)",
+      method: 'GET',
+      url: BASE,
+      auth: true,
+      summary: "The bucket's subscriptions, `default` first (never a secret)",
       params: SubscriptionListParams,
       responses: { 200: { description: 'subscriptions', schema: SubscriptionListAnswer }, 404: err('unknown bucket') },
       handler: async request => {
@@ -39,7 +46,10 @@ export function subscriptionRoutes (ctx: BucketOpsContext, tester: SubscriptionT
       }
     },
     {
-      method: 'GET', url: ONE, auth: true, summary: 'One subscription (never a secret)',
+      method: 'GET',
+      url: ONE,
+      auth: true,
+      summary: 'One subscription (never a secret)',
       params: SubscriptionParams,
       responses: { 200: { description: 'subscription', schema: SubscriptionAnswer }, 404: err('unknown bucket or id') },
       handler: async request => {
@@ -48,8 +58,12 @@ export function subscriptionRoutes (ctx: BucketOpsContext, tester: SubscriptionT
       }
     },
     {
-      method: 'PATCH', url: ONE, auth: true, summary: 'Change fields of a subscription; null removes an optional one',
-      params: SubscriptionParams, body: PatchSubscriptionBody,
+      method: 'PATCH',
+      url: ONE,
+      auth: true,
+      summary: 'Change fields of a subscription; null removes an optional one',
+      params: SubscriptionParams,
+      body: PatchSubscriptionBody,
       responses: { 200: { description: 'updated', schema: SubscriptionAnswer }, 400: err('bad input'), 404: err('unknown bucket or id') },
       handler: async request => {
         const { name, id } = one(request.params)
@@ -57,7 +71,10 @@ export function subscriptionRoutes (ctx: BucketOpsContext, tester: SubscriptionT
       }
     },
     {
-      method: 'DELETE', url: ONE, auth: true, summary: 'Delete a subscription, its secrets and its pending retries and dead letters',
+      method: 'DELETE',
+      url: ONE,
+      auth: true,
+      summary: 'Delete a subscription, its secrets and its pending retries and dead letters',
       params: SubscriptionParams,
       responses: { 200: { description: 'deleted', schema: SuccessAnswer }, 404: err('unknown bucket or id') },
       handler: async request => {
@@ -66,19 +83,28 @@ export function subscriptionRoutes (ctx: BucketOpsContext, tester: SubscriptionT
       }
     },
     {
-      method: 'POST', url: `${ONE}/enable`, auth: true, summary: 'Deliver to this subscription again',
+      method: 'POST',
+      url: `${ONE}/enable`,
+      auth: true,
+      summary: 'Deliver to this subscription again',
       params: SubscriptionParams,
       responses: { 200: { description: 'enabled', schema: SubscriptionAnswer }, 404: err('unknown bucket or id') },
       handler: toggle(true)
     },
     {
-      method: 'POST', url: `${ONE}/disable`, auth: true, summary: 'Stop delivering to this subscription (changes meanwhile are not sent later)',
+      method: 'POST',
+      url: `${ONE}/disable`,
+      auth: true,
+      summary: 'Stop delivering to this subscription (changes meanwhile are not sent later)',
       params: SubscriptionParams,
       responses: { 200: { description: 'disabled', schema: SubscriptionAnswer }, 404: err('unknown bucket or id') },
       handler: toggle(false)
     },
     {
-      method: 'POST', url: `${ONE}/test`, auth: true, summary: 'Send a test event to this receiver now; answers with its status',
+      method: 'POST',
+      url: `${ONE}/test`,
+      auth: true,
+      summary: 'Send a test event to this receiver now; answers with its status',
       params: SubscriptionParams,
       responses: { 200: { description: 'sent (or not: see delivered and error)', schema: TestAnswer }, 404: err('unknown bucket or id') },
       handler: async request => {
