@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Webhook } from 'standardwebhooks'
 import { HTTP, type CloudEvent } from 'cloudevents'
+import { OAuth2Server } from 'oauth2-mock-server'
 import type { S3Event, S3EventRecord } from 'aws-lambda'
 import { subscriptionSecretName, encodeSigningSecrets, type StoredSubscription } from '@internal/buckets'
 import { CE_TYPE_PREFIX } from '@internal/events'
@@ -112,4 +113,28 @@ test('a receiver answering 503 delays no other subscription; its dead letters ar
   assert.equal(all.requests.length, before.all, 'a replay does not reach the default subscription')
   assert.equal(deletions.requests.length, before.deletions)
   assert.equal(thumbs.requests.at(-1)!.json.Records[0].s3.configurationId, 'thumbs')
+})
+
+test('a subscription authenticates with its own OAuth2 client; the default sends no token', async () => {
+  const oauth = new OAuth2Server()
+  await oauth.issuer.keys.generate('RS256')
+  await oauth.start(0, '127.0.0.1')
+  const issuer = `http://127.0.0.1:${oauth.address().port}`
+  const clients: string[] = []
+  oauth.service.on('beforeTokenSigning', (token: any, req: any) => { clients.push(Buffer.from(String(req.headers.authorization).slice(6), 'base64').toString()) })
+  try {
+    const [own, secured] = [await receiver(), await receiver()]
+    const bucket = name()
+    const h = await harness({
+      buckets: [bucketConfig(bucket, own.url, { subscriptions: [sub('secured', secured.url, { webhook_auth: { type: 'oauth2', client_id: 'sub-client', token_url: `${issuer}/token` } })] })],
+      secrets: { [subscriptionSecretName(bucket, 'secured', 'WEBHOOK_CLIENT_SECRET')]: 'sub-client-secret' }
+    })
+    await h.push(makeEvent(bucket, 1))
+    await waitFor(() => own.requests.length === 1 && secured.requests.length === 1, { what: 'both deliveries' })
+    assert.match(String(secured.requests[0]!.headers.authorization), /^Bearer .+/)
+    assert.equal(own.requests[0]!.headers.authorization, undefined)
+    assert.deepEqual(clients, ['sub-client:sub-client-secret'])
+  } finally {
+    await oauth.stop()
+  }
 })

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { Webhook } from 'standardwebhooks'
+import { OAuth2Server } from 'oauth2-mock-server'
 import { startApi, acceptKey, type Harness } from './api-harness.ts'
 import { startReceiver, type Receiver } from '../../../test/support/receiver.ts'
 
@@ -162,3 +163,20 @@ async function dumpRedis (harness: Harness): Promise<Record<string, unknown>> {
   }
   return out
 }
+
+test('/test authenticates as the subscription does: a token from its OAuth2 client', async () => {
+  const oauth = new OAuth2Server()
+  await oauth.issuer.keys.generate('RS256')
+  await oauth.start(0, '127.0.0.1')
+  try {
+    const tokenUrl = `http://127.0.0.1:${oauth.address().port}/token`
+    const created = await call('POST', '/api/buckets/photos/subscriptions', { id: 'with-auth', webhook_url: receiver.url, webhook_auth: { type: 'oauth2', client_id: 'hooks', client_secret: 'hooks-client-secret', token_url: tokenUrl } })
+    assert.equal(created.statusCode, 201, created.body)
+    const before = receiver.requests.length
+    const res = await call('POST', '/api/buckets/photos/subscriptions/with-auth/test')
+    assert.equal(res.json().delivered, true, res.body)
+    assert.match(String(receiver.requests[before]!.headers.authorization), /^Bearer .+/)
+  } finally {
+    await oauth.stop()
+  }
+})

@@ -28,13 +28,23 @@ export function createSubscriptionTester (config: Config, policy: NetworkPolicy,
   const post = (url: string, headers: Record<string, string>, body: string) =>
     request(url, { method: 'POST', dispatcher: agent, headers, body, signal: AbortSignal.timeout(timeoutMs) })
 
-  async function token (bucket: Bucket, sub: Subscription): Promise<string | undefined> {
-    const auth = sub.webhook_auth
-    if (!auth) return undefined
+  // As the consumer: a subscription's own client, or for a default that inherits webhook.url the config's oauth section.
+  async function credentials (bucket: Bucket, sub: Subscription) {
+    if (sub.inherited) {
+      const o = config.oauth
+      return o.token_url && o.client_id && o.client_secret ? { token_url: o.token_url, client_id: o.client_id, scope: o.scope, secret: o.client_secret } : undefined
+    }
+    if (!sub.webhook_auth) return undefined
     const secret = await secrets.get(subscriptionSecretName(bucket.name, sub.id, 'WEBHOOK_CLIENT_SECRET'))
     if (!secret) throw new Error('no OAuth client secret stored for this subscription')
+    return { ...sub.webhook_auth, secret }
+  }
+
+  async function token (bucket: Bucket, sub: Subscription): Promise<string | undefined> {
+    const auth = await credentials(bucket, sub)
+    if (!auth) return undefined
     const form = new URLSearchParams({ grant_type: 'client_credentials', ...(auth.scope && { scope: auth.scope }) })
-    const basic = Buffer.from(`${encodeURIComponent(auth.client_id)}:${encodeURIComponent(secret)}`).toString('base64')
+    const basic = Buffer.from(`${encodeURIComponent(auth.client_id)}:${encodeURIComponent(auth.secret)}`).toString('base64')
     const res = await post(auth.token_url, { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` }, form.toString())
     const text = await res.body.text()
     if (res.statusCode !== 200) throw new Error(`token endpoint answered ${res.statusCode}`)
