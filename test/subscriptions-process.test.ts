@@ -79,10 +79,14 @@ test('one bucket, three subscriptions: each receiver gets exactly what it select
     assert.deepEqual({ ...tested.json, duration_ms: 0 }, { delivered: false, status: 503, duration_ms: 0 })
     const uploads: Array<{ key: string, at: number }> = []
     const outageEnds = Date.now() + OUTAGE_MS
+    const removals: Array<{ key: string, at: number }> = []
     for (let i = 0; Date.now() < outageEnds - 2000; i++) {
       const key = `burst/img-${i}.jpg`
       p.s3.put(p.bucket, key, `b${i}`)
       uploads.push({ key, at: Date.now() })
+      // An object uploaded two rounds ago (seen by a scan by now) goes: the deletions receiver's latency too.
+      const old = `burst/img-${i - 2}.jpg`
+      if (i >= 2 && p.s3.remove(p.bucket, old)) removals.push({ key: old, at: Date.now() })
       await new Promise(resolve => setTimeout(resolve, 1500))
     }
     await waitFor(() => Date.now() >= outageEnds, { timeoutMs: OUTAGE_MS + 5000 })
@@ -91,6 +95,14 @@ test('one bucket, three subscriptions: each receiver gets exactly what it select
       assert.ok(got, `${u.key} reached the default receiver during the outage`)
       return got.receivedAt - u.at
     })
+    const removalLatencies = removals.map(u => {
+      const got = deletions.requests.find(r => r.json.key === u.key && r.json.event_type === 'deleted')
+      assert.ok(got, `the deletion of ${u.key} reached the cloudevents receiver during the outage`)
+      return got.receivedAt - u.at
+    })
+    const worstRemoval = Math.max(...removalLatencies)
+    console.log(`cloudevents receiver meanwhile: ${removals.length} deletes, delete-to-webhook max ${worstRemoval} ms`)
+    assert.ok(worstRemoval <= POLL_SEC * 1000 + 1000, `delete-to-webhook latency ${worstRemoval} ms within the interval + 1 s`)
     const worst = Math.max(...latencies)
     console.log(`default receiver during a ${OUTAGE_MS / 1000} s 503 outage of another subscription: ${uploads.length} uploads, upload-to-webhook max ${worst} ms, median ${latencies.sort((a, b) => a - b)[Math.floor(latencies.length / 2)]} ms`)
     assert.ok(worst <= POLL_SEC * 1000 + 1000, `upload-to-webhook latency ${worst} ms within the interval + 1 s`)
