@@ -138,3 +138,15 @@ test('a subscription authenticates with its own OAuth2 client; the default sends
     await oauth.stop()
   }
 })
+
+test('a receiver that takes seconds to answer delays no other subscription', async () => {
+  const { h, all, deletions, events } = await scenario({
+    thumbs: r => { r.respond = (_req, res) => { setTimeout(() => { res.statusCode = 200; res.end() }, 3000) } }
+  })
+  const many = Array.from({ length: 30 }, (_, i) => ({ ...events[i % 2 === 0 ? 0 : 3]!, key: `photos/${i}.jpg`, event_id: `id-${i}` }))
+  const pushedAt = Date.now()
+  await h.push(...many)
+  await waitFor(() => all.requests.length >= 30 && deletions.requests.length >= 15, { what: 'the fast receivers' })
+  const fastMs = Math.max(...[...all.requests, ...deletions.requests].map(r => r.receivedAt)) - pushedAt
+  assert.ok(fastMs < 1500, `the fast receivers got all 45 deliveries within ${fastMs} ms while the slow one holds each for 3 s`)
+})
