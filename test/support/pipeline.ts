@@ -33,6 +33,8 @@ export interface Pipeline {
   deliveries: Map<string, number>
   /** Distinct deliveries as `event_type key`. */
   changesSeen: Set<string>
+  /** The services' environment (the API client's credentials among it). */
+  env: Record<string, string>
   startMonitor (name?: string): Promise<ServiceProcess>
   startConsumer (name?: string): Promise<ServiceProcess>
   duplicates (): number
@@ -73,6 +75,7 @@ export async function startPipeline (opts: PipelineOptions = {}): Promise<Pipeli
     consumers: [],
     deliveries,
     changesSeen,
+    env,
     async startMonitor (name = `monitor-${pipeline.monitors.length + 1}`) {
       const m = await spawnService('monitor', name, config, { ...env, MONITOR_ID: `${name}-${randomBytes(2).toString('hex')}` })
       pipeline.monitors.push(m)

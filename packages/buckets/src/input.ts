@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BucketName, Endpoint, HttpUrl, Pattern, type StoredBucket, type SecretKind } from './schema.ts'
+import { BucketName, Endpoint, HttpUrl, UsablePattern, type StoredBucket, type SecretKind } from './schema.ts'
 import { secretName } from './secret-names.ts'
 
 const Secret = z.string().min(1).max(4096)
@@ -31,8 +31,8 @@ export const BucketInputFields = z.object({
   scope: z.string().max(1024).optional(),
   signing_secret: z.string().min(16).max(4096).optional(),
   polling_interval: z.number().positive().max(86_400).optional(),
-  include: z.array(Pattern).max(100).optional(),
-  exclude: z.array(Pattern).max(100).optional(),
+  include: z.array(UsablePattern).max(100).optional(),
+  exclude: z.array(UsablePattern).max(100).optional(),
   first_scan: z.enum(['emit', 'baseline']).optional(),
   signing_region: z.string().min(1).max(64).optional(),
   notifications_enabled: z.boolean().optional()

@@ -1,5 +1,7 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { patternProblem } from './patterns.ts'
+import { EventType } from '@internal/events'
 
 /** S3's bucket naming rules: 3-63 of a-z 0-9 . -, starting and ending alphanumeric, no `..`, not an IP. */
 export const BucketName = z.string()
@@ -43,7 +45,14 @@ function isHttpUrl (value: string): boolean {
   try { return /^https?:$/.test(new URL(value).protocol) } catch { return false }
 }
 
+/** A glob as stored: read back as it was written, so an old config stays readable. */
 export const Pattern = z.string().min(1).max(512)
+
+/** A glob as a user gives it: refused, naming it, when picomatch cannot use it (see patterns.ts). */
+export const UsablePattern = Pattern.superRefine((pattern, ctx) => {
+  const problem = patternProblem(pattern)
+  if (problem) ctx.addIssue({ code: 'custom', message: `pattern ${JSON.stringify(pattern)}: ${problem}` })
+})
 
 /** OAuth2 client credentials as kept in the stored config; the secret lives in the secret store. */
 export const StoredWebhookAuth = z.object({
@@ -53,6 +62,50 @@ export const StoredWebhookAuth = z.object({
   scope: z.string().max(1024).optional()
 })
 export type StoredWebhookAuth = z.infer<typeof StoredWebhookAuth>
+
+/** A subscription's id: what a receiver is called within its bucket (and S3's configurationId). */
+export const SubscriptionId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1 to 63 of a-z, 0-9 and -, starting with a letter or digit')
+
+/** The bucket's own webhook_url and webhook_auth, listed among its subscriptions under this id. */
+export const DEFAULT_SUBSCRIPTION = 'default'
+export const SUBSCRIPTION_FORMATS = ['original', 's3', 'cloudevents'] as const
+export const SubscriptionFormat = z.enum(SUBSCRIPTION_FORMATS)
+export type SubscriptionFormat = z.infer<typeof SubscriptionFormat>
+export const ALL_EVENTS = EventType.options
+/** At most this many subscriptions per bucket besides `default` (Google Cloud Storage allows 100). */
+export const MAX_SUBSCRIPTIONS = 100
+
+/** S3 filter-rule `prefix`/`suffix`: literal and case-sensitive. */
+export const Affix = z.string().min(1).max(1024)
+
+/** What a subscription selects, beside its receiver: shared by the default and the others. */
+export const SubscriptionRules = z.object({
+  events: z.array(EventType).min(1).max(ALL_EVENTS.length),
+  prefix: Affix.optional(),
+  suffix: Affix.optional(),
+  include: z.array(Pattern).max(100).optional(),
+  exclude: z.array(Pattern).max(100).optional(),
+  format: SubscriptionFormat,
+  enabled: z.boolean()
+})
+
+/**
+ * A subscription as kept inside its bucket's stored config (no secret: the OAuth client
+ * secret and the signing secrets are in the secret store, here only their presence).
+ */
+export const StoredSubscription = SubscriptionRules.extend({
+  id: SubscriptionId,
+  webhook_url: HttpUrl,
+  webhook_auth: StoredWebhookAuth.optional(),
+  signing_secret_count: z.number().int().min(1).optional(),
+  created_at: z.string().optional(),
+  updated_at: z.string().optional()
+})
+export type StoredSubscription = z.infer<typeof StoredSubscription>
+
+/** The default subscription's own rules, kept in the bucket as `default_subscription`. */
+export const DefaultSubscriptionRules = SubscriptionRules.partial()
+export type DefaultSubscriptionRules = z.infer<typeof DefaultSubscriptionRules>
 
 /**
  * A bucket's configuration as stored in Redis under the original's key: no secret ever.
@@ -69,6 +122,10 @@ export const StoredBucket = z.object({
   exclude: z.array(Pattern).max(100).optional(),
   first_scan: z.enum(['emit', 'baseline']).optional(),
   signing_region: z.string().min(1).max(64).optional(),
+  /** Receivers besides the bucket's own webhook_url (subscriptions.ts), without secrets. */
+  subscriptions: z.array(StoredSubscription).max(MAX_SUBSCRIPTIONS).optional(),
+  default_subscription: DefaultSubscriptionRules.optional(),
+  signing_secret_count: z.number().int().min(1).optional(),
   status: z.string().default('active'),
   added_at: z.string().optional(),
   updated_at: z.string().optional()

@@ -1,5 +1,6 @@
 import { SECRET_KINDS, type SecretKind } from './schema.ts'
-import type { SecretStore } from './secret-store.ts'
+import type { SecretStore } from '@internal/secrets'
+import { DEFAULT_SUBSCRIPTION } from './schema.ts'
 
 /*
  * A secret's name is `<bucket>_<KIND>`, the bucket spelled in the code
@@ -8,8 +9,8 @@ import type { SecretStore } from './secret-store.ts'
  * codeword begins another: 'dot' is the only one in lower case), and no kind ends with
  * `_<another kind>`, so a name decodes to exactly one bucket and kind: two buckets never share a
  * secret. A bucket without dots keeps the original monitor's name (`MY_BUCKET_ACCESS_KEY`).
- * A subscription id would go between the two, as 'sub' plus the id in the same code: 'sub'
- * begins no codeword either, so the name stays decodable.
+ * A subscription's secrets put 'sub' plus the id in the same code between the two: 'sub'
+ * begins no codeword either (and no code of a bucket contains it), so the name stays decodable.
  *
  * Names used before spelled a dot `_DOT_`, so `a.b` and `a-dot-b` shared `A_DOT_B_*`.
  */
@@ -18,6 +19,15 @@ const encode = (part: string) => part.toUpperCase().replaceAll('-', '_').replace
 export function secretName (bucket: string, kind: SecretKind): string {
   return `${encode(bucket)}_${kind}`
 }
+
+/** The name of a subscription's secret; the `default` subscription's are the bucket's own. */
+export function subscriptionSecretName (bucket: string, subscription: string, kind: SubscriptionSecretKind): string {
+  if (subscription === DEFAULT_SUBSCRIPTION) return secretName(bucket, kind)
+  return `${encode(bucket)}_sub${encode(subscription)}_${kind}`
+}
+
+export const SUBSCRIPTION_SECRET_KINDS = ['WEBHOOK_CLIENT_SECRET', 'SIGNING_SECRET'] as const satisfies readonly SecretKind[]
+export type SubscriptionSecretKind = typeof SUBSCRIPTION_SECRET_KINDS[number]
 
 /** The name a secret had before dots were spelled `dot`; undefined when it has not changed. */
 export function legacySecretName (name: string): string | undefined {

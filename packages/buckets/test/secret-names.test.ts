@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import { createKeys } from '@internal/redis'
 import {
   BucketName, SECRET_KINDS, createEmbeddedSecretStore, createInfisicalSecretStore, createSecretStore, migrateLegacySecretNames,
-  secretName, withLegacySecretNames, type SecretStore
+  SUBSCRIPTION_SECRET_KINDS, secretName, subscriptionSecretName, withLegacySecretNames, type SecretStore
 } from '@internal/buckets'
 import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
 import { startFakeInfisical, type FakeInfisical } from '../../../test/support/fake-infisical.ts'
@@ -30,6 +30,21 @@ test('secret names are an injective encoding of bucket and kind, and keep the or
     if (b1 === b2 && k1 === k2) return
     assert.notEqual(secretName(b1, k1), secretName(b2, k2))
     assert.match(secretName(b1, k1), /^[A-Za-z0-9_]+$/)
+  }), { numRuns: 5000 })
+})
+
+test('subscription secret names: injective over bucket, subscription and kind, never a bucket secret name; default uses the bucket\'s own', () => {
+  assert.equal(subscriptionSecretName('photos', 'thumbs', 'SIGNING_SECRET'), 'PHOTOS_subTHUMBS_SIGNING_SECRET')
+  assert.equal(subscriptionSecretName('photos', 'default', 'SIGNING_SECRET'), secretName('photos', 'SIGNING_SECRET'))
+  const bucket = fc.stringMatching(/^[a-z0-9][a-z0-9.-]{1,12}[a-z0-9]$/).filter(n => BucketName.safeParse(n).success)
+  const id = fc.oneof(fc.constantFrom('a', 'sub', 'signing', 'secret-key', 'x-signing', 'default'), fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,10}$/))
+  const kind = fc.constantFrom(...SUBSCRIPTION_SECRET_KINDS)
+  const anyKind = fc.constantFrom(...SECRET_KINDS)
+  fc.assert(fc.property(bucket, id, kind, bucket, id, kind, anyKind, (b1, s1, k1, b2, s2, k2, k3) => {
+    const name = subscriptionSecretName(b1, s1, k1)
+    if (!(b1 === b2 && s1 === s2 && k1 === k2)) assert.notEqual(name, subscriptionSecretName(b2, s2, k2))
+    if (s1 !== 'default') assert.notEqual(name, secretName(b2, k3))
+    assert.match(name, /^[A-Za-z0-9_]+$/)
   }), { numRuns: 5000 })
 })
 

@@ -40,7 +40,12 @@ export type ChangeEvent = z.infer<typeof ChangeEvent>
 /** What the consumer keeps on a queued event between attempts. */
 export const DeliveryFields = z.object({
   retry_count: z.number().int().nonnegative().default(0),
-  request_id: HeaderText.optional()
+  request_id: HeaderText.optional(),
+  /**
+   * The subscription this entry is for. An entry the monitor wrote has none: the consumer
+   * then delivers it to every subscription it matches (one tagged entry each).
+   */
+  subscription: HeaderText.min(1).max(63).optional()
 })
 
 export const QueuedEvent = ChangeEvent.extend(DeliveryFields.shape).loose()
@@ -93,3 +98,7 @@ function withEventId (json: unknown): unknown {
   const change = ChangeEvent.omit({ event_id: true }).safeParse(json)
   return change.success ? { ...json, event_id: eventId(change.data) } : json
 }
+
+export { signingKey, signWebhook, signatureHeader } from './signature.ts'
+export { formatWebhook, s3KeyEncode, CE_TYPE_PREFIX, S3_EXTRA_FIELD, type WebhookFormat, type FormatContext, type OriginalFields, type Formatted } from './formats.ts'
+export { webhookHeaders, type HeaderInput } from './headers.ts'

@@ -12,18 +12,21 @@ export interface DeadLetterRecord {
   last_status: number | null
   response_excerpt: string | null
   dead_at: string
+  /** The subscription the delivery was for (a replay goes back to it only). */
+  subscription?: string
   /** The event as it was queued, when the entry was valid JSON. */
   event?: Record<string, unknown>
   /** The entry as it was, when it was not JSON. */
   raw?: string
 }
 
-export type DeadLetterInput = Omit<DeadLetterRecord, 'id' | 'dead_at' | 'event' | 'raw'>
+export type DeadLetterInput = Omit<DeadLetterRecord, 'id' | 'dead_at' | 'event' | 'raw' | 'subscription'>
 
 /** Builds a record from the entry as claimed: the event when it parses, else the raw text. */
 export function deadLetterRecord (entry: string, fields: DeadLetterInput, now: Date, id: string = randomUUID()): DeadLetterRecord {
   const parsed = parseObject(entry)
-  return { id, ...fields, dead_at: now.toISOString(), ...(parsed ? { event: parsed } : { raw: entry }) }
+  const subscription = typeof parsed?.subscription === 'string' ? { subscription: parsed.subscription } : {}
+  return { id, ...fields, dead_at: now.toISOString(), ...subscription, ...(parsed ? { event: parsed } : { raw: entry }) }
 }
 
 function parseObject (text: string): Record<string, unknown> | undefined {

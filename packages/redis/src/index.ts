@@ -7,3 +7,4 @@ export { createDeadLetters, deadLetterRecord, type DeadLetters, type DeadLetterR
 export { watchMasterChanges, type MasterChange } from './master-watch.ts'
 export { RedisWipeWatch, type WipeWatchOptions } from './wipe-watch.ts'
 export { boundedRedisOptions, createWriteDeadline, checkDeadline, WriteDeadlineError, DEADLINE_PASSED } from './deadline.ts'
+export { createSubscriptionCleanup, type DropSubscription } from './subscription-cleanup.ts'

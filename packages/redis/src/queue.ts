@@ -27,6 +27,7 @@ export function createDeliveryQueue (redis: Redis, keys: Keys) {
   const reap = defineScript<[string, string], number>(redis, 'wfReapConsumer', lua('reapConsumer'), 3)
   const requeue = defineScript<[string], number>(redis, 'wfRequeue', lua('requeue'), 2)
   const ackMany = defineScript<string[], number[]>(redis, 'wfAckMany', lua('ackMany'), 1)
+  const fanOut = defineScript<string[], number>(redis, 'wfFanOut', lua('fanOut'), 2)
   const processing = keys.processing
   const suspects = new Map<string, number>() // unowned processing lists, by when first seen
 
@@ -57,6 +58,11 @@ export function createDeliveryQueue (redis: Redis, keys: Keys) {
 
     async deadLetter (consumerId: string, entry: string, record: string): Promise<boolean> {
       return await deadLetter([processing(consumerId), keys.deadLetter], entry, record) === 1
+    },
+
+    /** Replaces a claimed entry by per-subscription entries at the queue head, in one step. */
+    async fanOut (consumerId: string, entry: string, parts: string[]): Promise<boolean> {
+      return await fanOut([processing(consumerId), keys.queue], entry, ...parts) === 1
     },
 
     /** Moves due retries back onto the queue; returns how many. */

@@ -8,9 +8,10 @@ import { createEndpointSlots } from './endpoint-slots.ts'
 import { createGuardedAgent } from './network-guard.ts'
 import { createTokenSource } from './oauth.ts'
 import { createTargetResolver } from './target.ts'
+import { createRouter, type RouterDeps } from './route.ts'
 import { createGoneMarker } from './endpoint-status.ts'
 import { postWebhook } from './deliver.ts'
-import { createHandler, type HandlerDeps } from './handle.ts'
+import { createHandler } from './handle.ts'
 import { startWorker, type Worker } from './worker.ts'
 import { createConsumerMetrics, type ConsumerMetrics } from './metrics.ts'
 import { trackEndpoints } from './known-endpoints.ts'
@@ -109,7 +110,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
 }
 
 /** The delivery side: the guarded HTTP agent, tokens, breakers, endpoint caps and the handler. */
-function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: HandlerDeps['buckets'], pool: { size: () => number, endpoints: () => number }, metrics: ConsumerMetrics | undefined) {
+function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: RouterDeps['buckets'], pool: { size: () => number, endpoints: () => number }, metrics: ConsumerMetrics | undefined) {
   const { config, redis, log } = deps
   const now = deps.now ?? Date.now
   const wh = config.webhook
@@ -122,8 +123,8 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
   const handle = createHandler({
     queue,
     consumerId: deps.consumerId,
-    buckets,
-    resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets, { now }),
+    route: createRouter({ buckets, defaultUrl: wh.url }),
+    resolveTarget: createTargetResolver({ oauth: config.oauth, signingRegion: config.defaults.signing_region }, deps.secrets, { now }),
     tokens,
     breakers,
     slots,

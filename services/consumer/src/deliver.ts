@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici'
 import type { NetworkPolicy } from '@internal/buckets'
 import { assertUrlAllowed } from './network-guard.ts'
-import { signWebhook } from './signature.ts'
+import { formatWebhook, webhookHeaders as standardHeaders, type FormatContext, type OriginalFields, type WebhookFormat } from '@internal/events'
 import type { AttemptResult } from './classify.ts'
 import { WebhookTimeoutError } from './errors.ts'
 
@@ -16,7 +16,13 @@ export interface WebhookRequest {
   eventType: string
   attempt: number
   requestId: string
+  /** One signing key (as a bucket's signing_secret always had)... */
   signingKey?: Buffer | undefined
+  /** ...or several: every one signs. */
+  signingKeys?: Buffer[] | undefined
+  /** The subscription's format (default `original`) and what the s3 and cloudevents formats name. */
+  format?: WebhookFormat | undefined
+  formatContext?: FormatContext | undefined
   token?: string | undefined
 }
 
@@ -47,19 +53,18 @@ export function webhookBody (req: WebhookRequest, nowMs: number): string {
 }
 
 export function webhookHeaders (req: WebhookRequest, body: string, nowMs: number, userAgent: string): Record<string, string> {
-  const timestamp = Math.floor(nowMs / 1000)
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'user-agent': userAgent,
-    'x-request-id': req.requestId,
-    'x-bucket-name': req.bucket,
-    'x-event-type': req.eventType,
-    'webhook-id': req.eventId,
-    'webhook-timestamp': String(timestamp)
-  }
-  if (req.signingKey) headers['webhook-signature'] = signWebhook(req.signingKey, req.eventId, timestamp, body)
-  if (req.token) headers.authorization = `Bearer ${req.token}`
-  return headers
+  const signingKeys = req.signingKeys ?? (req.signingKey ? [req.signingKey] : [])
+  return standardHeaders({ requestId: req.requestId, bucket: req.bucket, eventType: req.eventType, eventId: req.eventId, userAgent, signingKeys, token: req.token }, body, nowMs)
+}
+
+/** The body and headers in the request's format; the signature covers the body as sent. */
+export function formattedWebhook (req: WebhookRequest, nowMs: number, userAgent: string): { body: string, headers: Record<string, string> } {
+  const original = webhookBody(req, nowMs)
+  const format = req.format ?? 'original'
+  if (format === 'original' || !req.formatContext) return { body: original, headers: webhookHeaders(req, original, nowMs, userAgent) }
+  const fields = { ...req.fields, retry_count: req.attempt, request_id: req.requestId } as unknown as OriginalFields
+  const { body, headers } = formatWebhook(format, original, fields, req.formatContext)
+  return { body, headers: { ...webhookHeaders(req, body, nowMs, userAgent), ...headers } }
 }
 
 /**
@@ -73,9 +78,8 @@ export async function postWebhook (req: WebhookRequest, { dispatcher, policy, ti
   const deadline = startDeadline(timeoutMs)
   try {
     assertUrlAllowed(req.url, policy)
-    const nowMs = now()
-    const body = webhookBody(req, nowMs)
-    const res = await request(req.url, { method: 'POST', dispatcher, headers: webhookHeaders(req, body, nowMs, userAgent), body, signal: deadline.signal })
+    const { body, headers } = formattedWebhook(req, now(), userAgent)
+    const res = await request(req.url, { method: 'POST', dispatcher, headers, body, signal: deadline.signal })
     const retryAfter = res.headers['retry-after']
     const answer = { status: res.statusCode, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter ?? null }
     if (res.statusCode >= 200 && res.statusCode < 300) {

@@ -13,7 +13,7 @@ const RECHECK_MS = 5000
 export function createGoneMarker (redis: Redis, keys: Keys, now: () => number) {
   const gone = new Set<string>()
   const clearedAt = new Map<string, number>()
-  return async function markGone (target: Target, bucket: string, isGone: boolean): Promise<void> {
+  return async function markGone (target: Pick<Target, 'url' | 'rawUrl'>, bucket: string, isGone: boolean): Promise<void> {
     const url = target.rawUrl
     if (isGone) {
       if (gone.has(url)) return

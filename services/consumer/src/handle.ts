@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import { decodeEvent, type QueuedEvent } from '@internal/events'
 import { deadLetterRecord, type DeadLetterInput, type DeliveryQueue } from '@internal/redis'
-import type { Bucket } from '@internal/buckets'
 import type { Logger } from '@internal/telemetry'
 import { breakerOutcome, classify, type AttemptResult, type Verdict } from './classify.ts'
 import { planRetry, type RetryPolicy } from './backoff.ts'
@@ -10,6 +9,7 @@ import type { EndpointSlots } from './endpoint-slots.ts'
 import type { TokenSource } from './oauth.ts'
 import type { WebhookRequest } from './deliver.ts'
 import { safeUrl, type Target, type TargetResolver } from './target.ts'
+import type { Router } from './route.ts'
 import { findDeliveryError, WebhookTimeoutError } from './errors.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { sendWithAuth } from './send.ts'
@@ -18,8 +18,8 @@ import { createAckBatcher } from './ack-batcher.ts'
 export interface HandlerDeps {
   queue: DeliveryQueue
   consumerId: string
-  /** The live bucket view; `fetch` reads one bucket from the store when the view lacks it (a change not seen yet). */
-  buckets: { get (name: string): Bucket | undefined, fetch? (name: string): Promise<Bucket | undefined> }
+  /** Which subscriptions an entry goes to. */
+  route: Router
   resolveTarget: TargetResolver
   tokens: TokenSource
   breakers: Breakers
@@ -36,7 +36,18 @@ export interface HandlerDeps {
   tokenWaitMs?: number
 }
 
-interface Claimed { entry: string, event: QueuedEvent, fields: Record<string, unknown> }
+/**
+ * A claimed entry: `fields` are the event's without the subscription tag (the body never
+ * carries it); `subscription` is the one it is delivered to, written into the entry on a retry
+ * or a dead letter, so those go back to that subscription only.
+ */
+interface Claimed { entry: string, event: QueuedEvent, fields: Record<string, unknown>, subscription?: string | undefined }
+
+/** The entry as its subscription's own: what a retry, a dead letter and a replay carry. */
+function taggedText (claimed: Claimed, extra: Record<string, unknown> = {}): string {
+  if (claimed.subscription === undefined && Object.keys(extra).length === 0) return claimed.entry
+  return JSON.stringify({ ...claimed.fields, ...extra, ...(claimed.subscription !== undefined && { subscription: claimed.subscription }) })
+}
 
 /**
  * Takes one claimed entry to a settled state: delivered (ack), deferred or retried later
@@ -51,15 +62,16 @@ export function createHandler (deps: HandlerDeps) {
   // paths costs about 50 us per line, a third of a delivery's CPU at thousands per second.
   const log = deps.log.child({}, { redact: { paths: ['token', 'authorization', 'err.headers', 'err.cause.headers'], censor: '[REDACTED]' } })
 
-  async function bury (entry: string, fields: DeadLetterInput): Promise<void> {
-    const record = deadLetterRecord(entry, fields, new Date(now()))
+  async function bury (entry: string, fields: DeadLetterInput, recorded = entry): Promise<void> {
+    const record = deadLetterRecord(recorded, fields, new Date(now()))
     await queue.deadLetter(consumerId, entry, JSON.stringify(record))
     deps.metrics?.deliveries.inc({ outcome: 'dead' })
   }
 
-  // Waiting for the breaker or a free endpoint slot spends no attempt: the entry is unchanged.
-  async function defer (entry: string, dueMs: number): Promise<void> {
-    await queue.retryLater(consumerId, entry, dueMs, entry)
+  // Waiting for the breaker or a free endpoint slot spends no attempt: the entry is unchanged
+  // but for the subscription it is now for.
+  async function defer (claimed: Claimed, dueMs: number): Promise<void> {
+    await queue.retryLater(consumerId, claimed.entry, dueMs, taggedText(claimed))
     deps.metrics?.deliveries.inc({ outcome: 'deferred' })
   }
 
@@ -69,41 +81,59 @@ export function createHandler (deps: HandlerDeps) {
       log.warn({ reason: decoded.reason }, 'malformed queue entry dead-lettered')
       return bury(entry, { reason: `malformed entry: ${decoded.reason}`, attempts: 0, last_status: null, response_excerpt: null })
     }
-    const claimed: Claimed = { entry, event: decoded.event, fields: JSON.parse(entry) }
+    const { subscription: _tag, ...fields } = JSON.parse(entry) as Record<string, unknown>
+    const claimed: Claimed = { entry, event: decoded.event, fields, subscription: decoded.event.subscription }
+    const attemptNo = decoded.event.retry_count + 1
+    const route = await deps.route(decoded.event)
+    if (route.kind === 'error') return settle(claimed, undefined, attemptNo, requestIdOf(claimed), { error: route.error }, 0)
+    if (route.kind === 'none') return skip(claimed, route.why)
+    if (route.kind === 'fan-out') return fanOut(claimed, route.subs.map(sub => sub.id))
+    claimed.subscription = route.sub.id
     let target: Target
     try {
-      target = await deps.resolveTarget(decoded.event.bucket, await findBucket(decoded.event.bucket))
+      target = await deps.resolveTarget(route.bucket, route.sub)
     } catch (err) {
-      return settle(claimed, undefined, decoded.event.retry_count + 1, decoded.event.request_id ?? requestIdFor(entry), { error: err as Error }, 0)
+      return settle(claimed, undefined, attemptNo, requestIdOf(claimed), { error: err as Error }, 0)
     }
-    const admission = breakers.admit(target.endpoint)
-    if (!admission.allowed) return defer(entry, admission.retryAtMs)
+    const admission = breakers.admit(target.breakerKey)
+    if (!admission.allowed) return defer(claimed, admission.retryAtMs)
     if (!slots.tryAcquire(target.endpoint)) {
-      breakers.record(target.endpoint, undefined)
-      return defer(entry, now() + slots.deferMs(target.endpoint, deps.random))
+      breakers.record(target.breakerKey, undefined)
+      return defer(claimed, now() + slots.deferMs(target.endpoint, deps.random))
     }
     await attempt(claimed, target, release)
   }
 
-  async function findBucket (name: string): Promise<Bucket | undefined> {
-    return deps.buckets.get(name) ?? await deps.buckets.fetch?.(name)
+  // One entry per matching subscription replaces this one, each then settled on its own.
+  async function fanOut (claimed: Claimed, ids: string[]): Promise<void> {
+    const parts = ids.map(id => JSON.stringify({ ...claimed.fields, subscription: id }))
+    await queue.fanOut(consumerId, claimed.entry, parts)
+    deps.metrics?.deliveries.inc({ outcome: 'fanned_out' })
+  }
+
+  async function skip (claimed: Claimed, why: string): Promise<void> {
+    await ack(claimed.entry)
+    deps.metrics?.deliveries.inc({ outcome: 'skipped' })
+    if (why !== 'filtered') log.info({ bucket: claimed.event.bucket, event_id: claimed.event.event_id, subscription: claimed.subscription, why }, 'event not delivered')
   }
 
   async function attempt (claimed: Claimed, target: Target, release: () => void): Promise<void> {
     const { event } = claimed
     const attemptNo = event.retry_count + 1
-    const requestId = event.request_id ?? requestIdFor(claimed.entry)
+    const requestId = requestIdOf(claimed)
     const started = now()
     const request: WebhookRequest = {
       url: target.url,
       fields: claimed.fields,
-      raw: claimed.entry,
+      raw: event.subscription === undefined ? claimed.entry : undefined,
       eventId: event.event_id,
       bucket: event.bucket,
       eventType: event.event_type,
       attempt: attemptNo,
       requestId,
-      signingKey: target.signingKey
+      signingKeys: target.signingKeys,
+      format: target.format,
+      formatContext: target.formatContext
     }
     const result = await sendWithAuth(request, target.credentials, deps.tokens, deps.post) // never throws
     const durationMs = now() - started
@@ -111,7 +141,7 @@ export function createHandler (deps: HandlerDeps) {
     const free = () => slots.release(target.endpoint, now() - started)
     if ('status' in result && result.done) void result.done.then(free)
     else free()
-    breakers.record(target.endpoint, breakerOutcome(result))
+    breakers.record(target.breakerKey, breakerOutcome(result))
     release()
     await settle(claimed, target, attemptNo, requestId, result, durationMs)
   }
@@ -121,15 +151,15 @@ export function createHandler (deps: HandlerDeps) {
     if (verdict.kind === 'wait') {
       // The token endpoint is down, not the receiver: wait, as for an open circuit.
       log.warn({ bucket: claimed.event.bucket, event_id: claimed.event.event_id, attempt: attemptNo, err: 'error' in result ? result.error : undefined }, 'token endpoint unavailable; event waits')
-      return defer(claimed.entry, now() + Math.round((deps.tokenWaitMs ?? 5000) * (0.5 + 0.5 * deps.random())))
+      return defer(claimed, now() + Math.round((deps.tokenWaitMs ?? 5000) * (0.5 + 0.5 * deps.random())))
     }
     logAttempt(claimed.event, target, requestId, attemptNo, result, verdict, durationMs)
     if (target && 'status' in result) deps.metrics?.duration.observe(durationMs / 1000)
     if (verdict.kind === 'delivered') return delivered(claimed, target)
     if (verdict.kind === 'dead') return refusedFor(claimed, target, attemptNo, result, verdict.gone)
     const plan = planRetry(attemptNo, verdict.retryAfterMs, deps.retry, deps.random)
-    if (!plan.retry) return bury(claimed.entry, deadFields(`gave up after ${attemptNo} attempts: ${describe(result)}`, attemptNo, result))
-    const updated = JSON.stringify({ ...claimed.fields, retry_count: attemptNo, request_id: requestId })
+    if (!plan.retry) return bury(claimed.entry, deadFields(`gave up after ${attemptNo} attempts: ${describe(result)}`, attemptNo, result), taggedText(claimed))
+    const updated = taggedText(claimed, { retry_count: attemptNo, request_id: requestId })
     await queue.retryLater(consumerId, claimed.entry, now() + plan.delayMs, updated)
     deps.metrics?.deliveries.inc({ outcome: 'retry' })
     deps.metrics?.retries.inc()
@@ -143,7 +173,7 @@ export function createHandler (deps: HandlerDeps) {
   }
 
   async function refusedFor (claimed: Claimed, target: Target | undefined, attemptNo: number, result: AttemptResult, gone: boolean): Promise<void> {
-    await bury(claimed.entry, deadFields(describe(result), attemptNo, result))
+    await bury(claimed.entry, deadFields(describe(result), attemptNo, result), taggedText(claimed))
     if (gone && target) await deps.markGone(target, claimed.event.bucket, true)
   }
 
@@ -153,6 +183,7 @@ export function createHandler (deps: HandlerDeps) {
       object_key: event.key,
       event_type: event.event_type,
       event_id: event.event_id,
+      subscription: target?.subscription ?? null,
       webhook_url: target ? safeUrl(target.url) : null,
       response_code: 'status' in result ? result.status : null,
       duration_ms: durationMs,
@@ -163,6 +194,12 @@ export function createHandler (deps: HandlerDeps) {
     if (verdict.kind === 'delivered') log.info(fields, 'webhook delivered')
     else log.warn({ ...fields, err: 'error' in result ? result.error : undefined }, 'webhook delivery failed')
   }
+}
+
+// request_id is per delivery: kept across retries, derived from the entry on a first attempt
+// (a fanned-out entry's text names its subscription, so each subscription has its own).
+function requestIdOf (claimed: Claimed): string {
+  return claimed.event.request_id ?? requestIdFor(claimed.entry)
 }
 
 function describe (result: AttemptResult): string {

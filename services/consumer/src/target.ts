@@ -1,34 +1,52 @@
-import { bucketSecretNames, type Bucket, type SecretStore } from '@internal/buckets'
+import {
+  DEFAULT_SUBSCRIPTION, decodeSigningSecrets, endpointUrl, subscriptionSecretName, type Bucket, type SecretStore, type Subscription,
+  type SubscriptionFormat
+} from '@internal/buckets'
+import type { FormatContext } from '@internal/events'
 import { DeliveryCodes, DeliveryError } from './errors.ts'
 import { signingKey } from './signature.ts'
 import type { ClientCredentials } from './oauth.ts'
 
-/** Where and how one bucket's events are delivered. */
+/** Where and how one subscription's events are delivered. */
 export interface Target {
   url: URL
   /** The URL as configured: the field of the endpoint-status hash the API reads. */
   rawUrl: string
-  /** The origin: the circuit breaker's and the concurrency cap's unit, and a metric label. */
+  /** The origin: the concurrency cap's unit. */
   endpoint: string
+  /**
+   * The circuit breaker's unit and its metric label: the origin for the `default`
+   * subscription, the origin plus bucket and id for the others, so one subscription's
+   * failing path never opens the circuit of another.
+   */
+  breakerKey: string
+  subscription: string
+  format: SubscriptionFormat
+  formatContext: FormatContext
   credentials?: ClientCredentials | undefined
-  signingKey?: Buffer | undefined
+  /** Every signing secret's key: each signs. */
+  signingKeys: Buffer[]
 }
 
 export interface TargetConfig {
-  /** webhook.url: used for buckets without their own webhook_url. */
-  defaultUrl: string | null
   /** The config's `oauth` section, used only for deliveries to `defaultUrl`. */
   oauth: { token_url?: string | undefined, client_id?: string | undefined, client_secret?: string | undefined, scope?: string | undefined }
+  /** defaults.signing_region: the s3 format's awsRegion when the bucket names none. */
+  signingRegion: string
+}
+
+/** The breaker unit of a subscription (see Target.breakerKey). */
+export function breakerKeyOf (bucket: string, sub: Pick<Subscription, 'id' | 'webhook_url'>): string {
+  const origin = new URL(sub.webhook_url).origin
+  return sub.id === DEFAULT_SUBSCRIPTION ? origin : `${origin}#${bucket}/${sub.id}`
 }
 
 /**
- * Resolves a bucket's target: its webhook_url, else webhook.url. An event of a bucket that
- * is not configured has no target: webhook.url is the default of configured buckets only,
- * and its receiver never subscribed to a deleted bucket's events. OAuth2 comes from the
- * bucket's webhook_auth (secret from the store) or, for the global URL only, from the
- * config's oauth section: a global token is never sent to a bucket's own receiver.
+ * Resolves a subscription's target. OAuth2 comes from its webhook_auth (secret from the
+ * store) or, for the default subscription inheriting webhook.url only, from the config's
+ * oauth section: a global token is never sent to a bucket's own receiver.
  */
-export function createTargetResolver ({ defaultUrl, oauth }: TargetConfig, secrets: SecretStore, { now = Date.now, cacheMs = 1000 } = {}) {
+export function createTargetResolver ({ oauth, signingRegion }: TargetConfig, secrets: SecretStore, { now = Date.now, cacheMs = 1000 } = {}) {
   async function secret (name: string): Promise<string | undefined> {
     try {
       return await secrets.get(name)
@@ -37,11 +55,11 @@ export function createTargetResolver ({ defaultUrl, oauth }: TargetConfig, secre
     }
   }
 
-  async function bucketCredentials (bucket: Bucket): Promise<ClientCredentials | undefined> {
-    const auth = bucket.webhook_auth
+  async function ownCredentials (bucket: Bucket, sub: Subscription): Promise<ClientCredentials | undefined> {
+    const auth = sub.webhook_auth
     if (!auth) return undefined
-    const clientSecret = await secret(bucketSecretNames(bucket.name).WEBHOOK_CLIENT_SECRET)
-    if (!clientSecret) throw new DeliveryError(DeliveryCodes.SECRET_UNAVAILABLE, `no OAuth client secret stored for bucket ${bucket.name}`, { retryable: true })
+    const clientSecret = await secret(subscriptionSecretName(bucket.name, sub.id, 'WEBHOOK_CLIENT_SECRET'))
+    if (!clientSecret) throw new DeliveryError(DeliveryCodes.SECRET_UNAVAILABLE, `no OAuth client secret stored for subscription ${sub.id} of bucket ${bucket.name}`, { retryable: true })
     return { tokenUrl: auth.token_url, clientId: auth.client_id, clientSecret, scope: auth.scope }
   }
 
@@ -50,33 +68,46 @@ export function createTargetResolver ({ defaultUrl, oauth }: TargetConfig, secre
     return { tokenUrl: oauth.token_url, clientId: oauth.client_id, clientSecret: oauth.client_secret, scope: oauth.scope }
   }
 
-  // A resolved target is reused while the bucket's config object is the same one (the
-  // registry replaces it on every change) and for at most `cacheMs`, so a rotated secret
-  // is picked up within that time plus the secret store's own cache.
-  const cache = new Map<string, { bucket: Bucket | undefined, at: number, target: Target }>()
+  // A resolved target is reused while the subscription object is the same one (the registry
+  // replaces the bucket, and so its subscriptions, on every change) and for at most `cacheMs`,
+  // so a rotated secret is picked up within that time plus the secret store's own cache.
+  const cache = new Map<string, { sub: Subscription, at: number, target: Target }>()
 
-  return async function resolve (bucketName: string, bucket: Bucket | undefined): Promise<Target> {
-    const hit = cache.get(bucketName)
-    if (hit && hit.bucket === bucket && now() - hit.at < cacheMs) return hit.target
-    const target = await resolveFresh(bucketName, bucket)
-    if (cache.size > 10_000) cache.clear()
-    cache.set(bucketName, { bucket, at: now(), target })
-    return target
+  async function resolveFresh (bucket: Bucket, sub: Subscription): Promise<Target> {
+    const url = new URL(sub.webhook_url)
+    const credentials = sub.inherited ? globalCredentials() : await ownCredentials(bucket, sub)
+    const signing = decodeSigningSecrets(await secret(subscriptionSecretName(bucket.name, sub.id, 'SIGNING_SECRET')))
+    return {
+      url,
+      rawUrl: sub.webhook_url,
+      endpoint: url.origin,
+      breakerKey: breakerKeyOf(bucket.name, sub),
+      subscription: sub.id,
+      format: sub.format,
+      formatContext: { subscription: sub.id, awsRegion: bucket.signing_region ?? signingRegion, source: `${endpointUrl(bucket.endpoint)}/${bucket.name}` },
+      credentials,
+      signingKeys: signing.map(signingKey)
+    }
   }
 
-  async function resolveFresh (bucketName: string, bucket: Bucket | undefined): Promise<Target> {
-    if (!bucket) throw new DeliveryError(DeliveryCodes.BUCKET_UNKNOWN, `bucket ${bucketName} is not configured (deleted or never added)`, { retryable: false })
-    const own = bucket.webhook_url ?? undefined
-    const raw = own ?? defaultUrl
-    if (!raw) throw new DeliveryError(DeliveryCodes.NO_WEBHOOK_URL, `no webhook_url for bucket ${bucketName} and no webhook.url`, { retryable: false })
-    const url = new URL(raw)
-    const credentials = own ? await bucketCredentials(bucket) : globalCredentials()
-    const signing = await secret(bucketSecretNames(bucketName).SIGNING_SECRET)
-    return { url, rawUrl: raw, endpoint: url.origin, credentials, signingKey: signing ? signingKey(signing) : undefined }
+  return async function resolve (bucket: Bucket, sub: Subscription): Promise<Target> {
+    const id = `${bucket.name}\0${sub.id}`
+    const hit = cache.get(id)
+    if (hit && hit.sub === sub && now() - hit.at < cacheMs) return hit.target
+    const target = await resolveFresh(bucket, sub)
+    if (cache.size > 10_000) cache.clear()
+    cache.set(id, { sub, at: now(), target })
+    return target
   }
 }
 
 export type TargetResolver = ReturnType<typeof createTargetResolver>
+
+/** The error of an event with no bucket, or a bucket with no receiver at all. */
+export function noTarget (bucketName: string, bucket: Bucket | undefined): DeliveryError {
+  if (!bucket) return new DeliveryError(DeliveryCodes.BUCKET_UNKNOWN, `bucket ${bucketName} is not configured (deleted or never added)`, { retryable: false })
+  return new DeliveryError(DeliveryCodes.NO_WEBHOOK_URL, `no webhook_url or subscription for bucket ${bucketName} and no webhook.url`, { retryable: false })
+}
 
 /** The URL as logged: no credentials, no query string (it may carry a secret). */
 export function safeUrl (url: URL): string {

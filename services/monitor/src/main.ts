@@ -16,7 +16,6 @@ import { HeadFailures } from './head-failures.ts'
 import { Scheduler } from './scheduler.ts'
 import { checkConfiguredBucketNetworks, createApiRedis, registerApi } from './api/index.ts'
 import { adoptOriginal } from './adopt.ts'
-import { guardRegexBacktracking } from './patterns.ts'
 
 // The only file that reads the environment, listens, handles signals and exits.
 
@@ -33,7 +32,6 @@ function fail (err: unknown): never {
 const nodeProblem = unsupportedNode()
 if (nodeProblem) fail(new Error(nodeProblem))
 const { config, env } = (() => { try { return loadMonitorConfig(process.env) } catch (err) { return fail(err) } })()
-guardRegexBacktracking() // include/exclude patterns come from API users and the config file
 const log = createLogger({ service: 'bucket-monitor', level: config.logLevel })
 const promRegistry = createRegistry()
 const usesSentinel = config.redis.sentinel_host !== null

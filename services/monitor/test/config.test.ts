@@ -82,7 +82,7 @@ test('config-file buckets go to Redis without secrets, secrets to the secret sto
 test('every bad config-file bucket is listed before anything is written', async () => {
   const keys = createKeys({ queueName: 'q', deadLetterName: 'd', statePrefix: 's2:' })
   const store = createBucketStore(redis, keys)
-  const bad = [{ name: 'ok-one', access_key: 'a', secret_key: 'b' }, { name: 'x' }, { name: 'ok-one', access_key: 'a', secret_key: 'b' }, { name: 'fine', access_key: 'a', secret_key: 'b', webhook_url: 'ftp://nope' }]
+  const bad = [{ name: 'ok-one', access_key: 'a', secret_key: 'b' }, { name: 'x' }, { name: 'ok-one', access_key: 'a', secret_key: 'b' }, { name: 'fine', access_key: 'a', secret_key: 'b', webhook_url: 'ftp://nope' }, { name: 'globs', access_key: 'a', secret_key: 'b', include: ['logs/[0-9*.log'] }]
   const { config } = loadMonitorConfig({ ...goodEnv(), CONFIG_PATH: writeConfig({ buckets: bad }) })
   await redis.flushall()
   const err = await loadConfiguredBuckets({ config, store, secrets: createMemorySecretStore(), now: Date.now }).catch(e => e)
@@ -92,5 +92,6 @@ test('every bad config-file bucket is listed before anything is written', async 
   assert.match(text, /buckets\[1\] \(x\) access_key/)
   assert.match(text, /buckets\[2\] \(ok-one\): bucket listed twice/)
   assert.match(text, /buckets\[3\] \(fine\) webhook_url/)
+  assert.match(text, /buckets\[4\] \(globs\) include\.0.*pattern "logs\/\[0-9\*\.log": Missing closing/, 'an unusable glob stops the start-up, named')
   assert.deepEqual(await store.listNames(), [])
 })

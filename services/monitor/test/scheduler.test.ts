@@ -326,13 +326,15 @@ test('a scan longer than the lease TTL keeps its lease; the other replica does n
   const name = `long-${randomUUID().slice(0, 6)}`
   await f.addBucket(name)
   fake.seed(name, Array.from({ length: 2000 }, (_, i) => ({ key: `k${String(i).padStart(5, '0')}`, lastModified: Date.now() - 2 * 86_400_000 })))
-  const a = await f.make('owner', { pageSize: 100, leaseTtlMs: 300 })
-  const b = await f.make('other', { pageSize: 100, leaseTtlMs: 300 })
-  fake.latencyMs = 40 // 20 pages: about 1 s, three lease lifetimes
+  // The lease is renewed every 200 ms (a third of its TTL), so a renewal may slip by up to
+  // 400 ms on a loaded machine before the lease runs out.
+  const a = await f.make('owner', { pageSize: 100, leaseTtlMs: 600 })
+  const b = await f.make('other', { pageSize: 100, leaseTtlMs: 600 })
+  fake.latencyMs = 70 // 20 pages: about 1.4 s, more than two lease lifetimes
   t.after(() => { fake.latencyMs = 0 })
   await redis.zadd(f.keys.schedule, f.clock.t, name)
   assert.deepEqual(await a.scheduler.tick(), [name])
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 12; i++) {
     await sleep(100)
     f.clock.t += 100
     assert.deepEqual(await b.scheduler.tick(), [], `taken over after ${i * 100} ms`)

@@ -19,6 +19,8 @@ test('the literal prefixes of include patterns, or none when a pattern can match
   assert.equal(literalPrefixes([]), undefined)
   assert.equal(literalPrefixes(['incoming/*.jpg', '*.png']), undefined, 'a pattern without / also matches the last segment anywhere')
   assert.equal(literalPrefixes(['**/x.jpg']), undefined)
+  assert.deepEqual(literalPrefixes(['in/{a,b}/*.jpg', 'logs/[0-9]*/x']), ['in/', 'logs/'])
+  assert.equal(literalPrefixes(['!tmp/**']), undefined, 'a negation matches everywhere else')
 })
 
 test('only the watched prefixes are listed and checked for deletions; state outside them is dropped silently', async () => {

@@ -1,4 +1,4 @@
-import { SECRET_KINDS, bucketSecretNames } from '@internal/buckets'
+import { SECRET_KINDS, SUBSCRIPTION_SECRET_KINDS, bucketSecretNames, subscriptionSecretName } from '@internal/buckets'
 import { ApiError, notFound, parseInput } from './errors.ts'
 import { BucketQuery } from './schemas.ts'
 import type { BucketOpsContext } from './context.ts'
@@ -13,10 +13,13 @@ const SCAN_COUNT = 1000
 export async function deleteBucket (ctx: BucketOpsContext, query: unknown) {
   const { bucket } = parseInput(BucketQuery, query, 'query')
   return await ctx.withBucketLock(bucket, async () => {
-    if (await ctx.redis.exists(ctx.keys.bucketConfig(bucket)) === 0) throw notFound('Bucket not found')
+    const current = await ctx.store.get(bucket)
+    // A stored config that no longer parses can still be deleted (it has no readable subscriptions).
+    if (!current && await ctx.redis.exists(ctx.keys.bucketConfig(bucket)) === 0) throw notFound('Bucket not found')
     const names = bucketSecretNames(bucket)
+    const subscriptionSecrets = (current?.subscriptions ?? []).flatMap(s => SUBSCRIPTION_SECRET_KINDS.map(kind => subscriptionSecretName(bucket, s.id, kind)))
     try {
-      for (const kind of SECRET_KINDS) await ctx.secrets.delete(names[kind])
+      for (const name of [...SECRET_KINDS.map(kind => names[kind]), ...subscriptionSecrets]) await ctx.secrets.delete(name)
     } catch (err) {
       ctx.log.error({ err, bucket }, 'secret removal failed')
       throw new ApiError(500, `Failed to delete bucket credentials: ${(err as Error).message}`)

@@ -25,10 +25,13 @@ export async function updateBucket (ctx: BucketOpsContext, body: unknown) {
   if (input.region !== undefined && input.endpoint !== undefined && input.region !== input.endpoint) {
     throw badRequest("Give 'region' or 'endpoint', not two different values", { field: 'endpoint' })
   }
-  if (input.webhook_url === null && !ctx.config.webhook.url) throw badRequest('Invalid field webhook_url: there is no webhook.url to fall back on', { field: 'webhook_url' })
   return await ctx.withBucketLock(input.name, async () => {
     const current = await ctx.store.get(input.name)
     if (!current) throw notFound(`Bucket ${input.name} not found`)
+    // Without webhook_url a bucket delivers to webhook.url or to its other subscriptions only.
+    if (input.webhook_url === null && !ctx.config.webhook.url && (current.subscriptions ?? []).length === 0) {
+      throw badRequest('Invalid field webhook_url: there is no webhook.url to fall back on, and the bucket has no other subscription', { field: 'webhook_url' })
+    }
     const plan = planUpdate(ctx, current, input)
     await assertReachable(ctx, plan.stored)
     const previous = await checkNewCredentials(ctx, current, plan, input)

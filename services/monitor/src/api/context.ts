@@ -1,5 +1,5 @@
 import type { Config } from '@internal/config'
-import type { Keys, Redis } from '@internal/redis'
+import type { DropSubscription, Keys, Redis } from '@internal/redis'
 import type { BucketStore, CachedSecretStore } from '@internal/buckets'
 import type { Logger } from '@internal/telemetry'
 import type { NetworkGuard } from './network-guard.ts'
@@ -24,6 +24,8 @@ export interface BucketOpsContext {
   guard: NetworkGuard
   checkCredentials: CredentialCheck
   withBucketLock: BucketLock
+  /** Removes a deleted subscription's retries, dead letters and endpoint mark from Redis. */
+  dropSubscription: DropSubscription
   now: () => number
   /** When a write sent now must be refused by Redis (its clock, ms): the API has answered 503 by then. */
   deadline: () => number

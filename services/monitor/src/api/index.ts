@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { boundedRedisOptions, createDeadLetters, createRedis, createWriteDeadline, type DeadLetters, type Redis, type Keys } from '@internal/redis'
+import { boundedRedisOptions, createDeadLetters, createRedis, createSubscriptionCleanup, createWriteDeadline, type DeadLetters, type Redis, type Keys } from '@internal/redis'
 import { createBucketStore, createNetworkPolicy, writeThrough, type BucketRegistry, type CachedSecretStore, type SecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
 import type { Logger, Registry } from '@internal/telemetry'
@@ -14,6 +14,8 @@ import { tokenRoute } from './token-route.ts'
 import { bucketRoutes } from './bucket-routes.ts'
 import { notificationRoutes } from './notification-routes.ts'
 import { deadLetterRoutes } from './dead-letter-routes.ts'
+import { subscriptionRoutes } from './subscription-routes.ts'
+import { createSubscriptionTester } from './subscription-test.ts'
 import { openApiDocument } from './openapi.ts'
 import type { BucketOpsContext, ScanControl } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
@@ -83,12 +85,16 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
     store: createBucketStore(deps.redis, deps.keys, { deadline }),
     guard: createNetworkGuard(policy, deps.lookup),
     checkCredentials: deps.checkCredentials ?? createCredentialCheck({ policy }),
-    withBucketLock: createBucketLock(deps.redis, deps.keys, deadline)
+    withBucketLock: createBucketLock(deps.redis, deps.keys, deadline),
+    dropSubscription: createSubscriptionCleanup(deps.redis, deps.keys, { deadline })
   }
+  const tester = createSubscriptionTester(config, policy, deps.secrets, now)
+  app.addHook('onClose', async () => { await tester.close() })
   const routes: RouteSpec[] = [
     tokenRoute(auth, limiter, metrics, deps.log),
     ...notificationRoutes(ctx),
     ...bucketRoutes(ctx, deps.scans),
+    ...subscriptionRoutes(ctx, tester),
     ...deadLetterRoutes(deps.deadLetters ?? createDeadLetters(deps.redis, deps.keys, { deadline }))
   ]
   routes.push(openApiRoute(routes))

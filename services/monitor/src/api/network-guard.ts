@@ -18,8 +18,8 @@ export interface NetworkProblem { field: string, reason: string }
 export function createNetworkGuard (policy: NetworkPolicy, lookup: Lookup = systemLookup) {
   const check = (url: string) => checkUrl(url, policy, lookup)
 
-  /** Problems of a bucket's webhook URL, token URL and S3 endpoint; empty when all may be reached. */
-  async function checkBucket (bucket: Pick<StoredBucket, 'endpoint' | 'webhook_url' | 'webhook_auth'>): Promise<NetworkProblem[]> {
+  /** Problems of a bucket's (or a subscription's) webhook URL, token URL and S3 endpoint; empty when all may be reached. */
+  async function checkBucket (bucket: Partial<Pick<StoredBucket, 'endpoint' | 'webhook_url' | 'webhook_auth'>>): Promise<NetworkProblem[]> {
     const targets: Array<[string, string | null | undefined]> = [
       ['endpoint', bucket.endpoint === undefined ? undefined : endpointUrl(bucket.endpoint)],
       ['webhook_url', bucket.webhook_url],

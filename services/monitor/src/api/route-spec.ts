@@ -6,7 +6,7 @@ import type { z } from 'zod'
  * OpenAPI document is generated.
  */
 export interface RouteSpec {
-  method: 'GET' | 'POST'
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
   url: string
   summary: string
   /** false only for the token route; every other route needs a bearer token. */

@@ -109,6 +109,8 @@ export const DeadLetterRecordSchema = z.object({
   last_status: z.number().nullable(),
   response_excerpt: z.string().nullable(),
   dead_at: z.string(),
+  /** The subscription the delivery was for; a replay goes back to it only. */
+  subscription: z.string().optional(),
   event: z.record(z.string(), z.unknown()).optional(),
   raw: z.string().optional()
 })

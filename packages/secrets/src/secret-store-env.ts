@@ -1,6 +1,6 @@
 import { z } from 'zod'
 
-/** The secret store's environment variables, read by both services (packages/buckets owns the store). */
+/** The secret store's environment variables, read by both services (packages/secrets owns the store). */
 export const SecretStoreEnvFields = {
   SECRETS_KEY: z.string().refine(s => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64').optional(),
   INFISICAL_API_URL: z.string().url().optional(),
