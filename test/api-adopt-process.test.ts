@@ -2,10 +2,12 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { createKeys } from '@internal/redis'
 import { startRedis, type RedisServer } from './support/redis-server.ts'
 import { startS3, type S3TestServer } from './support/s3.ts'
 import { waitFor } from './support/ports.ts'
 import { spawnService, apiClient, type ServiceProcess } from '../services/monitor/test/api-processes.ts'
+import { trackedKeys } from '../services/monitor/test/state-support.ts'
 
 // Upgrading in place: the monitor starts on a Redis the Python service filled (config with the
 // S3 keys in plaintext after an update, per-object state strings, last_scan, a disabled
@@ -60,7 +62,9 @@ test('a monitor started on the original\'s Redis adopts its buckets and does not
   const config = await client.get('linode:objstore:config:bucket:old-photos')
   assert.ok(config && !config.includes(s3.secretKey) && !config.includes('access_key'), 'the S3 keys left the config JSON')
   assert.deepEqual(await client.keys('linode:objstore:state:old-photos:*'), [], 'the per-object strings became the state hash')
-  assert.equal(await client.hlen('linode:objstore:state:old-photos'), 20)
+  assert.equal(await client.exists('linode:objstore:state:old-photos'), 0, 'the state hash became chunks at the first scan')
+  const keys = createKeys({ queueName: QUEUE, deadLetterName: 'unused', statePrefix: 'linode:objstore:state:' })
+  assert.equal((await trackedKeys(client, keys, 'old-photos')).length, 20)
   const status = (await api.call('GET', '/api/bucket-notifications/status')).json.buckets
   assert.deepEqual(status.map((b: { name: string, notifications_enabled: boolean }) => [b.name, b.notifications_enabled]), [['old-photos', true], ['old-quiet', false]])
 

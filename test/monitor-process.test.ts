@@ -131,6 +131,59 @@ test('kill -9 during a scan, restart: no change missed, none enqueued twice', as
   assert.ok(second.logs.some(l => l.message === 'scan finished' && l.outcome === 'ok'))
 })
 
+const OLD = Date.now() - 3 * 86_400_000
+const scansFinished = (m: MonitorProcess) => m.logs.filter(l => l.message === 'scan finished' && l.outcome === 'ok')
+
+// Killed while it lists a bucket as several concurrent key ranges, deletions staged.
+test('kill -9 in the middle of a parallel scan, restart: nothing missed, nothing twice', async () => {
+  await redis.flushall()
+  const name = 'ranges-bucket'
+  fake.createBucket(name)
+  const keyOf = (i: number) => `data/${String(i).padStart(5, '0')}.bin`
+  fake.seed(name, Array.from({ length: 6000 }, (_, i) => ({ key: keyOf(i), lastModified: OLD })))
+  const config = {
+    defaults: { polling_interval: 1, first_scan: 'emit', max_objects_per_batch: 100 },
+    parallel: { lease_ttl: 2, rate_limit_per_region: 4 },
+    redis: { host: '127.0.0.1', port: redisServer.port },
+    webhook: { allowed_networks: ['127.0.0.0/8'] },
+    buckets: [{ name, endpoint: fake.endpoint, access_key: 'AK', secret_key: 'SK', webhook_url: 'http://127.0.0.1:9/hook' }]
+  }
+  const env = sharedEnv()
+  const first = await start(config, env)
+  await waitFor(async () => scansFinished(first).length >= 1, { timeoutMs: 30_000, what: 'the first scan' })
+  assert.equal(await redis.llen(QUEUE), 6000)
+
+  // Changes all over the key space, then a slow store so that the next scan is caught mid-way.
+  const removed = Array.from({ length: 6000 }, (_, i) => i).filter(i => i % 40 === 3).map(keyOf)
+  const updated = Array.from({ length: 6000 }, (_, i) => i).filter(i => i % 100 === 50).map(keyOf)
+  const added = Array.from({ length: 150 }, (_, i) => `data/${String(i * 40).padStart(5, '0')}.bin.new`)
+  for (const key of removed) fake.remove(name, key)
+  fake.seed(name, [...updated.map(key => ({ key, etag: 'e'.repeat(32), lastModified: OLD })), ...added.map(key => ({ key, lastModified: OLD }))])
+  fake.latencyMs = 15
+  const scansBefore = scansFinished(first).length
+  await waitFor(async () => await redis.llen(QUEUE) >= 6000 + 40, { timeoutMs: 30_000, everyMs: 5, what: 'part of the second scan' })
+  await first.kill('SIGKILL')
+  assert.equal(scansFinished(first).length, scansBefore, 'killed before the scan finished')
+  const atCrash = await redis.llen(QUEUE)
+  assert.ok(atCrash < 6000 + removed.length + updated.length + added.length, `killed mid-scan (${atCrash - 6000} changes queued)`)
+
+  const second = await start(config, env)
+  const total = 6000 + removed.length + updated.length + added.length
+  await waitFor(async () => await redis.llen(QUEUE) >= total, { timeoutMs: 60_000, what: 'the rest after restart' })
+  fake.latencyMs = 0
+  const finished = scansFinished(second).length
+  await waitFor(async () => scansFinished(second).length >= finished + 2, { timeoutMs: 30_000, what: 'two more rescans' })
+  await second.kill('SIGTERM')
+
+  const events = (await redis.lrange(QUEUE, 0, -1)).map(r => JSON.parse(r) as { event_type: string, key: string, event_id: string })
+  assert.equal(events.length, total)
+  assert.equal(new Set(events.map(e => e.event_id)).size, total)
+  const changes = events.slice(6000).map(e => `${e.event_type} ${e.key}`).sort()
+  const expected = [...removed.map(k => `deleted ${k}`), ...updated.map(k => `updated ${k}`), ...added.map(k => `detected ${k}`)].sort()
+  assert.deepEqual(changes, expected)
+  assert.ok(second.logs.some(l => l.message === 'scan finished' && l.outcome === 'ok' && l.listed === 6000 - removed.length + added.length && l.ranges > 1))
+})
+
 test('a store that never answers for 16 buckets: a healthy bucket keeps its latency, the hung buckets show in /ready and recover with the store', async (t) => {
   await redis.flushall()
   const hung = Array.from({ length: 16 }, (_, i) => `hung-${String(i).padStart(2, '0')}`)

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto'
  * A fast in-memory S3 over HTTP, path-style, for tests and the scan benchmark: ListObjectsV2
  * (sorted by byte order, continuation tokens, prefix, start-after, max-keys), HeadObject,
  * GetObject, PutObject, DeleteObject, CreateBucket. Signatures are not checked. With
- * `encoding-type=url` keys are URL-encoded in the listing as S3 does (space as `+`).
+ * `encoding-type=url` keys are URL-encoded in the listing as S3 does (space as `+`). A
+ * delimiter listing (CommonPrefixes) is answered without continuation tokens (one page).
  * `intercept` injects faults (a failing page, 503 SlowDown, 403 AccessDenied), `latencyMs`
  * slows every answer, and `hang` makes chosen buckets' requests hang like a stuck store. s3rver lists at 3,000-11,000 objects/s; this lists far faster.
  */
@@ -95,6 +96,23 @@ class SortedBucket {
     }
     const truncated = i < this.keys.length && this.keys[i]!.startsWith(prefix)
     return { items, truncated }
+  }
+
+  /** Keys grouped at `delimiter` into common prefixes, each counted as one entry, up to `max`. */
+  pageGrouped (after: string, prefix: string, delimiter: string, max: number): { items: FakeObject[], prefixes: string[], truncated: boolean } {
+    const items: FakeObject[] = []
+    const prefixes: string[] = []
+    let from = after
+    while (items.length + prefixes.length < max) {
+      const { items: [next] } = this.page(from, prefix, 1)
+      if (!next) return { items, prefixes, truncated: false }
+      const cut = next.key.indexOf(delimiter, prefix.length)
+      if (cut < 0) { items.push(next); from = next.key; continue }
+      const common = next.key.slice(0, cut + delimiter.length)
+      prefixes.push(common)
+      from = common + '\u{10ffff}'.repeat(4) // past every key under the common prefix
+    }
+    return { items, prefixes, truncated: false } // the first `max` entries only: no continuation
   }
 
   #sort (): void {
@@ -200,7 +218,8 @@ export async function startFakeS3 (opts: { latencyMs?: number } = {}): Promise<F
     const after = token ? Buffer.from(token, 'base64url').toString().replace(/^\d+\n/, '') : q.get('start-after') ?? ''
     const max = Math.min(1000, Number(q.get('max-keys') ?? 1000))
     const prefix = q.get('prefix') ?? ''
-    const { items, truncated } = b.page(after, prefix, max)
+    const delimiter = q.get('delimiter')
+    const { items, truncated, prefixes } = delimiter ? b.pageGrouped(after, prefix, delimiter, max) : { ...b.page(after, prefix, max), prefixes: [] }
     const last = items[items.length - 1]
     const next = truncated && last ? Buffer.from(`${page + 1}\n${last.key}`).toString('base64url') : undefined
     const encoded = q.get('encoding-type') === 'url'
@@ -217,6 +236,7 @@ export async function startFakeS3 (opts: { latencyMs?: number } = {}): Promise<F
       parts.push(`<Contents><Key>${xml(enc(o.key))}</Key><LastModified>${new Date(o.lastModified).toISOString()}</LastModified>` +
         `<ETag>&quot;${o.etag}&quot;</ETag><Size>${o.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`)
     }
+    for (const p of prefixes) parts.push(`<CommonPrefixes><Prefix>${xml(enc(p))}</Prefix></CommonPrefixes>`)
     parts.push('</ListBucketResult>')
     res.setHeader('Content-Type', 'application/xml')
     send(res, 200, parts.join(''))

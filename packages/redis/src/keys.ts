@@ -28,10 +28,20 @@ export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptio
     configVersion: `${CONFIG}:version`,
     configChannel: `${CONFIG}:changed`,
 
-    // Object state: one hash per bucket, field = object key, value = fingerprint.
+    // Object state before chunks: one hash per bucket, field = object key, value = fingerprint
+    // (a scan moves it into chunks).
     objectState: (bucket: string) => `${statePrefix}${bucket}`,
-    /** Keys listed by a deletion pass, kept only while that pass runs. */
+    /** Keys listed by a deletion pass of an earlier version, kept only while that pass ran. */
     scanSeen: (bucket: string) => `${OBJSTORE}:scan:seen:${bucket}`,
+
+    // Object state in key-range chunks: a sorted set of chunk lower bounds (all scores 0, so
+    // lex = byte order), one small hash per chunk (field = object key, value = fingerprint).
+    stateIndex: (bucket: string) => `${OBJSTORE}:state-index:${bucket}`,
+    stateChunkPrefix: (bucket: string) => `${OBJSTORE}:state-chunk:${bucket}:`,
+    /** objects = tracked objects; ttl_refreshed_ms = when every chunk's TTL was last renewed. */
+    stateMeta: (bucket: string) => `${OBJSTORE}:state-meta:${bucket}`,
+    /** Deletions one scan found, held until its whole listing has been seen in order. */
+    scanDeleted: (bucket: string, scanId: string) => `${OBJSTORE}:scan:deleted:${bucket}:${scanId}`,
 
     // Scheduling across replicas.
     schedule: `${OBJSTORE}:schedule`,

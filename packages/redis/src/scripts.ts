@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis'
  * Registers a Lua file as a command on the connection (EVALSHA with a fallback to EVAL,
  * which ioredis handles) and returns a typed caller.
  */
-export function defineScript<Args extends Array<string | number>, Result> (
+export function defineScript<Args extends Array<string | number | Buffer>, Result> (
   redis: Redis, name: string, file: URL, numberOfKeys: number
 ): (keys: string[], ...args: Args) => Promise<Result> {
   if (typeof (redis as any)[name] !== 'function') {

@@ -6,10 +6,13 @@
 
   KEYS[1] lease          string  owner token
   KEYS[2] schedule       zset    member = bucket, score = next due (epoch ms)
-  KEYS[3] object state   hash    (EXPIRE on success)
+  KEYS[3] object state   hash    the state before chunks, if still there (EXPIRE on success)
   KEYS[4] last scan      string  scan start, epoch seconds (the original's key)
-  KEYS[5] scan status    hash    per-bucket status for the API (objects_tracked = HLEN state)
+  KEYS[5] scan status    hash    per-bucket status for the API (objects_tracked)
   KEYS[6] bucket config  string  must still exist
+  KEYS[7] state index    zset    chunk lower bounds (EXPIRE on success; the chunks' own TTLs
+                                 are renewed by the scan)
+  KEYS[8] state meta     hash    objects = tracked objects (EXPIRE on success)
   ARGV[1] owner token
   ARGV[2] bucket name
   ARGV[3] next due (epoch ms)
@@ -30,10 +33,13 @@ if rcall('EXISTS', configKey) == 0 then return -1 end
 
 if ARGV[5] == 'ok' then
   rcall('EXPIRE', stateKey, ARGV[6])
+  rcall('EXPIRE', KEYS[7], ARGV[6])
+  rcall('EXPIRE', KEYS[8], ARGV[6])
   rcall('SET', lastScanKey, ARGV[7])
 end
 
-rcall('HSET', statusKey, 'objects_tracked', rcall('HLEN', stateKey))
+local tracked = tonumber(rcall('HGET', KEYS[8], 'objects') or '0') + rcall('HLEN', stateKey)
+rcall('HSET', statusKey, 'objects_tracked', tracked)
 local n = tonumber(ARGV[8])
 for i = 9, 8 + 2 * n, 2 do rcall('HSET', statusKey, ARGV[i], ARGV[i + 1]) end
 for i = 9 + 2 * n, #ARGV, 2 do rcall('HINCRBY', statusKey, ARGV[i], ARGV[i + 1]) end

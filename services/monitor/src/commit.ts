@@ -1,5 +1,6 @@
 import type { EventType } from '@internal/events'
 import type { ScanDeps, ScanTarget, ScanProgress } from './scan-context.ts'
+import { CHUNK_MAX_ENTRIES, stateKeys } from './chunk-state.ts'
 
 /** The bucket was removed while it was being scanned: the scan stops, nothing more is written. */
 export class BucketRemovedError extends Error {
@@ -25,22 +26,30 @@ export class NotificationsEnabledError extends Error {
 /** Errors that end a scan early without it having failed: it is rescheduled at once. */
 export const abandonsScan = (err: unknown): boolean => err instanceof BucketRemovedError || err instanceof NotificationsEnabledError
 
-const isBaseline = (target: ScanTarget, progress: ScanProgress) => progress.firstScan && target.firstScan === 'baseline'
+const isBaseline = (target: Pick<ScanTarget, 'firstScan'>, progress: ScanProgress) => progress.firstScan && target.firstScan === 'baseline'
+
+const commitMode = (target: Pick<ScanTarget, 'firstScan'>, progress: ScanProgress): CommitMode =>
+  isBaseline(target, progress) ? 'baseline' : progress.notificationsOn ? 'push' : 'off'
 
 /**
  * Whether the scan builds events (and runs the HeadObjects they need). The switch is the one
  * read from Redis when the scan started; the commit script checks it again on every page.
  */
-export function buildsEvents (target: ScanTarget, progress: ScanProgress): boolean {
+export function buildsEvents (target: Pick<ScanTarget, 'firstScan'>, progress: ScanProgress): boolean {
   return progress.notificationsOn && !isBaseline(target, progress)
 }
 
-/** Runs the commit script for prepared quads and counts the events it enqueued. */
-export async function commit (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, quads: string[], types: Array<EventType | undefined>): Promise<void> {
+export type CommitMode = 'push' | 'off' | 'baseline'
+
+/**
+ * Runs the commit script for prepared quads and counts the events it enqueued. `mode`
+ * defaults to what the scan prepared; 'baseline' records state only whatever the switch says.
+ */
+export async function commit (deps: ScanDeps, target: Pick<ScanTarget, 'bucket' | 'firstScan'>, progress: ScanProgress, quads: string[], types: Array<EventType | undefined>, mode: CommitMode = commitMode(target, progress)): Promise<void> {
   const name = target.bucket.name
-  const keys = [deps.keys.objectState(name), deps.keys.queue, deps.keys.bucketConfig(name), deps.keys.notificationsDisabled(name)]
-  const mode = isBaseline(target, progress) ? 'baseline' : progress.notificationsOn ? 'push' : 'off'
-  const [applied, pushed, skipped, ...skippedAt] = await deps.scripts.commit(keys, mode, ...quads)
+  const state = stateKeys(deps, name)
+  const keys = [state.index, state.meta, deps.keys.queue, deps.keys.bucketConfig(name), deps.keys.notificationsDisabled(name)]
+  const [applied, pushed, skipped, ...skippedAt] = await deps.scripts.commit(keys, mode, state.chunkPrefix, String(CHUNK_MAX_ENTRIES), ...quads)
   if (applied === -1) throw new BucketRemovedError(name)
   if (applied === -2) throw new NotificationsEnabledError(name)
   progress.skipped += Number(skipped)

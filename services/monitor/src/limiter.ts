@@ -1,5 +1,7 @@
 /** Something that runs work in one of a bounded number of slots. */
 export interface Slots {
+  /** How many works may run at once (a scan splits its listing into ranges to use them). */
+  readonly limit: number
   run<T> (work: () => Promise<T>): Promise<T>
 }
 
@@ -87,7 +89,7 @@ export class RegionSlots {
 
   /** The slots as one bucket uses them. */
   forBucket (bucket: string): Slots {
-    return { run: work => this.#run(bucket, work) }
+    return { limit: this.perBucket, run: work => this.#run(bucket, work) }
   }
 
   async #run<T> (bucket: string, work: () => Promise<T>): Promise<T> {

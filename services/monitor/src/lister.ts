@@ -1,5 +1,7 @@
 import { ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3'
 import { s3Request, type RequestScope } from './s3-request.ts'
+import { keyBefore } from './listing-order.ts'
+import { withFastContents } from './list-parser.ts'
 
 export interface ListedObject {
   key: string
@@ -12,6 +14,22 @@ export interface ListedObject {
 /** What a listing needs of its scan. */
 export type ListTarget = RequestScope & { client: S3Client }
 
+/** Which part of the bucket a listing covers. */
+export interface ListScope {
+  /** List only the keys after this one (StartAfter). */
+  startAfter?: string
+  /** List only keys starting with this (Prefix). */
+  prefix?: string
+  /** Stop after the page that reaches past this key (read at each page: it may move closer). */
+  end?: () => string | undefined
+}
+
+export interface ListedPage {
+  objects: ListedObject[]
+  /** No page follows. */
+  final: boolean
+}
+
 /**
  * Every page of a ListObjectsV2 listing. The next page is requested as soon as the current
  * one arrives, so listing overlaps whatever the caller does with a page; memory holds at
@@ -20,9 +38,9 @@ export type ListTarget = RequestScope & { client: S3Client }
 // Keys come URL-encoded: an XML parser turns a CR inside <Key> into LF, and the key listed
 // would then not be the key stored. A server that ignores the request (s3rver) does not echo
 // EncodingType, and its keys are taken as they are. The continuation token is never encoded.
-export async function * listPages (target: ListTarget, pageSize: number): AsyncGenerator<ListedObject[]> {
+export async function * listPages (target: ListTarget, pageSize: number, { startAfter, prefix, end }: ListScope = {}): AsyncGenerator<ListedPage> {
   const fetchPage = (token: string | undefined) => s3Request(target, 'list', abortSignal => target.client.send(
-    new ListObjectsV2Command({ Bucket: target.bucket.name, MaxKeys: pageSize, ContinuationToken: token, EncodingType: 'url' }),
+    withFastContents(new ListObjectsV2Command({ Bucket: target.bucket.name, MaxKeys: pageSize, ContinuationToken: token, StartAfter: startAfter, Prefix: prefix, EncodingType: 'url' })),
     { abortSignal }
   ))
   let token: string | undefined
@@ -34,17 +52,22 @@ export async function * listPages (target: ListTarget, pageSize: number): AsyncG
     // A server that hands back the token it was given would have us list the same page forever.
     if (next !== undefined && next === token) throw new Error('listing repeated its continuation token')
     token = next
-    if (next) {
+    const objects = toListed(page.Contents ?? [], page.EncodingType === 'url')
+    const last = objects.at(-1)?.key
+    const through = end?.()
+    const more = next !== undefined && !(through !== undefined && last !== undefined && keyBefore(through, last))
+    if (more) {
       pending = fetchPage(next)
       pending.catch(() => {}) // observed when awaited; avoids an unhandled rejection if the caller stops early
     }
-    yield toListed(page.Contents ?? [], page.EncodingType === 'url')
-    if (!next) return
+    yield { objects, final: next === undefined }
+    if (!more) return
   }
 }
 
 /** A key as S3 encodes it with `encoding-type=url`: percent-escapes, and `+` for a space. */
 function decodeListedKey (key: string): string {
+  if (!key.includes('%') && !key.includes('+')) return key // most keys: nothing encoded
   return decodeURIComponent(key.replace(/\+/g, ' '))
 }
 

@@ -1,5 +1,3 @@
-import type { ListedObject } from './lister.ts'
-
 const BEYOND_BMP_EDGE = /[\ud800-\uffff]/
 
 /**
@@ -14,12 +12,13 @@ export function keyBefore (a: string, b: string): boolean {
 /**
  * Checks that a listing arrives strictly ascending across pages. Some S3-compatible
  * servers (s3rver) break the order and drop keys at page boundaries; such a listing is
- * not trusted to be complete, so no deletion is inferred from it.
+ * not trusted to be complete, so no deletion is inferred from it. With `after`, every key
+ * must also come after that one (a range listed from StartAfter).
  */
-export function createOrderCheck () {
-  let last: string | undefined
+export function createOrderCheck (after?: string) {
+  let last = after
   return {
-    accept (page: ListedObject[]): boolean {
+    accept (page: Array<{ key: string }>): boolean {
       let ok = true
       for (const { key } of page) {
         if (last !== undefined && !keyBefore(last, key)) ok = false

@@ -24,7 +24,7 @@ export function createMonitorMetrics (registry: Registry, stuckScans?: () => num
       registers,
       collect () { if (stuckScans) this.set(stuckScans()) }
     }),
-    deletionPasses: new Counter({ name: 'watch_folder_deletion_passes_total', help: 'Scans that needed a deletion pass', registers }),
+    deletionPasses: new Counter({ name: 'watch_folder_deletion_passes_total', help: 'Scans that removed the state of deleted objects', registers }),
     unorderedListings: new Counter({ name: 'watch_folder_unordered_listings_total', help: 'Listings out of key order (deletions skipped)', registers })
   }
 }

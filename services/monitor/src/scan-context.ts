@@ -58,6 +58,8 @@ export interface ScanProgress {
   /** Changes a compare-and-set found already applied by someone else. */
   skipped: number
   ordered: boolean
+  /** Key ranges the listing was split into, listed concurrently. */
+  ranges: number
   deletionPass: boolean
   /** Objects the listing left out although HeadObject found them (a faulty listing). */
   missedByListing: number
@@ -75,6 +77,7 @@ export function newProgress (startedAt: number): ScanProgress {
     changed: 0,
     skipped: 0,
     ordered: true,
+    ranges: 0,
     deletionPass: false,
     missedByListing: 0,
     firstScan: false,

@@ -138,7 +138,10 @@ async function finish (deps: JobDeps, bucket: Bucket, due: number, progress: Sca
     ...(failure instanceof ScanError && { errorCode: failure.code })
   }
   const name = bucket.name
-  const keys = [deps.keys.lease(name), deps.keys.schedule, deps.keys.objectState(name), deps.keys.lastScan(name), deps.keys.bucketStatus(name), deps.keys.bucketConfig(name)]
+  const keys = [
+    deps.keys.lease(name), deps.keys.schedule, deps.keys.objectState(name), deps.keys.lastScan(name), deps.keys.bucketStatus(name), deps.keys.bucketConfig(name),
+    deps.keys.stateIndex(name), deps.keys.stateMeta(name)
+  ]
   await deps.scripts.finish(keys, deps.owner, name, String(next), String(now), outcome === 'ok' ? 'ok' : 'error', String(deps.stateTtlSec), (progress.startedAt / 1000).toFixed(3), ...statusArgs(report))
   record(deps, name, progress, report, failure)
   return report
@@ -171,7 +174,7 @@ function record (deps: JobDeps, name: string, progress: ScanProgress, report: Sc
     if (!progress.ordered) m.unorderedListings.inc()
     if (report.outcome === 'error') m.scanErrors.inc({ bucket: name, kind: (failure instanceof ScanError ? failure.code : failure?.name ?? 'Error').slice(0, 40) })
   }
-  const fields = { bucket: name, outcome: report.outcome, startedAt: report.startedAt, durationMs: report.durationMs, listed: progress.listed, events: progress.events, nextDue: new Date(report.nextDue).toISOString() }
+  const fields = { bucket: name, outcome: report.outcome, startedAt: report.startedAt, durationMs: report.durationMs, listed: progress.listed, ranges: progress.ranges, events: progress.events, nextDue: new Date(report.nextDue).toISOString() }
   if (report.outcome === 'error') deps.log.warn({ ...fields, err: failure && loggableError(failure) }, 'scan failed')
   else deps.log.info(fields, 'scan finished')
 }

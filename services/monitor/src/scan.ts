@@ -1,93 +1,149 @@
+import { randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { isRecent, encodeEvent, type EventType } from '@internal/events'
 import { encodeFingerprint, type ObjectVersion } from './fingerprint.ts'
-import { listPages, type ListedObject } from './lister.ts'
+import type { ListedObject } from './lister.ts'
 import { buildEvent, headObject, NO_HEAD, type HeadInfo } from './events.ts'
-import { createOrderCheck } from './listing-order.ts'
-import { deletionPass } from './deletion.ts'
+import { compareLex, compareRange, outsidePrefixes, type Missing } from './chunk-state.ts'
+import { listRange, type RangeCursor, type RangePage } from './range-listing.ts'
+import { planRanges, type PlannedRange } from './range-plan.ts'
+import { createRangePool, splitRange, SPLIT_AFTER_PAGES, type RangePool } from './range-pool.ts'
+import { literalPrefixes } from './patterns.ts'
+import { createDeletionStage, type DeletionStage } from './deletions.ts'
+import { migrateHashState } from './state-migration.ts'
+import { renewStateTtl } from './state-ttl.ts'
 import { buildsEvents, commit } from './commit.ts'
 import type { ScanDeps, ScanTarget, ScanProgress } from './scan-context.ts'
 
 interface Change { obj: ListedObject, fp: string, old: string, type: EventType }
 
+interface PageContext { deps: ScanDeps, target: ScanTarget, progress: ScanProgress, deletions: DeletionStage, push: boolean }
+
 /**
- * Lists the whole bucket and records every change. Per page: one read-only compare script;
- * for changed objects HeadObject where the event needs it, then one commit script that
- * writes the state and enqueues the events together. Deletions are looked for only after a
- * complete listing in byte order. Throws on S3 or Redis failure; pages already committed
- * stay committed (a rescan finds nothing new for them).
+ * Lists the bucket (or its watched prefixes) once, as key ranges listed concurrently, and
+ * records every change, deletions included. Per page: one read-only compare script over the
+ * key range the page covers; for changed objects HeadObject where the event needs it, then
+ * one commit script that writes the state and enqueues the events together. The deletions
+ * a page reveals are staged and applied only after the whole listing was seen in byte order
+ * (see deletions.ts). Throws on S3 or Redis failure; pages already committed stay committed
+ * (a rescan finds nothing new for them).
  */
 export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: ScanProgress): Promise<void> {
   const { redis, keys } = deps
   const name = target.bucket.name
-  const [[, stateSize], [, scannedBefore], [, disabled]] = await redis.multi()
-    .hlen(keys.objectState(name)).exists(keys.lastScan(name)).get(keys.notificationsDisabled(name))
+  const [[, scannedBefore], [, hashState], [, disabled]] = await redis.multi()
+    .exists(keys.lastScan(name)).exists(keys.objectState(name)).get(keys.notificationsDisabled(name))
     .exec() as [[null, number], [null, number], [null, string | null]]
   progress.firstScan = scannedBefore === 0
   // The switch as Redis holds it, not as this replica's registry last heard it.
   progress.notificationsOn = disabled !== 'true'
+  if (hashState === 1) deps.log.info({ bucket: name, moved: await migrateHashState(deps, target) }, 'object state moved into chunks')
   const push = buildsEvents(target, progress)
-  const order = createOrderCheck()
+  // One range failing stops the others at once: the scan has failed and deletes nothing.
+  const failed = new AbortController()
+  const signal = AbortSignal.any([target.signal, failed.signal])
+  setMaxListeners(0, signal) // each S3 request in flight listens on it
+  const scanTarget = { ...target, signal }
+  const ctx: PageContext = { deps, target: scanTarget, progress, deletions: createDeletionStage(deps, scanTarget, randomUUID()), push }
   const stopProgressLog = logProgress(deps, target, progress)
-  // Two pages in flight: page n+1 is compared (and its HeadObjects run) while page n's
-  // commit is still on its way. Pages hold different keys, so their commits are independent.
-  const inFlight: Array<Promise<void>> = []
   try {
-    for await (const page of listPages(target, deps.pageSize)) {
-      progress.pages++
-      progress.listed += page.length
-      if (!order.accept(page)) progress.ordered = false
-      const current = processPage(deps, target, progress, page.filter(o => target.filter(o.key)), push)
-      current.catch(() => {}) // awaited below; this only keeps an early failure from being unhandled
-      inFlight.push(current)
-      if (inFlight.length === 2) await inFlight.shift()
+    const prefixes = literalPrefixes(target.bucket.include)
+    await scanRanges(ctx, await plan(deps, scanTarget, prefixes), failed)
+    if (prefixes) await dropOutside(ctx, prefixes)
+    await renewStateTtl(deps, name)
+    if (!progress.ordered) {
+      deps.log.warn({ bucket: name }, 'listing not in key order: deletions not checked this scan')
+      return
     }
-    await Promise.all(inFlight)
-  } catch (err) {
-    await Promise.allSettled(inFlight) // nothing may commit after the scan has ended
-    throw err
+    await ctx.deletions.apply(progress, push)
+    if (progress.missedByListing > 0) deps.log.warn({ bucket: name, missed: progress.missedByListing }, 'listing left out objects that exist: not deleted')
   } finally {
     stopProgressLog()
-  }
-  if (!progress.ordered) {
-    deps.log.warn({ bucket: name }, 'listing not in key order: deletions not checked this scan')
-    return
-  }
-  // Every known key was listed once (the order check rules out repeats), so equal counts mean nothing was deleted.
-  if (progress.known !== stateSize) {
-    progress.deletionPass = true
-    await deletionPass(deps, target, progress, push)
-    if (progress.missedByListing > 0) deps.log.warn({ bucket: name, missed: progress.missedByListing }, 'listing left out objects that exist: not deleted')
+    await ctx.deletions.discard().catch(() => {}) // it expires on its own
   }
 }
 
-async function processPage (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, objects: ListedObject[], push: boolean): Promise<void> {
-  if (objects.length === 0) return
+// Only the watched prefixes are listed, when the include patterns allow it; deletions are
+// then looked for inside them only, as the compare spans carry the prefix.
+async function plan (deps: ScanDeps, target: ScanTarget, prefixes: string[] | undefined): Promise<PlannedRange[]> {
+  const scopes = prefixes ?? [undefined]
+  return (await Promise.all(scopes.map(prefix => planRanges(deps, target, prefix)))).flat()
+}
+
+/**
+ * Lists the ranges concurrently, as many at once as the region has S3 slots; each range's
+ * pages are checked for order on their own. Memory holds the pages in flight only: two per
+ * range being listed (one arriving, one being compared and committed; three for a range
+ * listed alone).
+ */
+async function scanRanges (ctx: PageContext, ranges: PlannedRange[], failed: AbortController): Promise<void> {
+  const pool = createRangePool(Math.max(1, ctx.target.region.limit), (range, p) => scanRange(ctx, range, p), failed)
+  try {
+    await pool.run(ranges)
+  } finally {
+    ctx.progress.ranges = pool.started
+  }
+}
+
+async function scanRange (ctx: PageContext, range: PlannedRange, pool: RangePool): Promise<void> {
+  const { deps, target, progress } = ctx
+  // Alone, a range keeps two pages in flight: page n+1 is compared (and its HeadObjects run)
+  // while page n's commit is still on its way (pages hold different keys, so their commits
+  // are independent). Among others, one each: the other ranges keep the slots busy, and
+  // memory holds fewer pages.
+  const inFlight: Array<Promise<void>> = []
+  const cursor: RangeCursor = { position: undefined, done: false }
+  let split: Promise<void> = Promise.resolve()
+  let pages = 0
+  try {
+    for await (const page of listRange(target, deps.pageSize, range, cursor)) {
+      progress.pages++
+      progress.listed += page.objects.length
+      if (!page.ordered) progress.ordered = false
+      if (++pages === SPLIT_AFTER_PAGES && range.splittable && !cursor.done) {
+        split = splitRange(target, range, cursor, pool)
+        split.catch(() => {}) // awaited below
+      }
+      const current = processPage(ctx, page)
+      current.catch(() => {}) // awaited below; this only keeps an early failure from being unhandled
+      inFlight.push(current)
+      if (inFlight.length >= (pool.started > 1 ? 1 : 2)) await inFlight.shift()
+    }
+    await Promise.all([...inFlight, split])
+  } catch (err) {
+    await Promise.allSettled([...inFlight, split]) // nothing may commit after the scan has ended
+    throw err
+  }
+}
+
+async function processPage (ctx: PageContext, page: RangePage): Promise<void> {
+  const { deps, target, progress } = ctx
+  const objects = page.objects.filter(o => target.filter(o.key))
   const fps = objects.map(o => encodeFingerprint(o))
-  const reply = await deps.scripts.compare([deps.keys.objectState(target.bucket.name)], ...compareArgs(objects, fps))
-  progress.known += Number(reply[0])
-  if (reply.length === 1) return
+  const diff = await compareRange(deps, target.bucket.name, page.span, objects, fps, missing => stageMissing(ctx, page, missing))
+  progress.known += diff.known
+  if (diff.changes.length === 0) return
   const nowMs = deps.now()
-  const changes: Change[] = []
-  for (let j = 1; j < reply.length; j += 2) {
-    const i = Number(reply[j])
-    const old = String(reply[j + 1])
-    const obj = objects[i]!
-    changes.push({ obj, fp: fps[i]!, old, type: changeType(obj, old, nowMs) })
-  }
+  const changes: Change[] = diff.changes.map(({ index, old }) => {
+    const obj = objects[index]!
+    return { obj, fp: fps[index]!, old, type: changeType(obj, old, nowMs) }
+  })
   progress.changed += changes.length
-  await commitChanges(deps, target, progress, changes, push, nowMs)
+  await commitChanges(ctx, changes, nowMs)
 }
 
-// One NUL-separated argument when no key holds a NUL (S3 listings cannot carry one in XML),
-// else key/fingerprint pairs.
-function compareArgs (objects: ListedObject[], fps: string[]): string[] {
-  const parts: string[] = []
-  let nul = false
-  objects.forEach((o, i) => {
-    if (o.key.includes('\0')) nul = true
-    parts.push(o.key, fps[i]!)
-  })
-  return nul ? parts : [parts.join('\0') + '\0']
+// Once the listing is known to be out of order, its deletions will not be applied anyway.
+async function stageMissing (ctx: PageContext, page: RangePage, missing: Missing[]): Promise<void> {
+  if (ctx.progress.ordered) await ctx.deletions.stage(page, missing, ctx.progress)
+}
+
+// State outside the watched prefixes is of keys no include pattern matches any more (the
+// patterns were narrowed): dropped without a listing and without events, as unwatched.
+async function dropOutside (ctx: PageContext, prefixes: string[]): Promise<void> {
+  const unlisted: RangePage = { objects: [], span: {}, ordered: true, whole: false }
+  for (const span of outsidePrefixes(prefixes)) {
+    await compareLex(ctx.deps, ctx.target.bucket.name, span, [], [], missing => stageMissing(ctx, unlisted, missing))
+  }
 }
 
 function changeType (obj: ObjectVersion, old: string, nowMs: number): EventType {
@@ -95,7 +151,7 @@ function changeType (obj: ObjectVersion, old: string, nowMs: number): EventType 
   return isRecent(obj.lastModifiedMs / 1000, nowMs / 1000) ? 'created' : 'detected'
 }
 
-async function commitChanges (deps: ScanDeps, target: ScanTarget, progress: ScanProgress, changes: Change[], push: boolean, nowMs: number): Promise<void> {
+async function commitChanges ({ deps, target, progress, push }: PageContext, changes: Change[], nowMs: number): Promise<void> {
   const heads = push ? await Promise.all(changes.map(c => c.type === 'detected' ? NO_HEAD : headObject(target, c.obj.key))) : []
   const args: string[] = []
   const applied: Change[] = []

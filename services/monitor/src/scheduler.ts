@@ -91,7 +91,8 @@ export class Scheduler {
   /** Makes a bucket due now (ScanControl for the API); `forget` drops its state first. */
   async resync (bucket: string, { forget }: { forget: boolean }): Promise<void> {
     const { keys } = this.#deps
-    await this.#deps.scripts.resync([keys.schedule, keys.objectState(bucket), keys.bucketStatus(bucket)], bucket, this.#deps.now(), forget ? '1' : '0')
+    const state = [keys.objectState(bucket), keys.bucketStatus(bucket), keys.stateIndex(bucket), keys.stateMeta(bucket)]
+    await this.#deps.scripts.resync([keys.schedule, ...state], bucket, this.#deps.now(), forget ? '1' : '0', keys.stateChunkPrefix(bucket))
     this.#wakeUp()
   }
 

@@ -6,13 +6,12 @@ const lua = (name: string) => new URL(`../lua/${name}.lua`, import.meta.url)
 
 /** The monitor's Lua commands on one connection, typed. */
 export function monitorScripts (redis: Redis) {
-  const compare = defineScript<string[], Array<number | string>>(redis, 'wfComparePage', lua('comparePage'), 1)
-  const commit = defineScript<string[], number[]>(redis, 'wfCommitChanges', lua('commitChanges'), 4)
-  const sweep = defineScript<[string, number], string[]>(redis, 'wfSweepUnseen', lua('sweepUnseen'), 2)
-  const finish = defineScript<string[], number>(redis, 'wfFinishScan', lua('finishScan'), 6)
+  const compareRange = defineScript<Array<string | Buffer>, Array<number | string>>(redis, 'wfCompareRange', lua('compareRange'), 1)
+  const commit = defineScript<string[], number[]>(redis, 'wfCommitChunks', lua('commitChunks'), 5)
+  const finish = defineScript<string[], number>(redis, 'wfFinishScan', lua('finishScan'), 8)
   const renew = defineScript<[string, number, number, string], number>(redis, 'wfRenewLease', lua('renewLease'), 2)
-  const resync = defineScript<[string, number, string], number>(redis, 'wfResyncBucket', lua('resyncBucket'), 3)
-  return { compare, commit, sweep, finish, renew, resync, claim: claimCommand(redis) }
+  const resync = defineScript<[string, number, string, string], number>(redis, 'wfResyncBucket', lua('resyncBucket'), 5)
+  return { compareRange, commit, finish, renew, resync, claim: claimCommand(redis) }
 }
 
 // The claim script takes one lease key per candidate, so its key count varies per call.

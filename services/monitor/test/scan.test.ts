@@ -10,12 +10,13 @@ import { startRedis, type RedisServer } from '../../../test/support/redis-server
 import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.ts'
 import { startS3, type S3TestServer } from '../../../test/support/s3.ts'
 import { scanBucket } from '../src/scan.ts'
-import { monitorScripts } from '../src/scripts.ts'
 import { Limiter } from '../src/limiter.ts'
 import { createKeyFilter } from '../src/patterns.ts'
 import { createS3Client } from '../src/s3-clients.ts'
 import { HeadFailures } from '../src/head-failures.ts'
 import { newProgress, type ScanDeps, type ScanProgress, type ScanTarget } from '../src/scan-context.ts'
+import { trackedKeys } from './state-support.ts'
+import { testScanDeps } from './scan-harness.ts'
 
 const DAY = 86_400_000
 let server: RedisServer
@@ -32,17 +33,7 @@ after(async () => { await Promise.all([server.stop(), fake.close(), s3.stop()]) 
 function setup (now = () => Date.now()) {
   const prefix = `t${randomUUID().slice(0, 8)}`
   const keys = createKeys({ queueName: `${prefix}:queue`, deadLetterName: `${prefix}:dead`, statePrefix: `${prefix}:state:` })
-  const deps: ScanDeps = {
-    redis,
-    keys,
-    scripts: monitorScripts(redis),
-    log: createLogger({ service: 'test', level: 'silent' }),
-    pageSize: 1000,
-    stateTtlSec: 3600,
-    waitReplicas: 0,
-    waitTimeoutMs: 100,
-    now
-  }
+  const deps = testScanDeps(redis, keys, now)
   return { keys, deps }
 }
 
@@ -147,7 +138,7 @@ test('each event type with the exact payload (s3rver)', async () => {
     is_recent: true,
     event_id: eventId({ bucket: name, key: 'docs/a.txt', etag: updated!.etag, last_modified: updated!.last_modified, event_type: 'deleted' })
   })
-  assert.equal(await redis.hlen(keys.objectState(name)), 0)
+  assert.equal((await trackedKeys(redis, keys, name)).length, 0)
 })
 
 test('an object older than 24 h is detected without a HeadObject', async () => {
@@ -187,7 +178,7 @@ test('a bucket of 2,600 objects is seen whole, and a rescan writes nothing', asy
   assert.equal(first.events.detected, 2600)
   const events = await drain(keys)
   assert.equal(new Set(events.map(e => e.key)).size, 2600)
-  assert.equal(await redis.hlen(keys.objectState(name)), 2600)
+  assert.equal((await trackedKeys(redis, keys, name)).length, 2600)
 
   const counters = async () => {
     const info = await redis.info()
@@ -199,9 +190,11 @@ test('a bucket of 2,600 objects is seen whole, and a rescan writes nothing', asy
   assert.equal(rescan.changed, 0)
   assert.equal(rescan.deletionPass, false)
   assert.equal(await redis.llen(keys.queue), 0)
-  // No write but the test's own SET of last_scan; MULTI/HLEN/EXISTS/GET/EXEC, then per page one EVALSHA (+ its HMGET), and the test's SET NX, DEL and SET.
+  // No write but the test's own SET of last_scan; MULTI/EXISTS/EXISTS/GET/EXEC, then per page
+  // one EVALSHA (+ its two index lookups and one HGETALL per chunk of 128 the page's 250 keys
+  // overlap, at most 4), the state TTL check (HGET), and the test's SET NX, DEL and SET.
   assert.equal(writesAfter - writesBefore, 1)
-  assert.ok(commandsAfter - commandsBefore <= 5 + 2 * 11 + 3 + 1, `commands: ${commandsAfter - commandsBefore}`)
+  assert.ok(commandsAfter - commandsBefore <= 5 + (1 + 2 + 4) * 11 + 1 + 3, `commands: ${commandsAfter - commandsBefore}`)
 
   fake.remove(name, 'd3/obj-000003.dat')
   fake.put(name, 'd0/obj-000000.dat', 'changed')
@@ -222,13 +215,13 @@ test('a listing that fails part way deletes nothing, and the rescan completes it
   fake.put(name, 'k/99999', 'new')
   fake.intercept = req => req.bucket === name && req.op === 'list' && req.page === 3 ? { status: 500, code: 'InternalError' } : undefined
   await assert.rejects(scan(deps, { name }, fake.endpoint, 100))
-  assert.equal(await redis.hlen(keys.objectState(name)), 1000)
+  assert.equal((await trackedKeys(redis, keys, name)).length, 1000)
   assert.deepEqual(await drain(keys), [])
 
   fake.intercept = req => req.bucket === name && req.op === 'list' && req.page === 2 ? { status: 403, code: 'AccessDenied' } : undefined
   const afterFirstPage = scan(deps, { name }, fake.endpoint, 100)
   await assert.rejects(afterFirstPage)
-  assert.equal(await redis.hlen(keys.objectState(name)), 1000)
+  assert.equal((await trackedKeys(redis, keys, name)).length, 1000)
 
   fake.intercept = undefined
   const ok = await scan(deps, { name }, fake.endpoint, 100)
@@ -246,13 +239,13 @@ test('disabled notifications push nothing but keep state', async () => {
   const heads = fake.counts.head
   await scan(deps, { name, notifications_enabled: false })
   assert.equal(await redis.llen(keys.queue), 0)
-  assert.equal(await redis.hlen(keys.objectState(name)), 2)
+  assert.equal((await trackedKeys(redis, keys, name)).length, 2)
   assert.equal(fake.counts.head, heads)
   fake.remove(name, 'a')
   fake.put(name, 'b', 'changed')
   await scan(deps, { name, notifications_enabled: false })
   assert.equal(await redis.llen(keys.queue), 0)
-  assert.deepEqual(Object.keys(await redis.hgetall(keys.objectState(name))), ['b'])
+  assert.deepEqual(await trackedKeys(redis, keys, name), ['b'])
   // Switched back on: only what changes from now on is announced.
   fake.put(name, 'c', '3')
   await scan(deps, { name })
@@ -277,10 +270,12 @@ test('notifications enabled after the scan read the switch: the page is not reco
   await redis.set(keys.bucketConfig(name), '{}')
   await redis.set(keys.notificationsDisabled(name), 'true')
   const quad = ['a', '', 'fp-a', '']
-  assert.deepEqual(await deps.scripts.commit([keys.objectState(name), keys.queue, keys.bucketConfig(name), keys.notificationsDisabled(name)], 'off', ...quad), [1, 0, 0])
-  await redis.del(keys.objectState(name), keys.notificationsDisabled(name))
-  assert.deepEqual(await deps.scripts.commit([keys.objectState(name), keys.queue, keys.bucketConfig(name), keys.notificationsDisabled(name)], 'off', ...quad), [-2])
-  assert.equal(await redis.hlen(keys.objectState(name)), 0, 'nothing applied: the rescan announces the change')
+  const commitKeys = [keys.stateIndex(name), keys.stateMeta(name), keys.queue, keys.bucketConfig(name), keys.notificationsDisabled(name)]
+  const chunks = [keys.stateChunkPrefix(name), '128']
+  assert.deepEqual(await deps.scripts.commit(commitKeys, 'off', ...chunks, ...quad), [1, 0, 0])
+  await redis.del(keys.stateIndex(name), keys.stateMeta(name), keys.stateChunkPrefix(name), keys.notificationsDisabled(name))
+  assert.deepEqual(await deps.scripts.commit(commitKeys, 'off', ...chunks, ...quad), [-2])
+  assert.equal((await trackedKeys(redis, keys, name)).length, 0, 'nothing applied: the rescan announces the change')
 })
 
 test('include and exclude patterns are respected', async () => {
@@ -294,7 +289,7 @@ test('include and exclude patterns are respected', async () => {
   const narrowed = await scan(deps, { name, include: ['in/**'], exclude: ['*.part', '.*', 'in/deep/**'] })
   assert.equal(narrowed.deletionPass, true)
   assert.deepEqual(await drain(keys), [])
-  assert.deepEqual(Object.keys(await redis.hgetall(keys.objectState(name))).sort(), ['in/a.mp3'])
+  assert.deepEqual(await trackedKeys(redis, keys, name), ['in/a.mp3'])
 })
 
 test('first_scan baseline records state silently, then announces changes', async () => {
@@ -336,7 +331,7 @@ test('a listing that drops or misorders keys (s3rver) never produces deletes', a
   assert.ok(!paged.ordered || paged.missedByListing === 5 - paged.listed, JSON.stringify(paged))
   assert.equal(paged.events.deleted, 0)
   assert.deepEqual(await drain(keys), [])
-  assert.equal(await redis.hlen(keys.objectState(name)), 5)
+  assert.equal((await trackedKeys(redis, keys, name)).length, 5)
 })
 
 test('503 SlowDown (Linode throttling) is retried by the SDK within the scan', async (t) => {
@@ -359,11 +354,15 @@ test('503 SlowDown (Linode throttling) is retried by the SDK within the scan', a
 
 test('the compare script reads packed and paired arguments alike', async () => {
   const { deps } = setup()
-  const state = deps.keys.objectState(`cmp-${randomUUID().slice(0, 8)}`)
-  await redis.hset(state, 'a', 'fa', 'b', 'fb', 'c\nd', 'fc')
-  const expected = [3, 1, 'fb', 3, '']
-  assert.deepEqual(await deps.scripts.compare([state], 'a', 'fa', 'b', 'changed', 'c\nd', 'fc', 'new', 'fn'), expected)
-  assert.deepEqual(await deps.scripts.compare([state], 'a\0fa\0b\0changed\0c\nd\0fc\0new\0fn\0'), expected)
+  const bucket = `cmp-${randomUUID().slice(0, 8)}`
+  const [index, prefix] = [deps.keys.stateIndex(bucket), deps.keys.stateChunkPrefix(bucket)]
+  await redis.zadd(index, 0, '')
+  await redis.hset(prefix, 'a', 'fa', 'b', 'fb', 'c\nd', 'fc', 'gone', 'fg')
+  // known, handled, resume, changed count, (index, stored) per change, then tracked keys not listed.
+  const expected = [3, 4, '', 2, 1, 'fb', 3, '', 'gone', 'fg']
+  const range = [prefix, '-', '+', '', '64']
+  assert.deepEqual(await deps.scripts.compareRange([index], ...range, 'a', 'fa', 'b', 'changed', 'c\nd', 'fc', 'new', 'fn'), expected)
+  assert.deepEqual(await deps.scripts.compareRange([index], ...range, 'a\0fa\0b\0changed\0c\nd\0fc\0new\0fn\0'), expected)
 })
 
 test('a long scan logs its progress', async (t) => {

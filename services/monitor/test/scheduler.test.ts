@@ -11,7 +11,7 @@ import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.ts'
 import { waitFor } from '../../../test/support/ports.ts'
 import { startS3 } from '../../../test/support/s3.ts'
 import { Scheduler, type SchedulerDeps } from '../src/scheduler.ts'
-import { monitorScripts } from '../src/scripts.ts'
+import { testScanDeps } from './scan-harness.ts'
 import { LimiterMap } from '../src/limiter.ts'
 import { S3ClientCache } from '../src/s3-clients.ts'
 import { createMonitorMetrics } from '../src/metrics.ts'
@@ -67,15 +67,7 @@ async function fixture (t: { after: (fn: () => Promise<void>) => void }): Promis
     const scans: Array<[string, ScanReport]> = []
     const metrics = createMonitorMetrics(createRegistry({ defaults: false }))
     const deps: SchedulerDeps = {
-      redis,
-      keys,
-      scripts: monitorScripts(redis),
-      log: createLogger({ service: 'test', level: 'silent' }),
-      pageSize: 1000,
-      stateTtlSec: 3600,
-      waitReplicas: 0,
-      waitTimeoutMs: 100,
-      now: () => clock.t,
+      ...testScanDeps(redis, keys, () => clock.t),
       clients: new S3ClientCache({ signingRegion: 'us-east-1', maxAttempts: 1, onHit: () => metrics.clientCacheHits.inc(), onMiss: () => metrics.clientCacheMisses.inc() }),
       secrets: createCachedSecretStore(secrets, { ttlMs: 60_000 }),
       regions: new LimiterMap(4),
