@@ -43,11 +43,15 @@ export const BaseEnv = z.object({
   REDIS_MASTER_NAME: z.string().min(1).optional(),
   WEBHOOK_URL: z.string().url().optional(),
   HTTP_PORT: port.optional(),
+  /** The address the HTTP server binds: every interface by default, 127.0.0.1 for loopback only. */
+  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** How long start-up waits for Redis to answer before it gives up with one line. */
+  STARTUP_REDIS_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000)
 })
 export type BaseEnv = z.infer<typeof BaseEnv>
 
-export type Config = ConfigFile & { env: BaseEnv, logLevel: string, httpPort: number }
+export type Config = ConfigFile & { env: BaseEnv, logLevel: string, httpPort: number, httpHost: string }
 
 /**
  * The config file, BUCKETS_PATH and a service's own environment schema (BaseEnv extended),
@@ -96,7 +100,7 @@ export function loadConfig (env: Record<string, string | undefined>, opts: { def
   if (!parsed.success) problems.push(...describeIssues(parsed.error.issues, 'config'))
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems)
   const logLevel = e.LOG_LEVEL ?? levelFromFile(parsed.data.logging.level) ?? 'info'
-  return { ...parsed.data, env: e, logLevel, httpPort: e.HTTP_PORT ?? opts.defaultHttpPort }
+  return { ...parsed.data, env: e, logLevel, httpPort: e.HTTP_PORT ?? opts.defaultHttpPort, httpHost: e.HTTP_HOST }
 }
 
 // With some variables bad, the good ones still apply, so the file checks report their own problems too.

@@ -3,17 +3,15 @@ import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
-import { checkRedis, createKeys, createRedis, createSubscriber, RedisWipeWatch } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, unsupportedNode, Counter, Gauge } from '@internal/telemetry'
+import { awaitRedis, checkRedis, createKeys, createRedis, createSubscriber, RedisWipeWatch } from '@internal/redis'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, failStartup, toError, unsupportedNode, Counter, Gauge } from '@internal/telemetry'
 import { loadConsumerConfig } from './config.ts'
 import { startConsumer } from './consumer.ts'
 
 // The only file that reads the environment, listens, handles signals and exits.
 
 function fail (err: unknown): never {
-  const message = err instanceof ConfigError ? err.message : toError(err).message
-  process.stderr.write(`webhook-consumer: cannot start: ${message}\n`)
-  process.exit(1)
+  return failStartup('webhook-consumer', err, err instanceof ConfigError ? err.message : undefined)
 }
 
 const nodeProblem = unsupportedNode()
@@ -31,9 +29,10 @@ const subscriber = createSubscriber(config.redis)
 for (const [name, conn] of Object.entries({ redis, blocking, subscriber })) {
   conn.on('error', err => log.warn({ err: toError(err), connection: name }, 'redis connection error'))
 }
+await awaitRedis(redis, config.env.STARTUP_REDIS_TIMEOUT_MS).catch(fail)
 const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
 const secrets = (() => { try { return createSecretStore(env, redis, keys) } catch (err) { return fail(err) } })()
-const consumer = await startConsumer({ config, redis, blocking, subscriber, secrets, log, registry, consumerId })
+const consumer = await startConsumer({ config, redis, blocking, subscriber, secrets, log, registry, consumerId }).catch(fail)
 // A rotated signing or OAuth client secret is read fresh at once, not after the cache's TTL.
 invalidateSecretsOnChange(consumer.buckets, secrets)
 const wipes = new Counter({ name: 'consumer_redis_wiped_total', help: 'Times this replica found Redis emptied (its instance marker gone or replaced)', registers: [registry] })
@@ -42,7 +41,7 @@ const wipeWatch = new RedisWipeWatch({
   onError: err => log.warn({ err: toError(err) }, 'redis wipe check failed'),
   onWiped: () => { wipes.inc(); log.error('redis lost its data (instance marker gone): queued events and bucket configs written before are gone') }
 })
-await wipeWatch.start()
+await wipeWatch.start().catch(fail)
 new Gauge({ name: 'consumer_config_subscription_up', help: '1 while bucket config changes arrive through pub/sub, 0 while only the periodic check sees them', registers: [registry], collect () { this.set(consumer.buckets.subscribed ? 1 : 0) } })
 let closing = false
 
@@ -56,8 +55,8 @@ registerHealthRoutes(app, {
     return { ready: !closing && health.redis === 'ok' && health.sentinel !== 'error', ...health, ...wipeWatch.readinessDetail(), config_subscription: consumer.buckets.subscribed ? 'ok' : 'down', closing }
   }
 })
-await app.listen({ host: '0.0.0.0', port: config.httpPort })
-log.info({ consumerId, port: config.httpPort }, 'webhook consumer started')
+await app.listen({ host: config.httpHost, port: config.httpPort }).catch(fail)
+log.info({ consumerId, host: config.httpHost, port: config.httpPort }, 'webhook consumer started')
 
 async function shutdown (signal: string): Promise<void> {
   if (closing) return

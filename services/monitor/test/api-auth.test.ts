@@ -42,13 +42,13 @@ test('the token route refuses bad credentials and bad bodies in the original sha
     h.app.inject({ method: 'POST', url: '/api/auth/token', payload, headers, remoteAddress: '10.1.1.1' })
   const wrong = await post({ client_id: CLIENT_ID, client_secret: 'nope' })
   assert.equal(wrong.statusCode, 401)
-  assert.deepEqual(wrong.json(), { error: 'Invalid credentials' })
+  assert.deepEqual(wrong.json(), { error: 'Invalid credentials', reason: 'not authenticated' })
   assert.equal((await post({ client_id: 'someone', client_secret: CLIENT_SECRET })).statusCode, 401)
-  assert.deepEqual((await post({ client_id: CLIENT_ID })).json(), { error: 'Missing credentials', message: 'client_id and client_secret are required' })
+  assert.deepEqual((await post({ client_id: CLIENT_ID })).json(), { error: 'Missing credentials', reason: 'invalid request', message: 'client_id and client_secret are required' })
   const badJson = await post('{"client_id": ')
   assert.equal(badJson.statusCode, 400)
   assert.match(badJson.json().error, /^Invalid JSON/)
-  assert.deepEqual((await post('')).json(), { error: 'No content provided' })
+  assert.deepEqual((await post('')).json(), { error: 'No content provided', reason: 'invalid request' })
 })
 
 test('a read-only client from the config may GET but not change anything (403)', async () => {
@@ -57,7 +57,7 @@ test('a read-only client from the config may GET but not change anything (403)',
   assert.equal((await get(reader, '/api/bucket-notifications/status')).statusCode, 200)
   const res = await h.app.inject({ method: 'POST', url: '/api/bucket-notifications/disable?bucket=abc', headers: { authorization: `Bearer ${reader}` } })
   assert.equal(res.statusCode, 403)
-  assert.deepEqual(res.json(), { error: 'Insufficient scope', required_scope: 'write' })
+  assert.deepEqual(res.json(), { error: 'Insufficient scope', reason: 'needs the write scope', required_scope: 'write' })
   const decoded = jwt.decode(reader) as jwt.JwtPayload
   assert.equal(decoded.sub, READER.client_id)
 })
@@ -65,7 +65,7 @@ test('a read-only client from the config may GET but not change anything (403)',
 test('every protected route answers 401 without a token and with a bad one', async () => {
   const missing = await get()
   assert.equal(missing.statusCode, 401)
-  assert.deepEqual(missing.json(), { error: 'Authentication required', message: 'Use Bearer token authentication' })
+  assert.deepEqual(missing.json(), { error: 'Authentication required', reason: 'no bearer token', message: 'Use Bearer token authentication', field: 'authorization' })
   assert.equal((await h.app.inject({ method: 'GET', url: '/api/buckets', headers: { authorization: 'Basic abc' } })).statusCode, 401)
   const bad = {
     expired: signed(claims({ iat: Math.floor(h.clock.now / 1000) - 7200, exp: Math.floor(h.clock.now / 1000) - 1 })),
@@ -82,7 +82,7 @@ test('every protected route answers 401 without a token and with a bad one', asy
   for (const [name, token] of Object.entries(bad)) {
     const res = await get(token)
     assert.equal(res.statusCode, 401, name)
-    assert.deepEqual(res.json(), { error: 'Invalid or expired token' }, name)
+    assert.deepEqual(res.json(), { error: 'Invalid or expired token', reason: 'invalid or expired token', field: 'authorization' }, name)
   }
   for (const url of ['/api/bucket-notifications/status', '/api/buckets/abc', '/api/dead-letters', '/api/openapi.json']) {
     assert.equal((await get(undefined, url)).statusCode, 401, url)
