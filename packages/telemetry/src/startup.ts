@@ -11,9 +11,3 @@ export function startupMessage (err: unknown): string {
   if (e.code === 'EACCES' && e.port !== undefined) return `port ${e.port} needs privileges this process lacks (HTTP_PORT)`
   return e.message.split('\n')[0] || e.name
 }
-
-/** Writes `<service>: cannot start: <cause>` to stderr and exits 1. */
-export function failStartup (service: string, err: unknown, message: string = startupMessage(err)): never {
-  process.stderr.write(`${service}: cannot start: ${message}\n`)
-  process.exit(1)
-}

@@ -4,14 +4,16 @@ import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
 import { awaitRedis, checkRedis, createKeys, createRedis, createSubscriber, RedisWipeWatch } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, failStartup, toError, unsupportedNode, Counter, Gauge } from '@internal/telemetry'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, startupMessage, toError, unsupportedNode, Counter, Gauge } from '@internal/telemetry'
 import { loadConsumerConfig } from './config.ts'
 import { startConsumer } from './consumer.ts'
 
 // The only file that reads the environment, listens, handles signals and exits.
 
+// One line naming the cause (a configuration error lists each problem below it), no stack trace.
 function fail (err: unknown): never {
-  return failStartup('webhook-consumer', err, err instanceof ConfigError ? err.message : undefined)
+  process.stderr.write(`webhook-consumer: cannot start: ${err instanceof ConfigError ? err.message : startupMessage(err)}\n`)
+  process.exit(1)
 }
 
 const nodeProblem = unsupportedNode()

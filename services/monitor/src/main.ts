@@ -4,7 +4,7 @@ import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { BucketRegistry, createBucketStore, createNetworkPolicy, createSecretStore, invalidateSecretsOnChange, migrateLegacySecretNames } from '@internal/buckets'
 import { awaitRedis, checkRedis, createKeys, createRedis, createSubscriber, watchMasterChanges } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, failStartup, toError, unsupportedNode, Counter, Gauge } from '@internal/telemetry'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, startupMessage, toError, unsupportedNode, Counter, Gauge } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
 import { loadConfiguredBuckets } from './bucket-bootstrap.ts'
 import { watchRedisWipes } from './redis-wipe.ts'
@@ -24,8 +24,10 @@ import { guardRegexBacktracking } from './patterns.ts'
 // under a second): it stops counting against its region's limit, so the other buckets go on.
 const SLOW_REQUEST_MS = 5000
 
+// One line naming the cause (a configuration error lists each problem below it), no stack trace.
 function fail (err: unknown): never {
-  return failStartup('bucket-monitor', err, err instanceof ConfigError ? err.message : undefined)
+  process.stderr.write(`bucket-monitor: cannot start: ${err instanceof ConfigError ? err.message : startupMessage(err)}\n`)
+  process.exit(1)
 }
 
 const nodeProblem = unsupportedNode()
