@@ -39,6 +39,8 @@ export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptio
     bucketStatus: (bucket: string) => `${OBJSTORE}:status:${bucket}`,
     /** Held by the API while it changes one bucket, so two replicas never interleave add/update/delete. */
     apiLock: (bucket: string) => `${OBJSTORE}:api-lock:${bucket}`,
+    /** Token requests of one client address in one rate-limit window, shared by every replica. */
+    tokenRateLimitPrefix: `${OBJSTORE}:token-rate:`,
 
     /** A random id written once by the first service to start: its loss means Redis lost its data. */
     instanceMarker: `${OBJSTORE}:instance`,

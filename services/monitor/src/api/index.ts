@@ -1,16 +1,17 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fastifyRateLimit from '@fastify/rate-limit'
 import { boundedRedisOptions, createDeadLetters, createRedis, createWriteDeadline, type DeadLetters, type Redis, type Keys } from '@internal/redis'
 import { createBucketStore, createNetworkPolicy, type BucketRegistry, type CachedSecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
 import type { Logger, Registry } from '@internal/telemetry'
 import { bearerHook, createAuth, type ApiClientEntry } from './auth.ts'
-import { createRateLimiter } from './rate-limit.ts'
+import { createRefusalLog, redisRateLimitStore } from './rate-limit.ts'
 import { createNetworkGuard, type Lookup } from './network-guard.ts'
 import { createCredentialCheck, type CredentialCheck } from './credential-check.ts'
 import { createBucketLock } from './lock.ts'
 import { ApiError, installErrorHandler } from './errors.ts'
 import { createApiMetrics } from './metrics.ts'
-import { tokenRoute } from './token-route.ts'
+import { TOKEN_WINDOW_MS, tokenRoute } from './token-route.ts'
 import { bucketRoutes } from './bucket-routes.ts'
 import { notificationRoutes } from './notification-routes.ts'
 import { deadLetterRoutes } from './dead-letter-routes.ts'
@@ -72,7 +73,6 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
   ]
   const auth = createAuth({ jwtSecret: deps.auth.jwtSecret, clients, tokenTtlSec: config.api.token_ttl, now })
   const metrics = createApiMetrics(deps.metrics, deps.secrets)
-  const limiter = createRateLimiter({ limit: config.api.token_rate_limit, windowMs: 60_000, now })
   const policy = createNetworkPolicy(config.webhook.allowed_networks)
   const deadline = createWriteDeadline(deps.redis, config.api.redis_timeout_ms)
   const ctx: BucketOpsContext = {
@@ -83,7 +83,7 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
     withBucketLock: createBucketLock(deps.redis, deps.keys, deadline)
   }
   const routes: RouteSpec[] = [
-    tokenRoute(auth, limiter, metrics, deps.log),
+    tokenRoute(auth, config.api.token_rate_limit, metrics, deps.log),
     ...notificationRoutes(ctx),
     ...bucketRoutes(ctx, deps.scans),
     ...deadLetterRoutes(deps.deadLetters ?? createDeadLetters(deps.redis, deps.keys, { deadline }))
@@ -96,7 +96,9 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
 
   await app.register(async api => {
     installJsonParser(api, config.api.body_limit_bytes)
+    installFormParser(api, config.api.body_limit_bytes)
     installErrorHandler(api, deps.log)
+    await registerRateLimit(api, deps, metrics, now)
     api.addHook('onResponse', async (request, reply) => {
       metrics.request(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode)
     })
@@ -105,7 +107,8 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
         method: route.method,
         url: route.url.slice('/api'.length),
         bodyLimit: config.api.body_limit_bytes,
-        onRequest: route.auth ? protect : route.onRequest,
+        ...(route.auth && { onRequest: protect }),
+        ...(route.rateLimit && { config: { rateLimit: route.rateLimit } }),
         handler: route.handler
       })
     }
@@ -117,11 +120,41 @@ function openApiRoute (routes: RouteSpec[]): RouteSpec {
   return {
     method: 'GET',
     url: '/api/openapi.json',
-    auth: true,
+    auth: false,
+    operationId: 'getOpenApi',
     summary: 'This document',
-    responses: { 200: { description: 'OpenAPI 3.0 document' } },
+    description: 'The OpenAPI 3 document of every route, generated from the schemas the handlers validate with. No token needed, so documentation tools and code generators can import it.',
+    responses: { 200: { description: 'OpenAPI 3.0 document', contentType: 'application/json' } },
     handler: async () => { document ??= openApiDocument(routes); return document }
   }
+}
+
+// @fastify/rate-limit builds the key (the client address, IPv6 by /56), the RateLimit-* and
+// Retry-After headers (IETF draft names) and the refusal; its count lives in Redis, so every
+// replica shares one limit.
+async function registerRateLimit (api: FastifyInstance, deps: ApiDeps, metrics: ReturnType<typeof createApiMetrics>, now: () => number): Promise<void> {
+  const refusals = createRefusalLog({ log: deps.log, windowMs: TOKEN_WINDOW_MS, now })
+  await api.register(fastifyRateLimit, {
+    global: false,
+    enableDraftSpec: true,
+    store: redisRateLimitStore({ redis: deps.redis, prefix: deps.keys.tokenRateLimitPrefix, windowMs: TOKEN_WINDOW_MS, now }),
+    onExceeding: request => refusals(request.ip, false),
+    onExceeded: request => { metrics.rateLimited(); refusals(request.ip, true) },
+    errorResponseBuilder: (_request, context) => new ApiError(429, 'Too many token requests; try again later', { retry_after: Math.max(1, Math.ceil(context.ttl / 1000)) })
+  })
+}
+
+// application/x-www-form-urlencoded (the token route's RFC 6749 form): a repeated parameter
+// is kept as a list, which the route's schema then refuses (RFC 6749 §3.1).
+function installFormParser (api: FastifyInstance, bodyLimit: number): void {
+  api.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (_request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const form: Record<string, string | string[]> = {}
+    for (const [key, value] of new URLSearchParams(body.toString())) {
+      const seen = form[key]
+      form[key] = seen === undefined ? value : [...[seen].flat(), value]
+    }
+    done(null, form)
+  })
 }
 
 // JSON bodies parsed here rather than by fastify's default parser so that an empty body on

@@ -10,7 +10,11 @@ export function notificationRoutes (ctx: BucketOpsContext): RouteSpec[] {
     method: 'POST',
     url: `/api/bucket-notifications/${enabled ? 'enable' : 'disable'}`,
     auth: true,
+    operationId: enabled ? 'enableNotifications' : 'disableNotifications',
     summary: `${enabled ? 'Enable' : 'Disable'} a bucket's notifications (scanning and state go on)`,
+    description: enabled
+      ? 'Turns the bucket\'s webhooks back on. Changes made while they were off are not replayed: the state was tracked meanwhile.'
+      : 'Stops the bucket\'s webhooks; its scans go on and keep its state, so enabling later does not replay what happened meanwhile.',
     query: BucketQuery,
     responses: { 200: { description: 'done', schema: NotificationAnswer }, 400: { description: 'missing parameter', schema: ErrorAnswer }, 404: { description: 'unknown bucket', schema: ErrorAnswer } },
     handler: async request => {
@@ -22,7 +26,8 @@ export function notificationRoutes (ctx: BucketOpsContext): RouteSpec[] {
   })
   return [
     {
-      method: 'GET', url: '/api/bucket-notifications/status', auth: true,
+      method: 'GET', url: '/api/bucket-notifications/status', auth: true, operationId: 'getNotificationStatus',
+      description: 'The scan and notification status of every bucket, as one list.',
       summary: 'Every bucket: notifications on/off, webhook, last scan, objects tracked, events by type, last error, next scan',
       responses: { 200: { description: 'status', schema: StatusAnswer } },
       handler: async () => {

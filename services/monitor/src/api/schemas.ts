@@ -9,6 +9,14 @@ export const TokenRequest = z.object({
   client_secret: z.string().min(1).max(4096)
 })
 
+/** RFC 6749 §4.4 as application/x-www-form-urlencoded; the client may instead be in HTTP Basic. */
+export const OAuthTokenForm = z.object({
+  grant_type: z.string().min(1).max(64),
+  client_id: z.string().min(1).max(512).optional(),
+  client_secret: z.string().min(1).max(4096).optional(),
+  scope: z.string().max(256).optional()
+})
+
 export const TokenAnswer = z.object({
   access_token: z.string(),
   token_type: z.literal('Bearer'),
