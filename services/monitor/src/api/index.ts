@@ -16,6 +16,7 @@ import { bucketRoutes } from './bucket-routes.ts'
 import { notificationRoutes } from './notification-routes.ts'
 import { deadLetterRoutes } from './dead-letter-routes.ts'
 import { openApiDocument } from './openapi.ts'
+import { registerDocs } from './docs.ts'
 import type { BucketOpsContext } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
 
@@ -61,7 +62,8 @@ export function createApiRedis (config: Config): Redis {
 
 /**
  * Registers the REST API under /api: the token route, bucket and notification management,
- * dead letters and the OpenAPI document. Every route but the token route needs a bearer token
+ * dead letters, the OpenAPI document and its docs page. Every route but the token route, the
+ * document and the docs page needs a bearer token
  * (read scope for GET, write for the rest).
  */
 export async function registerApi (app: FastifyInstance<any, any, any, any, any>, deps: ApiDeps): Promise<void> {
@@ -102,6 +104,7 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
     api.addHook('onResponse', async (request, reply) => {
       metrics.request(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode)
     })
+    registerDocs(api)
     for (const route of routes) {
       api.route({
         method: route.method,
@@ -116,7 +119,6 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
 }
 
 function openApiRoute (routes: RouteSpec[]): RouteSpec {
-  let document: unknown
   return {
     method: 'GET',
     url: '/api/openapi.json',
@@ -125,7 +127,8 @@ function openApiRoute (routes: RouteSpec[]): RouteSpec {
     summary: 'This document',
     description: 'The OpenAPI 3 document of every route, generated from the schemas the handlers validate with. No token needed, so documentation tools and code generators can import it.',
     responses: { 200: { description: 'OpenAPI 3.0 document', contentType: 'application/json' } },
-    handler: async () => { document ??= openApiDocument(routes); return document }
+    // servers names the address the document was fetched from, so a tool calls this monitor.
+    handler: async request => openApiDocument(routes, `${request.protocol}://${request.host}`)
   }
 }
 
