@@ -54,8 +54,13 @@ function summary (receipt: Receipt, startedAt: number) {
 
 // The same header set the consumer sends, so the receiver does the same work for both.
 const BARE_HEADERS = {
-  'content-type': 'application/json', 'user-agent': 'watch-folder/1.0', 'x-request-id': '6f1c2a9e-4b7d-4f0e-9a51-3c2d8e7f6a10',
-  'x-bucket-name': 'bench-bucket', 'x-event-type': 'created', 'webhook-id': '0123456789abcdef0123456789abcdef', 'webhook-timestamp': '1795309323'
+  'content-type': 'application/json',
+  'user-agent': 'watch-folder/1.0',
+  'x-request-id': '6f1c2a9e-4b7d-4f0e-9a51-3c2d8e7f6a10',
+  'x-bucket-name': 'bench-bucket',
+  'x-event-type': 'created',
+  'webhook-id': '0123456789abcdef0123456789abcdef',
+  'webhook-timestamp': '1795309323'
 }
 
 export async function bareLoop (url: string, bodies: string[]): Promise<number> {
@@ -145,9 +150,18 @@ export async function runDeliveryBench () {
     const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!
     const best = runs[ratios.indexOf(median)]!
     const result = {
-      suite: 'delivery', at: new Date().toISOString(), node: process.version, events: EVENTS, concurrency: CONCURRENCY,
+      suite: 'delivery',
+      at: new Date().toISOString(),
+      node: process.version,
+      events: EVENTS,
+      concurrency: CONCURRENCY,
       note: 'the whole backlog is queued before the consumer starts: per_second counts from its start to the last receipt; p50/p99 are enqueue to receipt, so they include waiting behind the backlog. bare: a plain undici POST loop sending the same headers and body sizes, per_second from its start, latency from request start',
-      runs, ratios: ratios.map(r => +r.toFixed(2)), consumer: best.consumer, bare: best.bare, ratio: +median.toFixed(2), paced
+      runs,
+      ratios: ratios.map(r => +r.toFixed(2)),
+      consumer: best.consumer,
+      bare: best.bare,
+      ratio: +median.toFixed(2),
+      paced
     }
     writeResult('delivery', result, markdown(result))
     return result

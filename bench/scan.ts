@@ -60,14 +60,25 @@ export async function run (): Promise<void> {
   const client = createS3Client(s3.endpoint, { accessKey: 'bench', secretKey: 'bench' }, 'us-east-1')
   // The baseline: a plain SDK client as anyone would write it, nothing tuned.
   const plain = new S3Client({
-    endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED'
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED'
   })
   try {
     const keys = createKeys({ queueName: 'bench:queue', deadLetterName: 'bench:dead', statePrefix: 'bench:state:' })
     const deps: ScanDeps = {
-      redis, keys, scripts: monitorScripts(redis), log: createLogger({ service: 'bench', level: 'warn' }),
-      pageSize: 1000, stateTtlSec: 2_592_000, waitReplicas: 0, waitTimeoutMs: 0, now: Date.now
+      redis,
+      keys,
+      scripts: monitorScripts(redis),
+      log: createLogger({ service: 'bench', level: 'warn' }),
+      pageSize: 1000,
+      stateTtlSec: 2_592_000,
+      waitReplicas: 0,
+      waitTimeoutMs: 0,
+      now: Date.now
     }
     const region = new Limiter(15)
     const scan = async (name: string): Promise<{ ms: number, progress: ScanProgress }> => {

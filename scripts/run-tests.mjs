@@ -25,9 +25,17 @@ const env = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
 }
 
+// The whole run starts with the static checks: types, the linter, and no import cycle.
+const checks = [
+  ['tsc', '-p', 'tsconfig.json'],
+  ['eslint', '.'],
+  ['madge', '--circular', '--extensions', 'ts', '--ts-config', 'tsconfig.json', '--no-spinner', 'packages', 'services', 'test', 'bench', 'scripts']
+]
 if (process.argv.length <= 2) {
-  const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit', env })
-  if (tsc.status !== 0) process.exit(tsc.status ?? 1)
+  for (const check of checks) {
+    const run = spawnSync('npx', check, { stdio: 'inherit', env })
+    if (run.status !== 0) process.exit(run.status ?? 1)
+  }
 }
 // Building and running the container images needs root (buildah, podman) and keeps both cores
 // busy for minutes: those tests run after the rest, so timing-sensitive tests never share the

@@ -30,8 +30,14 @@ test('a monitor started on the original\'s Redis adopts its buckets and does not
     await s3.createBucket(name)
     for (let i = 0; i < 20; i++) await s3.put(name, `seed/d0000/obj-${String(i).padStart(7, '0')}.dat`, `v1-${i}`)
     await client.set(`linode:objstore:config:bucket:${name}`, JSON.stringify({
-      name, endpoint: s3.endpoint, webhook_url: 'http://127.0.0.1:9/hook', status: 'active', added_at: '2026-11-01T09:00:00.000000',
-      updated_at: '2026-11-02T09:00:00.000000', access_key: s3.accessKey, secret_key: s3.secretKey
+      name,
+      endpoint: s3.endpoint,
+      webhook_url: 'http://127.0.0.1:9/hook',
+      status: 'active',
+      added_at: '2026-11-01T09:00:00.000000',
+      updated_at: '2026-11-02T09:00:00.000000',
+      access_key: s3.accessKey,
+      secret_key: s3.secretKey
     }))
     await client.set(`linode:objstore:last_scan:${name}`, String(Date.now() / 1000 - 30))
     const listing = (await s3.client.send(new ListObjectsV2Command({ Bucket: name }))).Contents ?? []

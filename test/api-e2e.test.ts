@@ -86,8 +86,15 @@ test('end to end: token, add, upload -> webhook; disable -> nothing; enable; new
   await api.login(env.API_CLIENT_ID, env.API_CLIENT_SECRET)
 
   const add = await api.call('POST', '/api/buckets/add', {
-    name: BUCKET, access_key: S3_ACCESS_KEY, secret_key: S3_SECRET_KEY, region: s3.endpoint, webhook_url: receiverA.url,
-    client_id: 'e2e-hooks', client_secret: OAUTH_CLIENT_SECRET, token_url: `${oauth.issuer.url}/token`, signing_secret: SIGNING_SECRET
+    name: BUCKET,
+    access_key: S3_ACCESS_KEY,
+    secret_key: S3_SECRET_KEY,
+    region: s3.endpoint,
+    webhook_url: receiverA.url,
+    client_id: 'e2e-hooks',
+    client_secret: OAUTH_CLIENT_SECRET,
+    token_url: `${oauth.issuer.url}/token`,
+    signing_secret: SIGNING_SECRET
   })
   assert.equal(add.status, 201, JSON.stringify(add.json))
 
@@ -147,7 +154,7 @@ test('logs of the whole run (both processes, debug level) hold no secret', async
     'signing secret key': SIGNING_SECRET.slice('whsec_'.length),
     'JWT secret': env.JWT_SECRET,
     'API client secret': env.API_CLIENT_SECRET,
-    'SECRETS_KEY': env.SECRETS_KEY,
+    SECRETS_KEY: env.SECRETS_KEY,
     'API bearer token': api.token,
     'OAuth Basic credentials': Buffer.from(`e2e-hooks:${OAUTH_CLIENT_SECRET}`).toString('base64'),
     'signing secret, URL-encoded': encodeURIComponent(SIGNING_SECRET)

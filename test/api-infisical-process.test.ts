@@ -26,8 +26,14 @@ before(async () => {
   ;[redis, s3, fake, receiver] = await Promise.all([startRedis(), startS3(), startFakeInfisical(), startReceiver()])
   await s3.createBucket('vault-bucket')
   const env = {
-    JWT_SECRET: randomBytes(32).toString('hex'), API_CLIENT_ID: 'admin', API_CLIENT_SECRET: randomBytes(16).toString('hex'),
-    INFISICAL_API_URL: fake.url, INFISICAL_TOKEN: fake.serviceToken, INFISICAL_PROJECT_ID: 'proj', INFISICAL_ENV: 'dev', SHUTDOWN_TIMEOUT_MS: '3000'
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    API_CLIENT_ID: 'admin',
+    API_CLIENT_SECRET: randomBytes(16).toString('hex'),
+    INFISICAL_API_URL: fake.url,
+    INFISICAL_TOKEN: fake.serviceToken,
+    INFISICAL_PROJECT_ID: 'proj',
+    INFISICAL_ENV: 'dev',
+    SHUTDOWN_TIMEOUT_MS: '3000'
   }
   const config = {
     defaults: { polling_interval: 1 },
@@ -76,7 +82,7 @@ test('Infisical holds the secrets; while it is down scanning and delivery go on 
   assert.equal(ready.status, 503)
   assert.equal((await ready.json() as { secrets: string }).secrets, 'error')
   const metrics = await (await fetch(`http://127.0.0.1:${monitor.port}/metrics`)).text()
-  assert.match(metrics, /monitor_secret_store_up\{store="infisical"[^}]*\} 0/)
+  assert.match(metrics, /watch_folder_secret_store_up\{store="infisical"[^}]*\} 0/)
 
   fake.release()
   const retried = await api.call('POST', '/api/buckets/add', { name: 'vault-two', access_key: s3.accessKey, secret_key: s3.secretKey, endpoint: s3.endpoint, webhook_url: receiver.url })

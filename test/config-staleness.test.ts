@@ -35,7 +35,7 @@ async function readyDetail (): Promise<Record<string, unknown>> {
 
 async function subscriptionMetric (): Promise<string | undefined> {
   const text = await (await fetch(`http://127.0.0.1:${monitor!.port}/metrics`)).text()
-  return /^monitor_config_subscription_up(?:\{[^}]*\})? (\d)/m.exec(text)?.[1]
+  return /^watch_folder_config_subscription_up(?:\{[^}]*\})? (\d)/m.exec(text)?.[1]
 }
 
 /** Waits for two more finished scans, so at least one whole scan ran after this call. */

@@ -86,7 +86,7 @@ test('kill -9 a consumer mid-flight, start another: every event delivered (dupli
   assert.equal(changedRequestIds, 0, 'a redelivered event keeps its X-Request-ID')
   assert.equal(await redis.llen(keys.processing('crash-a')), 0)
   const metrics = await (await fetch(`http://127.0.0.1:${second.port}/metrics`)).text()
-  assert.match(metrics, /consumer_reclaimed_total\{[^}]*\} [1-9]/)
+  assert.match(metrics, /^watch_folder_reclaimed_total [1-9]/m)
 
   // SIGTERM: stops claiming, finishes in flight, returns what it holds, exits 0.
   await redis.rpush(keys.queue, ...Array.from({ length: 50 }, (_, i) => JSON.stringify(makeEvent(bucket, 1000 + i))))

@@ -30,7 +30,7 @@ test('a consumer process: once a bucket is deleted its breaker series leaves /me
   }, { SECRETS_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT_MS: '3000' })
   t.after(() => consumer.kill('SIGKILL'))
   const metrics = async () => await (await fetch(`http://127.0.0.1:${consumer.port}/metrics`)).text()
-  const open = (url: string) => new RegExp(`consumer_breaker_state\\{[^}]*endpoint="${new URL(url).origin}"[^}]*\\} 2`)
+  const open = (url: string) => new RegExp(`watch_folder_breaker_state\\{[^}]*endpoint="${new URL(url).origin}"[^}]*state="open"[^}]*\\} 1`)
   await redis.rpush(keys.queue, ...[makeEvent(deleted, 1), makeEvent(deleted, 2), makeEvent(kept, 3), makeEvent(kept, 4)].map(e => JSON.stringify(e)))
   await waitFor(async () => { const m = await metrics(); return open(failing.url).test(m) && open(other.url).test(m) }, { what: 'both circuits open in /metrics' })
 

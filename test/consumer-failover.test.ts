@@ -45,8 +45,14 @@ test('Redis master killed under Sentinel mid-stream: deliveries resume; replicat
   receiver.respond = (req, res) => { counts.set(req.json.event_id, (counts.get(req.json.event_id) ?? 0) + 1); res.end() }
   const log = createLogger({ service: 'webhook-consumer', level: 'warn', destination: new Writable({ write (_c, _e, cb) { cb() } }) })
   consumer = await startConsumer({
-    config: cfg, redis, blocking: conn({ maxRetriesPerRequest: null }), subscriber: conn(), secrets: createMemorySecretStore(), log,
-    consumerId: 'failover-a', timers: { heartbeatMs: 300, promoteMs: 50, reapMs: 1000 }
+    config: cfg,
+    redis,
+    blocking: conn({ maxRetriesPerRequest: null }),
+    subscriber: conn(),
+    secrets: createMemorySecretStore(),
+    log,
+    consumerId: 'failover-a',
+    timers: { heartbeatMs: 300, promoteMs: 50, reapMs: 1000 }
   })
 
   // The producer pushes 20 events every 25 ms; WAIT tells which pushes a replica holds.

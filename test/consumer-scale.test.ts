@@ -42,7 +42,8 @@ test('two consumers on 10,000 events: every event delivered, none by both at onc
   const duplicates = [...counts.values()].reduce((sum, n) => sum + n - 1, 0)
   const byA = first.logs.filter(l => l.message === 'webhook delivered').length
   const byB = second.logs.filter(l => l.message === 'webhook delivered').length
-  t.diagnostic(`10,000 events in ${seconds.toFixed(1)} s (${Math.round(10_000 / seconds)}/s); consumer a ${byA}, b ${byB}; duplicates ${duplicates}; overlaps ${overlaps}`)
+  const reclaimed = [...first.logs, ...second.logs].filter(l => l.message?.startsWith('returned in-flight entries')).reduce((n, l) => n + Number(l.reclaimed), 0)
+  t.diagnostic(`10,000 events in ${seconds.toFixed(1)} s (${Math.round(10_000 / seconds)}/s); consumer a ${byA}, b ${byB}; duplicates ${duplicates}; overlaps ${overlaps}; reclaimed ${reclaimed}`)
   assert.equal(overlaps, 0)
   assert.equal(duplicates, 0)
   assert.equal(byA + byB, 10_000)

@@ -89,4 +89,3 @@ function isZombie (pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
   } catch { return true }
 }
-

@@ -35,8 +35,9 @@ test('every env var the services read is in the configuration reference', async 
 })
 
 test('every metric the services export is in the metrics table', () => {
-  const metrics = source.flatMap(({ text }) => [...text.matchAll(/\bname: '((?:monitor|consumer)_[a-z0-9_]+)'/g)].map(m => m[1]!))
+  const metrics = source.flatMap(({ text }) => [...text.matchAll(/\bname: '([a-z][a-z0-9_]+)'/g)].map(m => m[1]!))
   assert.ok(metrics.length >= 15)
+  for (const name of metrics) assert.match(name, /^watch_folder_/, 'one namespace for every metric')
   for (const name of metrics) assert.ok(readme.includes(`\`${name}\``), `README lacks metric ${name}`)
 })
 

@@ -58,6 +58,6 @@ test('the monitor carries on when the Redis master is killed under Sentinel', as
   // Thanks to WAIT nothing enqueued before the kill was lost with the old master.
   for (let i = 0; i < 20; i++) assert.ok(keys.includes(`before-${i}`), `before-${i} on the new master`)
   const metrics = await (await fetch(`http://127.0.0.1:${monitor.port}/metrics`)).text()
-  assert.match(metrics, /monitor_redis_failovers_total\{service="bucket-monitor"\} [1-9]/)
+  assert.match(metrics, /^watch_folder_redis_failovers_total [1-9]/m)
   assert.ok(monitor.logs.some(l => l.message === 'scan finished' && l.startedAt > Date.now() - 5000))
 })

@@ -35,7 +35,7 @@ async function failedStart (kind: Kind, config: Record<string, unknown>, env: Re
   assert.equal(code, 1, stderr)
   const [first, ...rest] = stderr.split('\n')
   assert.ok(rest.every(l => l.startsWith('  - ')), `one line, or one per configuration problem: ${stderr}`)
-  assert.ok(first!.endsWith(':') === rest.length > 0, stderr)
+  assert.ok(first!.endsWith(':') === (rest.length > 0), stderr)
   assert.doesNotMatch(stderr, /\n\s+at |Error:/, 'no stack trace')
   assert.ok(stderr.startsWith(`${SERVICE[kind]}: cannot start: `), stderr)
   return stderr
@@ -84,7 +84,9 @@ for (const kind of ['monitor', 'consumer'] as const) {
       const port = await freePort()
       // detached: npm leads its own process group, as a shell's foreground job does.
       const npm = spawn('npm', ['run', kind], {
-        cwd: ROOT, detached: true, stdio: 'ignore',
+        cwd: ROOT,
+        detached: true,
+        stdio: 'ignore',
         env: { ...process.env, ...envFor(kind), CONFIG_PATH: join(dir, 'config.yaml'), HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' }
       })
       const exited = new Promise<number | null>(resolve => npm.once('exit', code => resolve(code)))

@@ -57,7 +57,7 @@ test('a wiped Redis is detected, shown in /ready and metrics, and the config fil
   const answer = await ready(monitor)
   assert.equal(answer.status, 200, 'still ready: the API must stay reachable to add the lost buckets again')
   assert.ok(typeof answer.body.redis_wiped_at === 'string')
-  assert.equal(await metric(monitor, 'monitor_redis_wiped_total'), 1)
+  assert.equal(await metric(monitor, 'watch_folder_redis_wiped_total'), 1)
   assert.ok(monitor.logs.some(l => l.level === 'ERROR' && String(l.message).startsWith('redis lost its data')), 'logged as an error')
   assert.notEqual(await redis.get('linode:objstore:instance'), null, 'a new marker is written')
 
@@ -65,7 +65,7 @@ test('a wiped Redis is detected, shown in /ready and metrics, and the config fil
   await waitFor(async () => await redis.exists(`linode:objstore:config:bucket:${BUCKET}`) === 1, { timeoutMs: 5000, what: 'the bucket re-seeded' })
   fake.put(BUCKET, 'after-wipe.txt', 'x')
   await waitFor(async () => (await announced()).includes('after-wipe.txt'), { timeoutMs: 10_000, what: 'the upload after the wipe announced' })
-  assert.equal(await metric(monitor, 'monitor_redis_wiped_total'), 1, 'one wipe, counted once')
+  assert.equal(await metric(monitor, 'watch_folder_redis_wiped_total'), 1, 'one wipe, counted once')
   console.log(`wipe detected by the monitor in ${detectedMs} ms`)
 
   // A replica that starts after the wipe sees the new marker, and one running sees the next wipe.
@@ -74,13 +74,13 @@ test('a wiped Redis is detected, shown in /ready and metrics, and the config fil
   assert.equal((await ready(consumer)).body.redis_state, 'ok')
   await redis.flushall()
   await waitFor(async () => (await ready(consumer)).body.redis_state === 'wiped' && (await ready(monitor)).body.redis_state === 'wiped', { timeoutMs: 5000, what: 'both /ready showing the second wipe' })
-  assert.equal(await metric(consumer, 'consumer_redis_wiped_total'), 1)
-  await waitFor(async () => await metric(monitor, 'monitor_redis_wiped_total') === 2, { timeoutMs: 5000, what: 'the second wipe counted' })
+  assert.equal(await metric(consumer, 'watch_folder_redis_wiped_total'), 1)
+  await waitFor(async () => await metric(monitor, 'watch_folder_redis_wiped_total') === 2, { timeoutMs: 5000, what: 'the second wipe counted' })
 
   // redis-server restarted without its data: found on reconnect, the bucket back, uploads announced.
   await redisServer.restart()
-  await waitFor(async () => await metric(monitor, 'monitor_redis_wiped_total') === 3, { timeoutMs: 10_000, what: 'the restart counted as a wipe' })
-  await waitFor(async () => await metric(consumer, 'consumer_redis_wiped_total') === 2, { timeoutMs: 10_000, what: 'the consumer counting the restart' })
+  await waitFor(async () => await metric(monitor, 'watch_folder_redis_wiped_total') === 3, { timeoutMs: 10_000, what: 'the restart counted as a wipe' })
+  await waitFor(async () => await metric(consumer, 'watch_folder_redis_wiped_total') === 2, { timeoutMs: 10_000, what: 'the consumer counting the restart' })
   await waitFor(async () => await redis.exists(`linode:objstore:config:bucket:${BUCKET}`) === 1, { timeoutMs: 5000, what: 'the bucket re-seeded after the restart' })
   // The consumer takes events off the queue now: its delivery attempts show the announcement.
   fake.put(BUCKET, 'after-restart.txt', 'y')

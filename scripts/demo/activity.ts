@@ -8,9 +8,12 @@ const [endpoint, bucket = 'demo-bucket', pause = '4000'] = process.argv.slice(2)
 if (!endpoint) throw new Error('usage: activity.ts ENDPOINT [BUCKET] [PAUSE_MS]')
 const pauseMs = Number(pause)
 const s3 = new S3Client({
-  endpoint, region: 'us-east-1', forcePathStyle: true,
+  endpoint,
+  region: 'us-east-1',
+  forcePathStyle: true,
   credentials: { accessKeyId: 'demo-access-key', secretAccessKey: 'demo-secret-key' },
-  requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED'
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED'
 })
 
 const bold = process.stdout.isTTY && !process.env.NO_COLOR

@@ -2,12 +2,11 @@
 // without curl. Prints the body; with -f, exits 22 on an HTTP error as curl does.
 const args = process.argv.slice(2)
 const headers = {}
-let method, body, url, fail = false
+let method; let body; let url; let fail = false
 for (let i = 0; i < args.length; i++) {
   const a = args[i]
   if (a === '-X') method = args[++i]
-  else if (a === '-H') { const h = args[++i]; const at = h.indexOf(':'); headers[h.slice(0, at).trim()] = h.slice(at + 1).trim() }
-  else if (a === '-d') body = args[++i]
+  else if (a === '-H') { const h = args[++i]; const at = h.indexOf(':'); headers[h.slice(0, at).trim()] = h.slice(at + 1).trim() } else if (a === '-d') body = args[++i]
   else if (/^-[a-zA-Z]+$/.test(a)) fail ||= a.includes('f')
   else url = a
 }

@@ -18,4 +18,3 @@ export function verifySignature (secretValue, headers, body, { toleranceSec = 30
     return s.startsWith('v1,') && given.length === expected.length && timingSafeEqual(given, expected)
   })
 }
-

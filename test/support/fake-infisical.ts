@@ -42,7 +42,11 @@ export async function startFakeInfisical ({ clientId = 'cid', clientSecret = 'cs
   const tokens = new Set<string>()
   const held: Array<() => void> = []
   const fake: FakeInfisical = {
-    url: '', store: new Map(), log: [], serviceToken: `st.${randomUUID()}`, mode: 'up',
+    url: '',
+    store: new Map(),
+    log: [],
+    serviceToken: `st.${randomUUID()}`,
+    mode: 'up',
     value: (name, environment = 'dev', workspaceId = 'proj') => fake.store.get(key(workspaceId, environment, '/', name))?.secretValue,
     revokeTokens: () => { tokens.clear(); tokens.add(fake.serviceToken) },
     release () {

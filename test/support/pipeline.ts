@@ -64,7 +64,15 @@ export async function startPipeline (opts: PipelineOptions = {}): Promise<Pipeli
     return defaultRespond(req, res)
   }
   const pipeline: Pipeline = {
-    bucket, s3, receiver, redis, sentinel, monitors: [], consumers: [], deliveries, changesSeen,
+    bucket,
+    s3,
+    receiver,
+    redis,
+    sentinel,
+    monitors: [],
+    consumers: [],
+    deliveries,
+    changesSeen,
     async startMonitor (name = `monitor-${pipeline.monitors.length + 1}`) {
       const m = await spawnService('monitor', name, config, { ...env, MONITOR_ID: `${name}-${randomBytes(2).toString('hex')}` })
       pipeline.monitors.push(m)
@@ -102,7 +110,11 @@ function buildConfig (opts: PipelineOptions, t: Targets): Record<string, unknown
   }
   for (const [section, values] of Object.entries(opts.config ?? {})) base[section] = { ...base[section], ...values }
   const bucket = {
-    name: t.bucket, endpoint: t.endpoint, access_key: 'pipeline-access', secret_key: 'pipeline-secret-key', webhook_url: t.webhookUrl,
+    name: t.bucket,
+    endpoint: t.endpoint,
+    access_key: 'pipeline-access',
+    secret_key: 'pipeline-secret-key',
+    webhook_url: t.webhookUrl,
     ...opts.bucket
   }
   return { ...base, buckets: [bucket, ...(opts.extraBuckets ?? []).map(extra => ({ ...bucket, ...extra }))] }

@@ -79,8 +79,13 @@ test('subscriptions: every command sends the documented request', async () => {
     '--webhook-auth-client-id', 'c', '--webhook-auth-client-secret', '-', '--webhook-auth-token-url', 'http://h/token', '-o', 'json'], 'oauth-secret\n')
   assert.equal(add.code, 0, add.stderr)
   assert.deepEqual(last('POST').body, {
-    id: 'jpgs', webhook_url: 'http://h/jpg', events: ['created', 'updated'], suffix: '.jpg', format: 's3',
-    webhook_auth: { type: 'oauth2', client_id: 'c', client_secret: 'oauth-secret', token_url: 'http://h/token' }, signing_secrets: ['whsec_one', 'whsec_two']
+    id: 'jpgs',
+    webhook_url: 'http://h/jpg',
+    events: ['created', 'updated'],
+    suffix: '.jpg',
+    format: 's3',
+    webhook_auth: { type: 'oauth2', client_id: 'c', client_secret: 'oauth-secret', token_url: 'http://h/token' },
+    signing_secrets: ['whsec_one', 'whsec_two']
   })
   assert.equal(last('POST').url, '/api/buckets/b/subscriptions')
   assert.equal(last('POST').auth, 'Bearer contract-token')

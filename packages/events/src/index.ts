@@ -9,7 +9,7 @@ export type EventType = z.infer<typeof EventType>
  * A control character there is refused by the HTTP client on every attempt, or would split
  * the header, so such an entry is malformed from the start rather than worth a retry.
  */
-const HeaderText = z.string().regex(/^[^\x00-\x1f\x7f]*$/, 'must not contain control characters')
+const HeaderText = z.string().regex(/^\P{Cc}*$/u, 'must not contain control characters')
 
 /**
  * One change of one object, as the monitor writes it on the queue: seed 000's payload

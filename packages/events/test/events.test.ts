@@ -3,8 +3,18 @@ import assert from 'node:assert/strict'
 import { decodeEvent, eventId } from '@internal/events'
 
 const original = {
-  bucket: 'b5k', key: 'seed/d0000/obj-0000001.dat', region: '127.0.0.1:4569', etag: 'c7a1', size: 256, last_modified: 1795303151,
-  event_type: 'created', content_type: 'application/octet-stream', metadata: { seq: '1' }, detection_time: 1795303289.83205, is_recent: true, retry_count: 0
+  bucket: 'b5k',
+  key: 'seed/d0000/obj-0000001.dat',
+  region: '127.0.0.1:4569',
+  etag: 'c7a1',
+  size: 256,
+  last_modified: 1795303151,
+  event_type: 'created',
+  content_type: 'application/octet-stream',
+  metadata: { seq: '1' },
+  detection_time: 1795303289.83205,
+  is_recent: true,
+  retry_count: 0
 }
 
 test('the same change gets the same id; another change another', () => {

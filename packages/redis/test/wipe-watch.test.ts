@@ -11,7 +11,10 @@ test('a wipe is told once; a recovery that fails is tried again on the next chec
   let wipes = 0
   let attempts = 0
   const watch = new RedisWipeWatch({
-    redis, key: 'wf:marker', intervalMs: 60_000, now: () => 1_000,
+    redis,
+    key: 'wf:marker',
+    intervalMs: 60_000,
+    now: () => 1_000,
     onWiped: () => { wipes++ },
     recover: async () => { if (++attempts === 1) throw new Error('seed failed') }
   })

@@ -1,5 +1,5 @@
 export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from './logger.ts'
-export { createRegistry, Counter, Gauge, Histogram, Registry } from './metrics.ts'
+export { createRegistry, trackConfigSubscription, Counter, Gauge, Histogram, Registry } from './metrics.ts'
 export { registerHealthRoutes, type Readiness, type HealthDeps } from './health.ts'
 export { toError } from './errors.ts'
 export { closeWithDeadline, withDeadline } from './shutdown.ts'

@@ -52,7 +52,10 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   const queue = createDeliveryQueue(redis, keys)
   const store = createBucketStore(redis, keys)
   const buckets = new BucketRegistry({
-    store, keys, subscriber: deps.subscriber, checkIntervalMs: config.redis.config_check_interval_ms,
+    store,
+    keys,
+    subscriber: deps.subscriber,
+    checkIntervalMs: config.redis.config_check_interval_ms,
     onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed'),
     onSubscription: up => up ? log.info('config subscription up') : log.error('config subscription lost: bucket changes arrive through the periodic version check until it is back')
   })
@@ -68,8 +71,18 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   const pool = { size: () => Math.max(1, Math.min(c.webhook_threads, threadLimit())), endpoints: endpoints.count }
   const { handle, agent, prune } = createDelivery(deps, keys, queue, { get: n => buckets.get(n), fetch: n => store.get(n) }, pool, metrics)
   const worker = startWorker({
-    queue, blocking: deps.blocking, consumerId: deps.consumerId, handle, threads: c.webhook_threads, batchSize: c.batch_size,
-    pollSec: c.polling_interval, prefetch: deps.prefetch ?? c.batch_size, visibilityMs: c.visibility_timeout * 1000, now, log, ...deps.timers,
+    queue,
+    blocking: deps.blocking,
+    consumerId: deps.consumerId,
+    handle,
+    threads: c.webhook_threads,
+    batchSize: c.batch_size,
+    pollSec: c.polling_interval,
+    prefetch: deps.prefetch ?? c.batch_size,
+    visibilityMs: c.visibility_timeout * 1000,
+    now,
+    log,
+    ...deps.timers,
     onReclaimed: n => metrics?.reclaimed.inc(n),
     threadLimit
   })
@@ -107,11 +120,20 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
   const breakers = createBreakers({ threshold: wh.circuit_threshold, resetMs: wh.circuit_reset_time * 1000, now, onStateChange: (e, s) => { metrics?.breakerState(e, s); log.info({ endpoint: e, state: s }, 'circuit breaker state changed') } })
   const slots = createEndpointSlots({ maxPerEndpoint: wh.max_per_endpoint, poolSize: pool.size, knownEndpoints: pool.endpoints, maxDeferMs: Math.min(2000, timeoutMs), now })
   const handle = createHandler({
-    queue, consumerId: deps.consumerId, buckets, resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets, { now }),
-    tokens, breakers, slots,
+    queue,
+    consumerId: deps.consumerId,
+    buckets,
+    resolveTarget: createTargetResolver({ defaultUrl: wh.url, oauth: config.oauth }, deps.secrets, { now }),
+    tokens,
+    breakers,
+    slots,
     post: req => postWebhook(req, { dispatcher: agent, policy, timeoutMs, userAgent: wh.user_agent, now }),
     retry: retryPolicy(config, deps.retryBaseMs ?? 1000),
-    markGone: createGoneMarker(redis, keys, now), metrics, log, now, random: deps.random ?? Math.random,
+    markGone: createGoneMarker(redis, keys, now),
+    metrics,
+    log,
+    now,
+    random: deps.random ?? Math.random,
     tokenWaitMs: Math.min(wh.circuit_reset_time, wh.max_backoff) * 1000
   })
   /** Forgets circuits (and their metric series) and slot timings of origins no bucket uses. */

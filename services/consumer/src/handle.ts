@@ -95,8 +95,15 @@ export function createHandler (deps: HandlerDeps) {
     const requestId = event.request_id ?? requestIdFor(claimed.entry)
     const started = now()
     const request: WebhookRequest = {
-      url: target.url, fields: claimed.fields, raw: claimed.entry, eventId: event.event_id, bucket: event.bucket, eventType: event.event_type,
-      attempt: attemptNo, requestId, signingKey: target.signingKey
+      url: target.url,
+      fields: claimed.fields,
+      raw: claimed.entry,
+      eventId: event.event_id,
+      bucket: event.bucket,
+      eventType: event.event_type,
+      attempt: attemptNo,
+      requestId,
+      signingKey: target.signingKey
     }
     const result = await sendWithAuth(request, target.credentials, deps.tokens, deps.post) // never throws
     const durationMs = now() - started

@@ -4,7 +4,7 @@ import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
 import { awaitRedis, checkRedis, createKeys, createRedis, createSubscriber, RedisWipeWatch } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, startupMessage, toError, unsupportedNode, Counter, Gauge } from '@internal/telemetry'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, startupMessage, toError, unsupportedNode, trackConfigSubscription, Counter } from '@internal/telemetry'
 import { loadConsumerConfig } from './config.ts'
 import { startConsumer } from './consumer.ts'
 
@@ -20,7 +20,7 @@ const nodeProblem = unsupportedNode()
 if (nodeProblem) fail(new Error(nodeProblem))
 const { config, env } = (() => { try { return loadConsumerConfig(process.env) } catch (err) { return fail(err) } })()
 const log = createLogger({ service: 'webhook-consumer', level: config.logLevel })
-const registry = createRegistry({ service: 'webhook-consumer' })
+const registry = createRegistry()
 const usesSentinel = config.redis.sentinel_host !== null
 const consumerId = env.CONSUMER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
 
@@ -37,14 +37,16 @@ const secrets = (() => { try { return createSecretStore(env, redis, keys) } catc
 const consumer = await startConsumer({ config, redis, blocking, subscriber, secrets, log, registry, consumerId }).catch(fail)
 // A rotated signing or OAuth client secret is read fresh at once, not after the cache's TTL.
 invalidateSecretsOnChange(consumer.buckets, secrets)
-const wipes = new Counter({ name: 'consumer_redis_wiped_total', help: 'Times this replica found Redis emptied (its instance marker gone or replaced)', registers: [registry] })
+const wipes = new Counter({ name: 'watch_folder_redis_wiped_total', help: 'Times this replica found Redis emptied (its instance marker gone or replaced)', registers: [registry] })
 const wipeWatch = new RedisWipeWatch({
-  redis, key: keys.instanceMarker, intervalMs: config.redis.config_check_interval_ms,
+  redis,
+  key: keys.instanceMarker,
+  intervalMs: config.redis.config_check_interval_ms,
   onError: err => log.warn({ err: toError(err) }, 'redis wipe check failed'),
   onWiped: () => { wipes.inc(); log.error('redis lost its data (instance marker gone): queued events and bucket configs written before are gone') }
 })
 await wipeWatch.start().catch(fail)
-new Gauge({ name: 'consumer_config_subscription_up', help: '1 while bucket config changes arrive through pub/sub, 0 while only the periodic check sees them', registers: [registry], collect () { this.set(consumer.buckets.subscribed ? 1 : 0) } })
+trackConfigSubscription(registry, () => consumer.buckets.subscribed)
 let closing = false
 
 const app = Fastify({ logger: false })

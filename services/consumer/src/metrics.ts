@@ -2,13 +2,13 @@ import { Counter, Gauge, Histogram, type Registry } from '@internal/telemetry'
 import type { QueueDepths } from '@internal/redis'
 import type { BreakerState } from './breaker.ts'
 
-const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 }
+const BREAKER_STATES: BreakerState[] = ['closed', 'half_open', 'open']
 
 /** The consumer's metrics on an injected registry; the queue depths are read at scrape time. */
 export function createConsumerMetrics (registry: Registry, depths: () => Promise<QueueDepths>) {
   const registers = [registry]
   const depthGauge = new Gauge({
-    name: 'consumer_queue_depth',
+    name: 'watch_folder_queue_depth',
     help: 'Entries in the delivery lists (queue, processing, retry, dead_letter)',
     labelNames: ['list'],
     registers,
@@ -21,18 +21,18 @@ export function createConsumerMetrics (registry: Registry, depths: () => Promise
       this.set({ list: 'dead_letter' }, d.deadLetter)
     }
   })
-  const breaker = new Gauge({ name: 'consumer_breaker_state', help: 'Circuit state per endpoint origin: 0 closed, 1 half-open, 2 open', labelNames: ['endpoint'], registers })
+  const breaker = new Gauge({ name: 'watch_folder_breaker_state', help: 'Circuit state per endpoint origin: 1 on the series of the current state (closed, half_open, open), 0 on the others', labelNames: ['endpoint', 'state'], registers })
   return {
     depthGauge,
-    deliveries: new Counter({ name: 'consumer_deliveries_total', help: 'Settled attempts by outcome: delivered, retry, dead, deferred', labelNames: ['outcome'], registers }),
-    duration: new Histogram({ name: 'consumer_delivery_duration_seconds', help: 'Time from sending a webhook to its answer', registers, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] }),
-    latency: new Histogram({ name: 'consumer_detection_to_delivery_seconds', help: 'Time from detection by the monitor to a delivered webhook', registers, buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600] }),
-    retries: new Counter({ name: 'consumer_retries_total', help: 'Attempts scheduled for a later retry', registers }),
-    tokenFetches: new Counter({ name: 'consumer_token_fetches_total', help: 'OAuth2 token requests by result', labelNames: ['result'], registers }),
-    reclaimed: new Counter({ name: 'consumer_reclaimed_total', help: 'Entries returned to the queue from silent consumers', registers }),
-    breakerState (endpoint: string, state: BreakerState) { breaker.set({ endpoint }, BREAKER_VALUE[state]) },
+    deliveries: new Counter({ name: 'watch_folder_deliveries_total', help: 'Settled attempts by outcome: delivered, retry, dead, deferred', labelNames: ['outcome'], registers }),
+    duration: new Histogram({ name: 'watch_folder_delivery_duration_seconds', help: 'Time from sending a webhook to its answer', registers, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] }),
+    latency: new Histogram({ name: 'watch_folder_detection_to_delivery_seconds', help: 'Time from detection by the monitor to a delivered webhook', registers, buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600] }),
+    retries: new Counter({ name: 'watch_folder_retries_total', help: 'Attempts scheduled for a later retry', registers }),
+    tokenFetches: new Counter({ name: 'watch_folder_token_fetches_total', help: 'OAuth2 token requests by result', labelNames: ['result'], registers }),
+    reclaimed: new Counter({ name: 'watch_folder_reclaimed_total', help: 'Entries returned to the queue from silent consumers', registers }),
+    breakerState (endpoint: string, state: BreakerState) { for (const s of BREAKER_STATES) breaker.set({ endpoint, state: s }, s === state ? 1 : 0) },
     /** Drops an endpoint's series, so an alert on an open circuit stops once no bucket uses it. */
-    breakerRemoved (endpoint: string) { breaker.remove({ endpoint }) }
+    breakerRemoved (endpoint: string) { for (const state of BREAKER_STATES) breaker.remove({ endpoint, state }) }
   }
 }
 

@@ -58,7 +58,7 @@ test('OAuth2 bucket: one token for many deliveries; a revoked token is replaced 
   assert.equal((await h.redis.llen(h.keys.deadLetter)), 0)
   assert.equal(tokenRequests, 2, 'the 401s share one new token')
   const metrics = await h.registry.metrics()
-  assert.match(metrics, /consumer_token_fetches_total\{result="ok"[^}]*\} 2/)
+  assert.match(metrics, /watch_folder_token_fetches_total\{result="ok"[^}]*\} 2/)
   assert.ok(!JSON.stringify(h.logs).includes(secretValue))
   assert.ok(!issued.some(t => JSON.stringify(h.logs).includes(t)), 'no token in the logs')
 })

@@ -17,9 +17,19 @@ before(async () => { receiver = await startReceiver() })
 after(async () => { await agent.close(); await strictAgent.close(); await receiver.close() })
 
 const queued = {
-  event_id: 'ev1', bucket: 'b5k', key: 'seed/d0000/obj-0000001.dat', region: '127.0.0.1:4569', etag: 'c7a1', size: 256,
-  last_modified: 1795303151, event_type: 'created', content_type: 'application/octet-stream', metadata: { seq: '1' },
-  detection_time: 1795303289.83205, is_recent: true, retry_count: 0
+  event_id: 'ev1',
+  bucket: 'b5k',
+  key: 'seed/d0000/obj-0000001.dat',
+  region: '127.0.0.1:4569',
+  etag: 'c7a1',
+  size: 256,
+  last_modified: 1795303151,
+  event_type: 'created',
+  content_type: 'application/octet-stream',
+  metadata: { seq: '1' },
+  detection_time: 1795303289.83205,
+  is_recent: true,
+  retry_count: 0
 }
 const request = (url: string, extra: Partial<WebhookRequest> = {}): WebhookRequest => ({
   url: new URL(url), fields: queued, eventId: 'ev1', bucket: 'b5k', eventType: 'created', attempt: 1, requestId: 'req-1', ...extra

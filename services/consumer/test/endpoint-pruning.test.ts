@@ -14,7 +14,7 @@ test('breaker series, circuits and slots of an endpoint go once no bucket uses i
     buckets: [bucketConfig(deleted, failing[0]!.url), bucketConfig(kept, failing[1]!.url)],
     webhook: { circuit_threshold: 2, circuit_reset_time: 60, max_retries: 0 }
   })
-  const series = (r: { url: string }) => new RegExp(`consumer_breaker_state\\{endpoint="${new URL(r.url).origin}"[^}]*\\} 2`)
+  const series = (r: { url: string }) => new RegExp(`watch_folder_breaker_state\\{endpoint="${new URL(r.url).origin}"[^}]*state="open"[^}]*\\} 1`)
   await h.push(makeEvent(deleted, 1), makeEvent(deleted, 2), makeEvent(kept, 3), makeEvent(kept, 4))
   await waitFor(async () => { const m = await h.registry.metrics(); return failing.every(r => series(r).test(m)) && (await deadRecords(h)).length === 4 }, { what: 'both circuits open' })
   assert.match(await h.registry.metrics(), series(failing[0]!))

@@ -68,14 +68,30 @@ export async function startHarness (opts: HarnessOptions): Promise<Harness> {
   const logs: Array<Record<string, any>> = []
   const sink = new Writable({ write (chunk, _enc, cb) { for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line)); cb() } })
   const log = createLogger({ service: 'webhook-consumer', level: 'info', destination: sink })
-  const registry = createRegistry({ service: 'webhook-consumer', defaults: false })
+  const registry = createRegistry({ defaults: false })
   const deps: ConsumerDeps = {
-    config, redis, blocking, subscriber, secrets, log, registry, consumerId: opts.consumerId ?? `c-${randomUUID().slice(0, 8)}`,
-    now: opts.now, random: opts.random, retryBaseMs: opts.retryBaseMs ?? 50, timers: { heartbeatMs: 200, promoteMs: 20, reapMs: 300 }
+    config,
+    redis,
+    blocking,
+    subscriber,
+    secrets,
+    log,
+    registry,
+    consumerId: opts.consumerId ?? `c-${randomUUID().slice(0, 8)}`,
+    now: opts.now,
+    random: opts.random,
+    retryBaseMs: opts.retryBaseMs ?? 50,
+    timers: { heartbeatMs: 200, promoteMs: 20, reapMs: 300 }
   }
   const consumer = await startConsumer(deps)
   return {
-    consumer, keys: consumer.keys, redis, prefix, config, registry, logs,
+    consumer,
+    keys: consumer.keys,
+    redis,
+    prefix,
+    config,
+    registry,
+    logs,
     async push (...events) { if (events.length) await redis.rpush(consumer.keys.queue, ...events.map(e => typeof e === 'string' ? e : JSON.stringify(e))) },
     async stop () {
       await consumer.close(3000)
@@ -92,9 +108,18 @@ function createKeysFor (config: Config): Keys {
 /** A change event as the monitor would queue it. */
 export function makeEvent (bucket: string, i: number, extra: Partial<ChangeEvent> = {}): ChangeEvent {
   const base = {
-    bucket, key: `seed/d0000/obj-${String(i).padStart(7, '0')}.dat`, region: '127.0.0.1:4569', etag: `etag${i}`, size: 256,
-    last_modified: 1795303151, event_type: 'created' as const, content_type: 'application/octet-stream', metadata: { seq: String(i) },
-    detection_time: Date.now() / 1000, is_recent: true, ...extra
+    bucket,
+    key: `seed/d0000/obj-${String(i).padStart(7, '0')}.dat`,
+    region: '127.0.0.1:4569',
+    etag: `etag${i}`,
+    size: 256,
+    last_modified: 1795303151,
+    event_type: 'created' as const,
+    content_type: 'application/octet-stream',
+    metadata: { seq: String(i) },
+    detection_time: Date.now() / 1000,
+    is_recent: true,
+    ...extra
   }
   return { event_id: eventId(base), ...base }
 }

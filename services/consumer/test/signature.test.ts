@@ -6,8 +6,14 @@ import { signWebhook, signingKey } from '../src/signature.ts'
 import { webhookBody, webhookHeaders, type WebhookRequest } from '../src/deliver.ts'
 
 const request = (key: Buffer): WebhookRequest => ({
-  url: new URL('https://example.com/hook'), fields: { event_id: 'e1', bucket: 'b', key: 'k' }, eventId: 'e1', bucket: 'b', eventType: 'created',
-  attempt: 1, requestId: 'r1', signingKey: key
+  url: new URL('https://example.com/hook'),
+  fields: { event_id: 'e1', bucket: 'b', key: 'k' },
+  eventId: 'e1',
+  bucket: 'b',
+  eventType: 'created',
+  attempt: 1,
+  requestId: 'r1',
+  signingKey: key
 })
 
 test('a whsec_ secret signs as Standard Webhooks defines: verified by the standardwebhooks package', () => {

@@ -17,10 +17,10 @@ test('a first heartbeat that fails (Redis paused at start) neither rejects unhan
   const unhandled: unknown[] = []
   const onUnhandled = (err: unknown) => { unhandled.push(err) }
   process.on('unhandledRejection', onUnhandled)
-  let worker: Worker | undefined
+  const running: { worker?: Worker } = {}
   // One hook, in order: the worker, its connections, then the server.
   t.after(async () => {
-    await worker?.close(1000)
+    await running.worker?.close(1000)
     await redis.quit().catch(() => {})
     blocking.disconnect()
     await server.stop()
@@ -33,8 +33,15 @@ test('a first heartbeat that fails (Redis paused at start) neither rejects unhan
   const queue = createDeliveryQueue(redis, keys)
   await admin.client('PAUSE', 800, 'WRITE') // scripts wait: the first heartbeat times out
   const handled: string[] = []
-  worker = startWorker({
-    queue, blocking, consumerId: 'c1', threads: 2, batchSize: 10, pollSec: 0.2, visibilityMs: 5000, heartbeatMs: 200,
+  running.worker = startWorker({
+    queue,
+    blocking,
+    consumerId: 'c1',
+    threads: 2,
+    batchSize: 10,
+    pollSec: 0.2,
+    visibilityMs: 5000,
+    heartbeatMs: 200,
     log: createLogger({ service: 'test', level: 'silent' }),
     handle: async entry => { handled.push(entry); await queue.ack('c1', entry) }
   })

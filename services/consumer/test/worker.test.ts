@@ -35,8 +35,8 @@ test('delivers every event once, signed, with one log line per delivery and no s
   assert.equal(line.logger, 'webhook-consumer')
   assert.ok(!JSON.stringify(h.logs).includes(secret.slice(6)))
   const metrics = await h.registry.metrics()
-  assert.match(metrics, /consumer_deliveries_total\{outcome="delivered"[^}]*\} 50/)
-  assert.match(metrics, /consumer_queue_depth\{list="queue"[^}]*\} 0/)
+  assert.match(metrics, /watch_folder_deliveries_total\{outcome="delivered"[^}]*\} 50/)
+  assert.match(metrics, /watch_folder_queue_depth\{list="queue"[^}]*\} 0/)
 })
 
 test('500 then 200: delivered on the second attempt with the same request_id and retry_count 2', async () => {
@@ -117,7 +117,7 @@ test('while the circuit is open, events wait in the retry set without spending a
   assert.equal(r.requests.length, 1)
   const entries = (await waiting()).filter((_, i) => i % 2 === 0).map(e => JSON.parse(e))
   assert.deepEqual(entries.map(e => e.retry_count ?? 0).sort(), [0, 0, 0, 0, 1])
-  assert.match(await h.registry.metrics(), /consumer_breaker_state\{endpoint="http:\/\/127\.0\.0\.1:\d+"[^}]*\} 2/)
+  assert.match(await h.registry.metrics(), /watch_folder_breaker_state\{endpoint="http:\/\/127\.0\.0\.1:\d+"[^}]*state="open"[^}]*\} 1/)
 })
 
 test('receiver down for a while, then back: every event delivered, none lost', async () => {

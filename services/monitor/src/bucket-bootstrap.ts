@@ -25,8 +25,8 @@ export async function loadConfiguredBuckets ({ config, store, secrets, now }: Bo
   config.buckets.forEach((raw, i) => {
     const label = `buckets[${i}]${typeof raw.name === 'string' ? ` (${raw.name})` : ''}`
     const parsed = BucketInputFields.safeParse(raw)
-    if (!parsed.success) return void problems.push(...describeIssues(parsed.error.issues, label))
-    if (entries.some(e => e.bucket.stored.name === parsed.data.name)) return void problems.push(`${label}: bucket listed twice`)
+    if (!parsed.success) { problems.push(...describeIssues(parsed.error.issues, label)); return }
+    if (entries.some(e => e.bucket.stored.name === parsed.data.name)) { problems.push(`${label}: bucket listed twice`); return }
     entries.push({ bucket: normalizeBucketInput(parsed.data, { endpoint: config.defaults.endpoint }, nowIso), setsSwitch: raw.notifications_enabled !== undefined })
   })
   if (problems.length > 0) throw new ConfigError(problems)

@@ -64,7 +64,7 @@ async function removeEntries (deps: ScanDeps, target: ScanTarget, progress: Scan
   const types: Array<'deleted' | undefined> = []
   candidates.forEach((c, i) => {
     if (heads[i]?.error !== undefined) return // not known to be gone: the next scan asks again
-    if (heads[i]) return void progress.missedByListing++
+    if (heads[i]) { progress.missedByListing++; return }
     const event = push && c.watched ? encodeEvent(buildEvent(target, c.key, decodeFingerprint(c.fp), 'deleted', NO_HEAD, nowMs)) : ''
     args.push(c.key, c.fp, '', event)
     types.push(c.watched ? 'deleted' : undefined)

@@ -4,7 +4,7 @@ import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { BucketRegistry, createBucketStore, createNetworkPolicy, createSecretStore, invalidateSecretsOnChange, migrateLegacySecretNames } from '@internal/buckets'
 import { awaitRedis, checkRedis, createKeys, createRedis, createSubscriber, watchMasterChanges } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, startupMessage, toError, unsupportedNode, Counter, Gauge } from '@internal/telemetry'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, startupMessage, toError, unsupportedNode, trackConfigSubscription, Counter } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
 import { loadConfiguredBuckets } from './bucket-bootstrap.ts'
 import { watchRedisWipes } from './redis-wipe.ts'
@@ -35,7 +35,7 @@ if (nodeProblem) fail(new Error(nodeProblem))
 const { config, env } = (() => { try { return loadMonitorConfig(process.env) } catch (err) { return fail(err) } })()
 guardRegexBacktracking() // include/exclude patterns come from API users and the config file
 const log = createLogger({ service: 'bucket-monitor', level: config.logLevel })
-const promRegistry = createRegistry({ service: 'bucket-monitor' })
+const promRegistry = createRegistry()
 const usesSentinel = config.redis.sentinel_host !== null
 const owner = env.MONITOR_ID ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
 
@@ -45,7 +45,7 @@ const apiRedis = createApiRedis(config)
 for (const [name, conn] of Object.entries({ redis, subscriber, api: apiRedis })) {
   conn.on('error', err => log.warn({ err: toError(err), connection: name }, 'redis connection error'))
 }
-const failovers = new Counter({ name: 'monitor_redis_failovers_total', help: 'Redis master changes seen (Sentinel failovers)', registers: [promRegistry] })
+const failovers = new Counter({ name: 'watch_folder_redis_failovers_total', help: 'Redis master changes seen (Sentinel failovers)', registers: [promRegistry] })
 watchMasterChanges(redis, change => { failovers.inc(); log.warn(change, 'redis master changed') })
 await awaitRedis(redis, config.env.STARTUP_REDIS_TIMEOUT_MS).catch(fail)
 
@@ -61,16 +61,19 @@ const refused = await checkConfiguredBucketNetworks(config)
 if (refused.length > 0) fail(new ConfigError(refused.map(p => `${p} (list its network in webhook.allowed_networks to allow it)`)))
 const loaded = await loadConfiguredBuckets({ config, store, secrets, now: Date.now }).catch(fail)
 const registry = new BucketRegistry({
-  store, keys, subscriber, checkIntervalMs: config.redis.config_check_interval_ms,
+  store,
+  keys,
+  subscriber,
+  checkIntervalMs: config.redis.config_check_interval_ms,
   onError: err => log.warn({ err: toError(err) }, 'bucket registry refresh failed'),
   onSubscription: up => up ? log.info('config subscription up') : log.error({ checkIntervalMs: config.redis.config_check_interval_ms }, 'config subscription lost: bucket changes arrive through the periodic version check until it is back')
 })
-new Gauge({ name: 'monitor_config_subscription_up', help: '1 while bucket config changes arrive through pub/sub, 0 while only the periodic check sees them', registers: [promRegistry], collect () { this.set(registry.subscribed ? 1 : 0) } })
+trackConfigSubscription(promRegistry, () => registry.subscribed)
 invalidateSecretsOnChange(registry, secrets)
 await registry.start().catch(fail)
 const wipeWatch = await watchRedisWipes({ config, redis, keys, store, secrets, log: log.child({ component: 'redis' }), metrics: promRegistry }).catch(fail)
 
-const metrics = createMonitorMetrics(promRegistry, () => redis.llen(keys.queue), () => scheduler.stuckScans())
+const metrics = createMonitorMetrics(promRegistry, () => scheduler.stuckScans())
 const par = config.parallel
 const clients = new S3ClientCache({
   signingRegion: config.defaults.signing_region,
@@ -81,7 +84,15 @@ const clients = new S3ClientCache({
   onMiss: () => metrics.clientCacheMisses.inc()
 })
 const scheduler = new Scheduler({
-  redis, keys, scripts: monitorScripts(redis), log: log.child({ component: 'scanner' }), metrics, owner, registry, secrets, clients,
+  redis,
+  keys,
+  scripts: monitorScripts(redis),
+  log: log.child({ component: 'scanner' }),
+  metrics,
+  owner,
+  registry,
+  secrets,
+  clients,
   pageSize: config.defaults.max_objects_per_batch,
   headFailures: new HeadFailures(),
   stateTtlSec: config.redis.ttl,
@@ -112,13 +123,26 @@ registerHealthRoutes(app, {
     // A wiped Redis is shown (from the first time this replica saw it) but keeps the replica ready:
     // the config file's buckets are back at once, and the API must stay reachable to add the others.
     return {
-      ready, ...health, ...wipeWatch.readinessDetail(), secrets: secretStore.ok ? 'ok' : 'error', config_subscription: registry.subscribed ? 'ok' : 'down',
-      closing, stuck_scans: stuck, buckets_timing_out: scheduler.timingOut
+      ready,
+      ...health,
+      ...wipeWatch.readinessDetail(),
+      secrets: secretStore.ok ? 'ok' : 'error',
+      config_subscription: registry.subscribed ? 'ok' : 'down',
+      closing,
+      stuck_scans: stuck,
+      buckets_timing_out: scheduler.timingOut
     }
   }
 })
 await registerApi(app, {
-  config, log: log.child({ component: 'api' }), redis: apiRedis, keys, registry, secrets, scans: scheduler, metrics: promRegistry,
+  config,
+  log: log.child({ component: 'api' }),
+  redis: apiRedis,
+  keys,
+  registry,
+  secrets,
+  scans: scheduler,
+  metrics: promRegistry,
   auth: { jwtSecret: env.JWT_SECRET, clientId: env.API_CLIENT_ID, clientSecret: env.API_CLIENT_SECRET }
 }).catch(fail)
 await app.listen({ host: config.httpHost, port: config.httpPort }).catch(fail)

@@ -1,32 +1,26 @@
 import { Counter, Gauge, Histogram, type Registry } from '@internal/telemetry'
 
-/** The monitor's Prometheus metrics, on the given registry. */
-export function createMonitorMetrics (registry: Registry, queueLength?: () => Promise<number>, stuckScans?: () => number) {
+/** The monitor's Prometheus metrics, on the given registry (the queue's length is the consumer's `watch_folder_queue_depth`). */
+export function createMonitorMetrics (registry: Registry, stuckScans?: () => number) {
   const registers = [registry]
   return {
-    scanSeconds: new Histogram({ name: 'monitor_scan_duration_seconds', help: 'Duration of bucket scans', labelNames: ['outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], registers }),
-    scans: new Counter({ name: 'monitor_scans_total', help: 'Bucket scans by outcome (ok, error, aborted, lost)', labelNames: ['outcome'], registers }),
-    objectsListed: new Counter({ name: 'monitor_objects_listed_total', help: 'Objects listed by scans', registers }),
-    events: new Counter({ name: 'monitor_events_total', help: 'Change events enqueued, by type', labelNames: ['type'], registers }),
-    scanErrors: new Counter({ name: 'monitor_scan_errors_total', help: 'Failed scans, by error kind', labelNames: ['kind'], registers }),
-    leasesHeld: new Gauge({ name: 'monitor_leases_held', help: 'Bucket leases this replica holds (scans running)', registers }),
-    clientCacheHits: new Counter({ name: 'monitor_s3_client_cache_hits_total', help: 'S3 client cache hits', registers }),
-    clientCacheMisses: new Counter({ name: 'monitor_s3_client_cache_misses_total', help: 'S3 client cache misses', registers }),
-    s3RequestTimeouts: new Counter({ name: 'monitor_s3_request_timeouts_total', help: 'S3 requests ended by a deadline (connect, first byte, idle body or whole answer)', labelNames: ['operation'], registers }),
+    scanSeconds: new Histogram({ name: 'watch_folder_scan_duration_seconds', help: 'Duration of bucket scans', labelNames: ['outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], registers }),
+    scans: new Counter({ name: 'watch_folder_scans_total', help: 'Bucket scans by outcome (ok, error, aborted, lost)', labelNames: ['outcome'], registers }),
+    objectsListed: new Counter({ name: 'watch_folder_objects_listed_total', help: 'Objects listed by scans', registers }),
+    events: new Counter({ name: 'watch_folder_events_total', help: 'Change events enqueued, by type', labelNames: ['type'], registers }),
+    scanErrors: new Counter({ name: 'watch_folder_scan_errors_total', help: 'Failed scans, by error kind', labelNames: ['kind'], registers }),
+    leasesHeld: new Gauge({ name: 'watch_folder_leases_held', help: 'Bucket leases this replica holds (scans running)', registers }),
+    clientCacheHits: new Counter({ name: 'watch_folder_s3_client_cache_hits_total', help: 'S3 client cache hits', registers }),
+    clientCacheMisses: new Counter({ name: 'watch_folder_s3_client_cache_misses_total', help: 'S3 client cache misses', registers }),
+    s3RequestTimeouts: new Counter({ name: 'watch_folder_s3_request_timeouts_total', help: 'S3 requests ended by a deadline (connect, first byte, idle body or whole answer)', labelNames: ['operation'], registers }),
     scansStuck: new Gauge({
-      name: 'monitor_scans_stuck',
+      name: 'watch_folder_scans_stuck',
       help: 'Scans still running past parallel.scan_timeout (their abort did not end them)',
       registers,
       collect () { if (stuckScans) this.set(stuckScans()) }
     }),
-    deletionPasses: new Counter({ name: 'monitor_deletion_passes_total', help: 'Scans that needed a deletion pass', registers }),
-    unorderedListings: new Counter({ name: 'monitor_unordered_listings_total', help: 'Listings out of key order (deletions skipped)', registers }),
-    queueLength: new Gauge({
-      name: 'monitor_queue_length',
-      help: 'Events waiting on the queue',
-      registers,
-      async collect () { if (queueLength) this.set(await queueLength().catch(() => Number.NaN)) }
-    })
+    deletionPasses: new Counter({ name: 'watch_folder_deletion_passes_total', help: 'Scans that needed a deletion pass', registers }),
+    unorderedListings: new Counter({ name: 'watch_folder_unordered_listings_total', help: 'Listings out of key order (deletions skipped)', registers })
   }
 }
 

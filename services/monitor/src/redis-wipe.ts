@@ -21,7 +21,7 @@ export interface WipeDeps {
  */
 export async function watchRedisWipes (deps: WipeDeps): Promise<RedisWipeWatch> {
   const { config, log } = deps
-  const wipes = new Counter({ name: 'monitor_redis_wiped_total', help: 'Times this replica found Redis emptied (its instance marker gone or replaced)', registers: [deps.metrics] })
+  const wipes = new Counter({ name: 'watch_folder_redis_wiped_total', help: 'Times this replica found Redis emptied (its instance marker gone or replaced)', registers: [deps.metrics] })
   const watch = new RedisWipeWatch({
     redis: deps.redis,
     key: deps.keys.instanceMarker,

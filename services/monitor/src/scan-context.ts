@@ -68,7 +68,17 @@ export interface ScanProgress {
 
 export function newProgress (startedAt: number): ScanProgress {
   return {
-    startedAt, pages: 0, listed: 0, known: 0, changed: 0, skipped: 0, ordered: true, deletionPass: false, missedByListing: 0, firstScan: false, notificationsOn: true,
+    startedAt,
+    pages: 0,
+    listed: 0,
+    known: 0,
+    changed: 0,
+    skipped: 0,
+    ordered: true,
+    deletionPass: false,
+    missedByListing: 0,
+    firstScan: false,
+    notificationsOn: true,
     events: { created: 0, updated: 0, detected: 0, deleted: 0 }
   }
 }

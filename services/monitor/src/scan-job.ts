@@ -79,7 +79,11 @@ async function prepareTarget (deps: JobDeps, bucket: Bucket, signal: AbortSignal
   const client = deps.clients.get(bucket.name, bucket.endpoint, { accessKey, secretKey }, bucket.signing_region ?? deps.defaults.signingRegion)
   const host = endpointHost(bucket.endpoint)
   return {
-    bucket, client, region: deps.regions.get(host).forBucket(bucket.name), regionName: host, signal,
+    bucket,
+    client,
+    region: deps.regions.get(host).forBucket(bucket.name),
+    regionName: host,
+    signal,
     filter: createKeyFilter(bucket.include, bucket.exclude),
     firstScan: bucket.first_scan ?? deps.defaults.firstScan,
     requestDeadlineMs: (deps.deadlines ?? DEFAULT_DEADLINES).requestMs,
@@ -123,8 +127,14 @@ async function finish (deps: JobDeps, bucket: Bucket, due: number, progress: Sca
   const failures = outcome === 'error' ? Number(await deps.redis.hget(deps.keys.bucketStatus(bucket.name), 'consecutive_failures') ?? 0) + 1 : 0
   const next = outcome === 'error' ? now + backoffMs(failures, deps.random) : outcome === 'aborted' ? now : nextDue(now, intervalMs(deps, bucket), due)
   const report: ScanReport = {
-    outcome, startedAt: progress.startedAt, durationMs: now - progress.startedAt, listed: progress.listed,
-    events: progress.events, nextDue: next, now, error: failure && describeError(failure),
+    outcome,
+    startedAt: progress.startedAt,
+    durationMs: now - progress.startedAt,
+    listed: progress.listed,
+    events: progress.events,
+    nextDue: next,
+    now,
+    error: failure && describeError(failure),
     ...(failure instanceof ScanError && { errorCode: failure.code })
   }
   const name = bucket.name

@@ -196,7 +196,8 @@ export class Scheduler {
     if (!after) {
       this.#timingOut.delete(name)
       this.#stops.get(name)?.abort(new Error('bucket removed'))
-      return void clients.drop(name)
+      clients.drop(name)
+      return
     }
     if (!before) {
       this.#pending.add(name)

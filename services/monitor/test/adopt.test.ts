@@ -25,17 +25,30 @@ after(async () => { await server.stop(); await s3.stop(); await fake.close() })
 /** Writes Redis the way the Python service leaves it (notes, sections 2 and 4). */
 async function fillLikeTheOriginal (redis: ReturnType<RedisServer['client']>, listing: Array<{ Key?: string, ETag?: string, Size?: number, LastModified?: Date }>) {
   await redis.set('linode:objstore:config:bucket:legacy-one', JSON.stringify({
-    name: 'legacy-one', endpoint: s3.endpoint, webhook_url: 'https://hooks.example/one', status: 'active', added_at: '2026-11-21T23:25:21.244967',
+    name: 'legacy-one',
+    endpoint: s3.endpoint,
+    webhook_url: 'https://hooks.example/one',
+    status: 'active',
+    added_at: '2026-11-21T23:25:21.244967',
     webhook_auth: { type: 'oauth2', client_id: 'hook-client', client_secret: 'plain-client-secret', token_url: 'https://auth.example/token' }
   }))
   // After /api/buckets/update the original also wrote the S3 keys into the JSON (its defect 23).
   await redis.set('linode:objstore:config:bucket:legacy-two', JSON.stringify({
-    name: 'legacy-two', endpoint: 'us-iad-1.linodeobjects.com', webhook_url: 'https://hooks.example/two', status: 'active',
-    added_at: '2026-11-01T10:00:00.000000', updated_at: '2026-11-02T10:00:00.000000', access_key: 'PLAINAK2', secret_key: 'plain-secret-key-two'
+    name: 'legacy-two',
+    endpoint: 'us-iad-1.linodeobjects.com',
+    webhook_url: 'https://hooks.example/two',
+    status: 'active',
+    added_at: '2026-11-01T10:00:00.000000',
+    updated_at: '2026-11-02T10:00:00.000000',
+    access_key: 'PLAINAK2',
+    secret_key: 'plain-secret-key-two'
   }))
   // An OAuth update without token_url lost it (defect 32).
   await redis.set('linode:objstore:config:bucket:legacy-three', JSON.stringify({
-    name: 'legacy-three', endpoint: 'us-iad-1.linodeobjects.com', webhook_url: 'https://hooks.example/three', status: 'active',
+    name: 'legacy-three',
+    endpoint: 'us-iad-1.linodeobjects.com',
+    webhook_url: 'https://hooks.example/three',
+    status: 'active',
     webhook_auth: { type: 'oauth2', client_id: 'c3', client_secret: 'plain-secret-three' }
   }))
   await redis.set('linode:objstore:config:bucket:Bad_Name', JSON.stringify({ name: 'Bad_Name', endpoint: 'x' }))

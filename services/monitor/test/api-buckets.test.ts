@@ -136,19 +136,40 @@ test('status: every bucket with switch, webhook, scan figures, last error, next 
   await s3.createBucket('status-1')
   assert.equal((await post('/api/buckets/add', seedBody('status-1', { webhook_url: 'http://127.0.0.1:7/gone' }))).statusCode, 201)
   await h.redis.hset(h.keys.bucketStatus('status-1'), {
-    last_scan_at: String(Date.parse('2026-11-22T00:59:00Z')), last_scan_duration_ms: '1234', objects_tracked: '42',
-    events_created: '40', events_updated: '2', last_error: 'AccessDenied', last_error_at: String(Date.parse('2026-11-22T00:58:00Z')),
-    next_scan_due: String(Date.parse('2026-11-22T01:00:00Z')), last_scan_outcome: 'error', scans_total: '3', consecutive_failures: '1', objects_listed: '42'
+    last_scan_at: String(Date.parse('2026-11-22T00:59:00Z')),
+    last_scan_duration_ms: '1234',
+    objects_tracked: '42',
+    events_created: '40',
+    events_updated: '2',
+    last_error: 'AccessDenied',
+    last_error_at: String(Date.parse('2026-11-22T00:58:00Z')),
+    next_scan_due: String(Date.parse('2026-11-22T01:00:00Z')),
+    last_scan_outcome: 'error',
+    scans_total: '3',
+    consecutive_failures: '1',
+    objects_listed: '42'
   })
   await h.redis.hset(h.keys.endpointStatus, 'http://127.0.0.1:7', JSON.stringify({ gone: true }))
   const res = await get('/api/bucket-notifications/status')
   assert.equal(res.statusCode, 200)
   const entry = res.json().buckets.find((b: { name: string }) => b.name === 'status-1')
   assert.deepEqual(entry, {
-    name: 'status-1', notifications_enabled: true, webhook_url: 'http://127.0.0.1:7/gone', endpoint: s3.endpoint,
-    last_scan_at: '2026-11-22T00:59:00.000Z', last_scan_duration_ms: 1234, last_scan_outcome: 'error', next_scan_due: '2026-11-22T01:00:00.000Z',
-    objects_tracked: 42, objects_listed: 42, scans_total: 3, consecutive_failures: 1, events: { created: 40, updated: 2, detected: 0, deleted: 0 },
-    last_error: 'AccessDenied', last_error_at: '2026-11-22T00:58:00.000Z', endpoint_gone: true
+    name: 'status-1',
+    notifications_enabled: true,
+    webhook_url: 'http://127.0.0.1:7/gone',
+    endpoint: s3.endpoint,
+    last_scan_at: '2026-11-22T00:59:00.000Z',
+    last_scan_duration_ms: 1234,
+    last_scan_outcome: 'error',
+    next_scan_due: '2026-11-22T01:00:00.000Z',
+    objects_tracked: 42,
+    objects_listed: 42,
+    scans_total: 3,
+    consecutive_failures: 1,
+    events: { created: 40, updated: 2, detected: 0, deleted: 0 },
+    last_error: 'AccessDenied',
+    last_error_at: '2026-11-22T00:58:00.000Z',
+    endpoint_gone: true
   })
   const one = await get('/api/buckets/status-1')
   assert.equal(one.json().status.objects_tracked, 42)
@@ -253,10 +274,14 @@ test('unknown API paths answer 404 in the error shape', async () => {
 
 test('buckets from the config file follow the same network rule', async () => {
   const { checkConfiguredBucketNetworks } = await import('../src/api/index.ts')
-  const config = { ...h.config, webhook: { ...h.config.webhook, allowed_networks: [] }, buckets: [
-    { name: 'file-ok', access_key: 'a', secret_key: 'b', endpoint: 'us-east-1.linodeobjects.com', webhook_url: 'https://hooks.example/x' },
-    { name: 'file-bad', access_key: 'a', secret_key: 'b', endpoint: 'http://127.0.0.1:9000', webhook_url: 'http://169.254.169.254/x' }
-  ] }
+  const config = {
+    ...h.config,
+    webhook: { ...h.config.webhook, allowed_networks: [] },
+    buckets: [
+      { name: 'file-ok', access_key: 'a', secret_key: 'b', endpoint: 'us-east-1.linodeobjects.com', webhook_url: 'https://hooks.example/x' },
+      { name: 'file-bad', access_key: 'a', secret_key: 'b', endpoint: 'http://127.0.0.1:9000', webhook_url: 'http://169.254.169.254/x' }
+    ]
+  }
   const problems = await checkConfiguredBucketNetworks(config, async host => host === 'hooks.example' || host.endsWith('linodeobjects.com') ? ['93.184.216.34'] : ['10.0.0.1'])
   assert.equal(problems.length, 2)
   assert.match(problems[0]!, /^buckets\[1\] \(file-bad\)\.endpoint: resolves to 127\.0\.0\.1/)

@@ -72,7 +72,12 @@ export async function startApi (opts: HarnessOptions = {}): Promise<Harness> {
   const log = opts.log ?? createLogger({ service: 'bucket-monitor', level: 'info', destination: opts.logDestination ?? { write () {} } })
   const app = Fastify({ loggerInstance: log })
   const deps: ApiDeps = {
-    config, log, redis, keys, registry, secrets,
+    config,
+    log,
+    redis,
+    keys,
+    registry,
+    secrets,
     scans: { async resync (bucket, o) { resyncs.push({ bucket, forget: o.forget }) } },
     auth: { jwtSecret: JWT_SECRET, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
     now: () => clock.now,
@@ -88,7 +93,17 @@ export async function startApi (opts: HarnessOptions = {}): Promise<Harness> {
     return res.json().access_token
   }
   return {
-    app, redis, server, keys, store, registry, secrets, config, clock, resyncs, token,
+    app,
+    redis,
+    server,
+    keys,
+    store,
+    registry,
+    secrets,
+    config,
+    clock,
+    resyncs,
+    token,
     async close () {
       await app.close()
       await registry.close()

@@ -28,8 +28,11 @@ after(async () => {
 })
 
 const form = (fields: Record<string, string>, headers: Record<string, string> = {}, ip = `10.40.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`) => h.app.inject({
-  method: 'POST', url: '/api/auth/token', payload: new URLSearchParams(fields).toString(),
-  headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, remoteAddress: ip
+  method: 'POST',
+  url: '/api/auth/token',
+  payload: new URLSearchParams(fields).toString(),
+  headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+  remoteAddress: ip
 })
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
 

@@ -33,8 +33,15 @@ function setup (now = () => Date.now()) {
   const prefix = `t${randomUUID().slice(0, 8)}`
   const keys = createKeys({ queueName: `${prefix}:queue`, deadLetterName: `${prefix}:dead`, statePrefix: `${prefix}:state:` })
   const deps: ScanDeps = {
-    redis, keys, scripts: monitorScripts(redis), log: createLogger({ service: 'test', level: 'silent' }),
-    pageSize: 1000, stateTtlSec: 3600, waitReplicas: 0, waitTimeoutMs: 100, now
+    redis,
+    keys,
+    scripts: monitorScripts(redis),
+    log: createLogger({ service: 'test', level: 'silent' }),
+    pageSize: 1000,
+    stateTtlSec: 3600,
+    waitReplicas: 0,
+    waitTimeoutMs: 100,
+    now
   }
   return { keys, deps }
 }
@@ -58,8 +65,14 @@ async function scanWith (deps: ScanDeps, opts: BucketOpts, { endpoint = fake.end
   await (switchOff ? redis.set(deps.keys.notificationsDisabled(bucket.name), 'true') : redis.del(deps.keys.notificationsDisabled(bucket.name)))
   try {
     await scanBucket({ ...deps, pageSize }, {
-      bucket, client, region: new Limiter(4), regionName: new URL(endpoint).host,
-      filter: createKeyFilter(bucket.include, bucket.exclude), firstScan: bucket.first_scan ?? 'emit', signal: new AbortController().signal, ...target
+      bucket,
+      client,
+      region: new Limiter(4),
+      regionName: new URL(endpoint).host,
+      filter: createKeyFilter(bucket.include, bucket.exclude),
+      firstScan: bucket.first_scan ?? 'emit',
+      signal: new AbortController().signal,
+      ...target
     }, progress)
     // The scheduler's finishScan marks a completed scan; tests mark it directly.
     await redis.set(deps.keys.lastScan(bucket.name), String(Math.floor(progress.startedAt / 1000)))
@@ -92,8 +105,17 @@ test('each event type with the exact payload (s3rver)', async () => {
   assert.ok(created)
   const lm = created.last_modified
   assert.deepEqual({ ...created, detection_time: 0 }, {
-    bucket: name, key: 'docs/a.txt', region, etag: '5d41402abc4b2a76b9719d911017c592', size: 5, last_modified: lm,
-    event_type: 'created', content_type: 'text/plain', metadata: { owner: 'ann' }, detection_time: 0, is_recent: true,
+    bucket: name,
+    key: 'docs/a.txt',
+    region,
+    etag: '5d41402abc4b2a76b9719d911017c592',
+    size: 5,
+    last_modified: lm,
+    event_type: 'created',
+    content_type: 'text/plain',
+    metadata: { owner: 'ann' },
+    detection_time: 0,
+    is_recent: true,
     event_id: eventId({ bucket: name, key: 'docs/a.txt', etag: '5d41402abc4b2a76b9719d911017c592', last_modified: lm, event_type: 'created' })
   })
   assert.ok(created.detection_time >= started / 1000 && created.detection_time <= Date.now() / 1000)
@@ -112,8 +134,17 @@ test('each event type with the exact payload (s3rver)', async () => {
   await scan(deps, { name }, s3.endpoint)
   const [deleted] = await drain(keys)
   assert.deepEqual({ ...deleted, detection_time: 0 }, {
-    bucket: name, key: 'docs/a.txt', region, etag: '5eb63bbbe01eeed093cb22bb8f5acdc3', size: 11, last_modified: updated!.last_modified,
-    event_type: 'deleted', content_type: 'application/octet-stream', metadata: {}, detection_time: 0, is_recent: true,
+    bucket: name,
+    key: 'docs/a.txt',
+    region,
+    etag: '5eb63bbbe01eeed093cb22bb8f5acdc3',
+    size: 11,
+    last_modified: updated!.last_modified,
+    event_type: 'deleted',
+    content_type: 'application/octet-stream',
+    metadata: {},
+    detection_time: 0,
+    is_recent: true,
     event_id: eventId({ bucket: name, key: 'docs/a.txt', etag: updated!.etag, last_modified: updated!.last_modified, event_type: 'deleted' })
   })
   assert.equal(await redis.hlen(keys.objectState(name)), 0)
@@ -130,9 +161,17 @@ test('an object older than 24 h is detected without a HeadObject', async () => {
   const [detected] = await drain(keys)
   assert.equal(fake.counts.head, heads)
   assert.deepEqual({ ...detected, detection_time: 0 }, {
-    bucket: name, key: 'archive/x.bin', region: new URL(fake.endpoint).host, etag: 'd41d8cd98f00b204e9800998ecf8427e', size: 0,
-    last_modified: Math.floor(lastModified / 1000), event_type: 'detected', content_type: 'application/octet-stream', metadata: {},
-    detection_time: 0, is_recent: false,
+    bucket: name,
+    key: 'archive/x.bin',
+    region: new URL(fake.endpoint).host,
+    etag: 'd41d8cd98f00b204e9800998ecf8427e',
+    size: 0,
+    last_modified: Math.floor(lastModified / 1000),
+    event_type: 'detected',
+    content_type: 'application/octet-stream',
+    metadata: {},
+    detection_time: 0,
+    is_recent: false,
     event_id: eventId({ bucket: name, key: 'archive/x.bin', etag: 'd41d8cd98f00b204e9800998ecf8427e', last_modified: Math.floor(lastModified / 1000), event_type: 'detected' })
   })
 })

@@ -64,14 +64,29 @@ async function fixture (t: { after: (fn: () => Promise<void>) => void }): Promis
     const registry = new BucketRegistry({ store, keys, subscriber: server.client(), checkIntervalMs: 60_000 })
     await registry.start()
     const scans: Array<[string, ScanReport]> = []
-    const metrics = createMonitorMetrics(createRegistry({ service: 'test', defaults: false }))
+    const metrics = createMonitorMetrics(createRegistry({ defaults: false }))
     const deps: SchedulerDeps = {
-      redis, keys, scripts: monitorScripts(redis), log: createLogger({ service: 'test', level: 'silent' }),
-      pageSize: 1000, stateTtlSec: 3600, waitReplicas: 0, waitTimeoutMs: 100, now: () => clock.t,
+      redis,
+      keys,
+      scripts: monitorScripts(redis),
+      log: createLogger({ service: 'test', level: 'silent' }),
+      pageSize: 1000,
+      stateTtlSec: 3600,
+      waitReplicas: 0,
+      waitTimeoutMs: 100,
+      now: () => clock.t,
       clients: new S3ClientCache({ signingRegion: 'us-east-1', maxAttempts: 1, onHit: () => metrics.clientCacheHits.inc(), onMiss: () => metrics.clientCacheMisses.inc() }),
-      secrets: createCachedSecretStore(secrets, { ttlMs: 60_000 }), regions: new LimiterMap(4), metrics, owner,
-      leaseTtlMs: 30_000, defaults: { pollingIntervalSec: 60, firstScan: 'emit', signingRegion: 'us-east-1' },
-      random: () => 0.5, registry, maxWorkers: 2, staggerMethod: 'hash', tickMs: 60_000,
+      secrets: createCachedSecretStore(secrets, { ttlMs: 60_000 }),
+      regions: new LimiterMap(4),
+      metrics,
+      owner,
+      leaseTtlMs: 30_000,
+      defaults: { pollingIntervalSec: 60, firstScan: 'emit', signingRegion: 'us-east-1' },
+      random: () => 0.5,
+      registry,
+      maxWorkers: 2,
+      staggerMethod: 'hash',
+      tickMs: 60_000,
       onScan: (name, report) => scans.push([name, report]),
       ...extra
     }

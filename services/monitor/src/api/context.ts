@@ -7,6 +7,12 @@ import type { CredentialCheck } from './credential-check.ts'
 import type { BucketLock } from './lock.ts'
 import { ApiError, badRequest } from './errors.ts'
 
+/** What the scanner offers the API (status, resync); implemented by the monitor's scheduler. */
+export interface ScanControl {
+  /** Scan the bucket as soon as possible; with `forget`, drop its object state first so everything is re-announced. */
+  resync (bucket: string, opts: { forget: boolean }): Promise<void>
+}
+
 /** What the bucket operations work with; built once by registerApi. */
 export interface BucketOpsContext {
   config: Config

@@ -15,7 +15,7 @@ const PAGE = `<!doctype html>
 <body><div id="swagger-ui"></div><script src="/api/docs/swagger-ui-bundle.js"></script><script src="/api/docs/init.js"></script></body>
 </html>
 `
-const INIT = `window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#swagger-ui', displayOperationId: true, deepLinking: true })\n`
+const INIT = 'window.ui = SwaggerUIBundle({ url: \'/api/openapi.json\', dom_id: \'#swagger-ui\', displayOperationId: true, deepLinking: true })\n'
 
 const FILES: Record<string, { type: string, body: () => string }> = {
   'swagger-ui.css': { type: 'text/css; charset=utf-8', body: () => readFileSync(join(dist, 'swagger-ui.css'), 'utf8') },

@@ -17,17 +17,12 @@ import { notificationRoutes } from './notification-routes.ts'
 import { deadLetterRoutes } from './dead-letter-routes.ts'
 import { openApiDocument } from './openapi.ts'
 import { registerDocs } from './docs.ts'
-import type { BucketOpsContext } from './context.ts'
+import type { BucketOpsContext, ScanControl } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
 
 export { createNetworkGuard, guardedLookup, systemLookup, type NetworkGuard, type NetworkProblem, type Lookup } from './network-guard.ts'
 export { createCredentialCheck, type CredentialCheck } from './credential-check.ts'
-
-/** What the scanner offers the API (status, resync); implemented by the monitor's scheduler. */
-export interface ScanControl {
-  /** Scan the bucket as soon as possible; with `forget`, drop its object state first so everything is re-announced. */
-  resync (bucket: string, opts: { forget: boolean }): Promise<void>
-}
+export type { ScanControl } from './context.ts'
 
 export interface ApiDeps {
   config: Config
@@ -78,7 +73,13 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
   const policy = createNetworkPolicy(config.webhook.allowed_networks)
   const deadline = createWriteDeadline(deps.redis, config.api.redis_timeout_ms)
   const ctx: BucketOpsContext = {
-    config, log: deps.log, redis: deps.redis, keys: deps.keys, secrets: deps.secrets, now, deadline,
+    config,
+    log: deps.log,
+    redis: deps.redis,
+    keys: deps.keys,
+    secrets: deps.secrets,
+    now,
+    deadline,
     store: createBucketStore(deps.redis, deps.keys, { deadline }),
     guard: createNetworkGuard(policy, deps.lookup),
     checkCredentials: deps.checkCredentials ?? createCredentialCheck({ policy }),

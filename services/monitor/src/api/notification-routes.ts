@@ -26,7 +26,10 @@ export function notificationRoutes (ctx: BucketOpsContext): RouteSpec[] {
   })
   return [
     {
-      method: 'GET', url: '/api/bucket-notifications/status', auth: true, operationId: 'getNotificationStatus',
+      method: 'GET',
+      url: '/api/bucket-notifications/status',
+      auth: true,
+      operationId: 'getNotificationStatus',
       description: 'The scan and notification status of every bucket, as one list.',
       summary: 'Every bucket: notifications on/off, webhook, last scan, objects tracked, events by type, last error, next scan',
       responses: { 200: { description: 'status', schema: StatusAnswer } },

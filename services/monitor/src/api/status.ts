@@ -35,9 +35,20 @@ export function statusEntry (bucket: Bucket, scan: ScanStatus, gone: Set<string>
 
 // A status hash the reader cannot parse shows as never scanned, with the reason, not as a 500.
 export const UNREADABLE: ScanStatus = {
-  last_scan_at: null, last_scan_duration_ms: null, last_scan_outcome: null, objects_listed: null, objects_tracked: 0,
-  events_created: 0, events_updated: 0, events_detected: 0, events_deleted: 0, scans_total: 0, consecutive_failures: 0,
-  last_error: 'scan status unreadable', last_error_at: null, next_scan_due: null
+  last_scan_at: null,
+  last_scan_duration_ms: null,
+  last_scan_outcome: null,
+  objects_listed: null,
+  objects_tracked: 0,
+  events_created: 0,
+  events_updated: 0,
+  events_detected: 0,
+  events_deleted: 0,
+  scans_total: 0,
+  consecutive_failures: 0,
+  last_error: 'scan status unreadable',
+  last_error_at: null,
+  next_scan_due: null
 }
 
 /** The scanner's status of these buckets (concurrent reads, pipelined by ioredis) and the consumer's gone endpoints. */

@@ -23,7 +23,7 @@ export function tokenRoute (auth: Auth, limit: number, metrics: ApiMetrics, log:
     description: 'OAuth2 client credentials (RFC 6749 section 4.4). Send either the JSON body `{"client_id", "client_secret"}`, or ' +
       '`grant_type=client_credentials` as application/x-www-form-urlencoded with the client in the body or in HTTP Basic; ' +
       'a form or Basic request gets RFC 6749 error codes (`invalid_client`, `invalid_request`, `unsupported_grant_type`, `invalid_scope`) in `error`. ' +
-      `Rate limited to api.token_rate_limit requests per client address and minute across every replica (RateLimit-* headers; 429 with Retry-After).`,
+      'Rate limited to api.token_rate_limit requests per client address and minute across every replica (RateLimit-* headers; 429 with Retry-After).',
     body: TokenRequest,
     bodyForms: { 'application/x-www-form-urlencoded': OAuthTokenForm },
     rateLimit: { max: limit, timeWindow: TOKEN_WINDOW_MS },
