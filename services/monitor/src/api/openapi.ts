@@ -17,15 +17,15 @@ const COMMON_RESPONSES: RouteSpec['responses'] = {
   500: { description: 'Internal error (no details in the answer; the log has them)', schema: ErrorAnswer },
   503: { description: 'Redis is unavailable (code REDIS_UNAVAILABLE, Retry-After: 5)', schema: ErrorAnswer }
 }
-const TAGS = [
-  { name: 'auth', description: 'Tokens for the API' },
-  { name: 'buckets', description: 'The watched buckets: add, change, delete, show, scan' },
-  { name: 'notifications', description: 'A bucket\'s webhooks on or off, and every bucket\'s status' },
-  { name: 'dead-letters', description: 'Events the consumer gave up on: list, replay, purge' },
-  { name: 'subscriptions', description: 'Receivers of a bucket\'s events, each with its own filters and format' },
-  { name: 'events', description: 'Delivery history and the live activity stream' },
-  { name: 'meta', description: 'This document' }
-]
+const TAG_DESCRIPTIONS: Record<string, string> = {
+  auth: 'Tokens for the API',
+  buckets: 'The watched buckets: add, change, delete, show, scan',
+  notifications: 'A bucket\'s webhooks on or off, and every bucket\'s status',
+  'dead-letters': 'Events the consumer gave up on: list, replay, purge',
+  subscriptions: 'Receivers of a bucket\'s events, each with its own filters and format',
+  events: 'Delivery history and the live activity stream',
+  meta: 'This document'
+}
 
 const refName = new Map<z.ZodType, string>(Object.entries(SCHEMA_DOCS).map(([name, doc]) => [doc.schema, name]))
 
@@ -51,7 +51,7 @@ export function openApiDocument (routes: RouteSpec[], serverUrl: string) {
       description: 'Manage the S3 buckets watch-folder watches and the webhooks it sends. Get a token from POST /api/auth/token (OAuth2 client credentials), then send it as `Authorization: Bearer TOKEN`; GET needs the read scope, everything else write. Every error answer is `{"error", "reason", "field"}`.'
     },
     servers: [{ url: serverUrl, description: 'This monitor' }],
-    tags: TAGS,
+    tags: usedTags(paths),
     components: {
       securitySchemes: {
         oauth2: {
@@ -101,6 +101,12 @@ function requestBody (route: RouteSpec) {
     description: route.bodyRequired === false ? 'Optional: the route takes no body too.' : 'The fields of the request.',
     content: { 'application/json': { schema: toSchema(route.body!, 'input') }, ...Object.fromEntries(forms) }
   }
+}
+
+// Only tags some operation uses: Redocly warns about a declared tag no operation has.
+function usedTags (paths: Record<string, Record<string, unknown>>) {
+  const used = new Set(Object.values(paths).flatMap(methods => Object.values(methods).flatMap(op => (op as { tags: string[] }).tags)))
+  return Object.entries(TAG_DESCRIPTIONS).filter(([tag]) => used.has(tag)).map(([tag, description]) => ({ name: tag, description }))
 }
 
 function tagOf (url: string): string {
