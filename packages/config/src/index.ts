@@ -29,7 +29,7 @@ const port = z.coerce.number().int().min(1).max(65535)
 const logLevel = z.string().transform(s => s.toLowerCase()).pipe(z.enum(['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical']))
   .transform(l => l === 'warning' ? 'warn' : l === 'critical' ? 'fatal' : l)
 
-/** Environment variables shared by both services (seed 001 plus the original's extras). */
+/** Environment variables shared by both services (those of the Python services, plus this implementation's). */
 export const BaseEnv = z.object({
   CONFIG_PATH: z.string().optional(),
   BUCKETS_PATH: z.string().optional(),

@@ -36,7 +36,7 @@ test('the token route issues an HS256 bearer token with scopes and the configure
   assert.equal((await get(body.access_token)).statusCode, 200)
 })
 
-test('the token route refuses bad credentials and bad bodies in the original shapes', async () => {
+test('the token route refuses bad credentials and bad bodies in the Python monitor\'s shapes', async () => {
   const post = (payload?: string | object, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
     h.app.inject({ method: 'POST', url: '/api/auth/token', payload, headers, remoteAddress: '10.1.1.1' })
   const wrong = await post({ client_id: CLIENT_ID, client_secret: 'nope' })
@@ -75,7 +75,7 @@ test('every protected route answers 401 without a token and with a bad one', asy
     noScopes: signed(claims({ scopes: undefined })),
     wrongAudience: jwt.sign(claims(), JWT_SECRET, { algorithm: 'HS256', issuer: 'watch-folder-monitor', audience: 'other' }),
     garbage: 'not.a.jwt',
-    emptySecret: hmacToken(claims(), '') // the original accepted a token signed with an empty JWT_SECRET (its defect 25)
+    emptySecret: hmacToken(claims(), '') // the Python monitor accepted a token signed with an empty JWT_SECRET
   }
   assert.equal((await get(hmacToken(claims(), JWT_SECRET))).statusCode, 200, 'the hand-made token is accepted with the right key')
   for (const [name, token] of Object.entries(bad)) {

@@ -38,7 +38,7 @@ async function redisDump (): Promise<string> {
   return parts.join('\n')
 }
 
-test('add: seed 000 body -> 201 in the original shape, config without secrets, secrets encrypted, every replica sees it', async () => {
+test('add: the Python monitor\'s body -> 201 in its answer shape, config without secrets, secrets encrypted, every replica sees it', async () => {
   await s3.createBucket('photos-1')
   const res = await post('/api/buckets/add', seedBody('photos-1', { client_id: 'hook-client', client_secret: 'hook-secret-value', token_url: 'http://127.0.0.1:9/token', signing_secret: 'whsec_c2lnbmluZy1zZWNyZXQtdmFsdWU=' }))
   assert.equal(res.statusCode, 201, res.body)
@@ -112,7 +112,7 @@ test('add: bad input -> 400 naming the field and the reason, nothing stored', as
   assert.equal(await h.redis.exists(h.keys.bucketConfig('x1-bucket')), 0)
 })
 
-test('enable / disable: the original flag key, shapes and errors', async () => {
+test('enable / disable: the Python monitor\'s flag key, shapes and errors', async () => {
   await s3.createBucket('toggle-1')
   assert.equal((await post('/api/buckets/add', seedBody('toggle-1'))).statusCode, 201)
   const off = await post('/api/bucket-notifications/disable?bucket=toggle-1')
@@ -243,7 +243,7 @@ test('resync: 202, forwarded to the scanner with forget, 404 for an unknown buck
   assert.equal((await post('/api/buckets/photos-1/resync?forget=maybe')).statusCode, 400)
 })
 
-test('delete: secrets, config, switch, schedule, state, status and the original per-object strings; then Redis holds nothing of it', async () => {
+test('delete: secrets, config, switch, schedule, state, status and the Python monitor\'s per-object strings; then Redis holds nothing of it', async () => {
   await s3.createBucket('doomed-1')
   assert.equal((await post('/api/buckets/add', seedBody('doomed-1', { signing_secret: 'a-signing-secret-1234' }))).statusCode, 201)
   await post('/api/bucket-notifications/disable?bucket=doomed-1')

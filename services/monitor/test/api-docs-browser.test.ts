@@ -8,7 +8,7 @@ import { startApi, type Harness } from './api-harness.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 // Without the background-networking flags Chromium keeps calling Google's hosts, which this
-// machine's closed network refuses (test-infra notes, section 7).
+// machine's closed network refuses, many at a time.
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
 
 let h: Harness

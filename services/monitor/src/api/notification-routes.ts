@@ -4,7 +4,7 @@ import { UNREADABLE, readStatuses, statusEntry } from './status.ts'
 import type { BucketOpsContext } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
 
-/** The original's notification routes: status of every bucket, enable, disable. */
+/** The notification routes the Python monitor had: status of every bucket, enable, disable. */
 export function notificationRoutes (ctx: BucketOpsContext): RouteSpec[] {
   const toggle = (enabled: boolean): RouteSpec => ({
     method: 'POST',

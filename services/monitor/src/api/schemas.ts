@@ -26,7 +26,7 @@ export const TokenAnswer = z.object({
 
 export const ErrorAnswer = z.object({ error: z.string(), message: z.string().optional(), field: z.string().optional(), reason: z.string().optional() })
 
-/** POST /api/buckets/add: seed 000's body plus the optional fields; unknown fields refused. */
+/** POST /api/buckets/add: the Python monitor's body plus the optional fields; unknown fields refused. */
 export const AddBucketBody = BucketInputFields.strict()
 
 const WebhookAuthUpdate = WebhookAuthInput.extend({

@@ -8,13 +8,13 @@ export interface TokenClaim {
   clientSecret: string
   /** Scopes asked for (`scope` of RFC 6749 §3.3); undefined: every scope of the client. */
   scope?: string[]
-  /** `oauth`: a form body or HTTP Basic, answered with RFC 6749 §5.2 error codes; `json`: the original body and messages. */
+  /** `oauth`: a form body or HTTP Basic, answered with RFC 6749 §5.2 error codes; `json`: the JSON body and messages the Python monitor answered. */
   style: 'oauth' | 'json'
   basic: boolean
 }
 
 /**
- * Reads a token request in either form: the original JSON body `{client_id, client_secret}`,
+ * Reads a token request in either form: the JSON body `{client_id, client_secret}`,
  * or RFC 6749 §4.4 `grant_type=client_credentials` as application/x-www-form-urlencoded with
  * the client in the body (§2.3.1) or in HTTP Basic.
  */

@@ -10,7 +10,7 @@ import type { Logger } from '@internal/telemetry'
 export const TOKEN_WINDOW_MS = 60_000
 
 /**
- * POST /api/auth/token: client credentials in (the original JSON body, or RFC 6749 §4.4 as a
+ * POST /api/auth/token: client credentials in (a JSON body, or RFC 6749 §4.4 as a
  * form with the client in the body or HTTP Basic), a bearer token out.
  */
 export function tokenRoute (auth: Auth, limit: number, metrics: ApiMetrics, log: Logger): RouteSpec {
