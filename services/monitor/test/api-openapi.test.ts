@@ -60,5 +60,7 @@ test('request bodies are declared as the routes take them', async () => {
   const token = doc.paths['/api/auth/token'].post
   assert.deepEqual(Object.keys(token.requestBody.content), ['application/json', 'application/x-www-form-urlencoded'])
   assert.deepEqual(token.security, [])
+  assert.deepEqual(Object.keys(token.responses['429'].headers), ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'])
+  assert.ok(doc.paths['/api/buckets'].get.responses['503'].headers['Retry-After'])
   assert.deepEqual(doc.components.schemas.AddBucket.required, ['name', 'access_key', 'secret_key'])
 })

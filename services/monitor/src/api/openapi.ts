@@ -27,6 +27,19 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   meta: 'This document'
 }
 
+const RATE_HEADERS = {
+  'RateLimit-Limit': { description: 'Token requests allowed per address and minute', schema: { type: 'integer' } },
+  'RateLimit-Remaining': { description: 'Requests left in this minute', schema: { type: 'integer' } },
+  'RateLimit-Reset': { description: 'Seconds until the window ends', schema: { type: 'integer' } }
+}
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } }
+
+/** The headers an answer carries: the rate limit's on a rate-limited route, Retry-After on 429 and 503. */
+function headersOf (route: RouteSpec, status: string) {
+  const headers = { ...(route.rateLimit && RATE_HEADERS), ...((status === '429' || status === '503') && RETRY_AFTER) }
+  return Object.keys(headers).length > 0 ? { headers } : {}
+}
+
 const refName = new Map<z.ZodType, string>(Object.entries(SCHEMA_DOCS).map(([name, doc]) => [doc.schema, name]))
 
 function toSchema (schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
@@ -88,6 +101,7 @@ function operation (route: RouteSpec) {
     ...(route.body && { requestBody: requestBody(route) }),
     responses: Object.fromEntries(Object.entries(responses).map(([status, r]) => [status, {
       description: r.description,
+      ...headersOf(route, status),
       ...(r.schema && { content: { [r.contentType ?? 'application/json']: { schema: toSchema(r.schema, 'output') } } }),
       ...(!r.schema && r.contentType && { content: { [r.contentType]: { schema: { type: 'object' } } } })
     }]))
