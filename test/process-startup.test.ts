@@ -72,6 +72,8 @@ for (const kind of ['monitor', 'consumer'] as const) {
       const service = await spawnService(kind, kind, configFor(redis.port), { ...envFor(kind), ...(host && { HTTP_HOST: host }) })
       t.after(() => service.kill('SIGKILL'))
       assert.deepEqual(listeningAddresses(service.port), [hex], `bound address for HTTP_HOST=${host}`)
+      const unknown = await fetch(`http://127.0.0.1:${service.port}/no-such-path`)
+      assert.deepEqual([unknown.status, await unknown.json()], [404, { error: 'Not found', reason: 'not found' }], 'the error shape outside the API too')
       await service.kill('SIGTERM')
     }
   })
