@@ -92,10 +92,10 @@ function operation (route: RouteSpec) {
     ...route.responses
   }
   return {
-    operationId: route.operationId,
+    operationId: route.operationId ?? derivedOperationId(route),
     tags: [tagOf(route.url)],
     summary: route.summary,
-    description: route.description,
+    description: route.description ?? route.summary,
     security: route.auth ? [{ oauth2: [scope] }, { bearer: [] }] : [],
     parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
     ...(route.body && { requestBody: requestBody(route) }),
@@ -106,6 +106,12 @@ function operation (route: RouteSpec) {
       ...(!r.schema && r.contentType && { content: { [r.contentType]: { schema: { type: 'object' } } } })
     }]))
   }
+}
+
+// GET /api/buckets/:name/subscriptions -> getBucketsNameSubscriptions
+function derivedOperationId (route: RouteSpec): string {
+  const words = route.url.replace(/^\/api\//, '').split(/[^A-Za-z0-9]+/).filter(Boolean)
+  return [route.method.toLowerCase(), ...words.map(w => w[0]!.toUpperCase() + w.slice(1))].join('')
 }
 
 function requestBody (route: RouteSpec) {

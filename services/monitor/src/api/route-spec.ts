@@ -8,10 +8,15 @@ import type { z } from 'zod'
 export interface RouteSpec {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
   url: string
-  /** The OpenAPI operationId (also the name code generators give the call). */
-  operationId: string
+  /**
+   * The OpenAPI operationId (also the name code generators give the call); give one. Without
+   * it the document derives one from the method and path, so a route added without it still
+   * yields a valid document.
+   */
+  operationId?: string
   summary: string
-  description: string
+  /** What the route does, for the docs; without it the summary stands in. */
+  description?: string
   /** false for the token route and the documentation; every other route needs a bearer token. */
   auth: boolean
   query?: z.ZodType
