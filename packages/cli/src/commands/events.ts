@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { CliError, EXIT } from '../errors.ts'
 import { print, table } from '../output.ts'
 import type { CliContext } from '../context.ts'
 
@@ -8,7 +9,7 @@ export function eventCommands (program: Command, ctx: CliContext): void {
 
   events.command('show <id>').description('An event and, per subscription, its state and every attempt (GET /api/events/{id})')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const answer = await ctx.client().request<{ event: object, deliveries?: Array<{ subscription: string, state: string, attempts: unknown[] }> }>('GET', `/api/events/${encodeURIComponent(id)}`)
+      const answer = await routeOr404(ctx.client().request<{ event: object, deliveries?: Array<{ subscription: string, state: string, attempts: unknown[] }> }>('GET', `/api/events/${encodeURIComponent(id)}`), 'GET /api/events/{id}')
       if (ctx.format(cmd) === 'json') return print(ctx.io, 'json', answer)
       print(ctx.io, 'table', answer.event)
       for (const d of answer.deliveries ?? []) {
@@ -21,7 +22,7 @@ export function eventCommands (program: Command, ctx: CliContext): void {
     .option('--subscription <id>', 'only this subscription')
     .action(async (opts: { bucket?: string, subscription?: string }, cmd: Command) => {
       const json = ctx.format(cmd) === 'json'
-      const res = await ctx.client().stream('/api/activity', { bucket: opts.bucket, subscription: opts.subscription }, ctx.io.signal)
+      const res = await routeOr404(ctx.client().stream('/api/activity', { bucket: opts.bucket, subscription: opts.subscription }, ctx.io.signal), 'GET /api/activity')
       try {
         for await (const event of serverSentEvents(res.body!)) {
           if (event.type === 'heartbeat') continue
@@ -31,6 +32,16 @@ export function eventCommands (program: Command, ctx: CliContext): void {
         if ((err as Error).name !== 'AbortError') throw err
       }
     })
+}
+
+// The API's answer for a path it has no route for is exactly `Not found`; say which route is missing.
+async function routeOr404<T> (call: Promise<T>, route: string): Promise<T> {
+  try {
+    return await call
+  } catch (err) {
+    if (err instanceof CliError && err.message === 'Not found [HTTP 404]') throw new CliError(`this monitor does not serve ${route} (a version without delivery history and the activity stream)`, EXIT.notFound)
+    throw err
+  }
 }
 
 /** One readable line of an activity event: time, type, bucket/key, subscription, status, latency. */
