@@ -3,12 +3,17 @@ import { Counter, Gauge, Histogram, type Registry } from '@internal/telemetry'
 /** The monitor's Prometheus metrics, on the given registry (the queue's length is the consumer's `watch_folder_queue_depth`). */
 export function createMonitorMetrics (registry: Registry, stuckScans?: () => number) {
   const registers = [registry]
+  const perBucket = {
+    scanSeconds: new Histogram({ name: 'watch_folder_scan_duration_seconds', help: 'Duration of bucket scans', labelNames: ['bucket', 'outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], registers }),
+    scans: new Counter({ name: 'watch_folder_scans_total', help: 'Bucket scans by outcome (ok, error, aborted, lost)', labelNames: ['bucket', 'outcome'], registers }),
+    objectsListed: new Counter({ name: 'watch_folder_objects_listed_total', help: 'Objects listed by scans', labelNames: ['bucket'], registers }),
+    events: new Counter({ name: 'watch_folder_events_total', help: 'Change events enqueued, by type', labelNames: ['bucket', 'type'], registers }),
+    scanErrors: new Counter({ name: 'watch_folder_scan_errors_total', help: 'Failed scans, by error kind', labelNames: ['bucket', 'kind'], registers })
+  }
   return {
-    scanSeconds: new Histogram({ name: 'watch_folder_scan_duration_seconds', help: 'Duration of bucket scans', labelNames: ['outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], registers }),
-    scans: new Counter({ name: 'watch_folder_scans_total', help: 'Bucket scans by outcome (ok, error, aborted, lost)', labelNames: ['outcome'], registers }),
-    objectsListed: new Counter({ name: 'watch_folder_objects_listed_total', help: 'Objects listed by scans', registers }),
-    events: new Counter({ name: 'watch_folder_events_total', help: 'Change events enqueued, by type', labelNames: ['type'], registers }),
-    scanErrors: new Counter({ name: 'watch_folder_scan_errors_total', help: 'Failed scans, by error kind', labelNames: ['kind'], registers }),
+    ...perBucket,
+    /** Drops a removed bucket's series, so an alert on its failing scans stops with it. */
+    async bucketRemoved (bucket: string) { for (const metric of Object.values(perBucket)) await removeSeries(metric, bucket) },
     leasesHeld: new Gauge({ name: 'watch_folder_leases_held', help: 'Bucket leases this replica holds (scans running)', registers }),
     clientCacheHits: new Counter({ name: 'watch_folder_s3_client_cache_hits_total', help: 'S3 client cache hits', registers }),
     clientCacheMisses: new Counter({ name: 'watch_folder_s3_client_cache_misses_total', help: 'S3 client cache misses', registers }),
@@ -22,6 +27,17 @@ export function createMonitorMetrics (registry: Registry, stuckScans?: () => num
     deletionPasses: new Counter({ name: 'watch_folder_deletion_passes_total', help: 'Scans that needed a deletion pass', registers }),
     unorderedListings: new Counter({ name: 'watch_folder_unordered_listings_total', help: 'Listings out of key order (deletions skipped)', registers })
   }
+}
+
+// prom-client removes a series by its full label set only: the bucket's series are found first.
+async function removeSeries (metric: Counter | Histogram, bucket: string): Promise<void> {
+  const sets = new Map<string, Record<string, string | number>>()
+  for (const { labels } of (await metric.get()).values) {
+    if (labels.bucket !== bucket) continue
+    const own = Object.fromEntries(Object.entries(labels).filter(([name, value]) => name !== 'le' && value !== undefined)) as Record<string, string | number>
+    sets.set(JSON.stringify(own), own)
+  }
+  for (const labels of sets.values()) metric.remove(labels)
 }
 
 export type MonitorMetrics = ReturnType<typeof createMonitorMetrics>

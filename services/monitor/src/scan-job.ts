@@ -163,13 +163,13 @@ function loggableError (err: Error): Record<string, unknown> {
 function record (deps: JobDeps, name: string, progress: ScanProgress, report: ScanReport, failure: Error | undefined): void {
   const m = deps.metrics
   if (m) {
-    m.scans.inc({ outcome: report.outcome })
-    m.scanSeconds.observe({ outcome: report.outcome }, report.durationMs / 1000)
-    m.objectsListed.inc(progress.listed)
-    for (const [type, n] of Object.entries(progress.events)) if (n > 0) m.events.inc({ type }, n)
+    m.scans.inc({ bucket: name, outcome: report.outcome })
+    m.scanSeconds.observe({ bucket: name, outcome: report.outcome }, report.durationMs / 1000)
+    m.objectsListed.inc({ bucket: name }, progress.listed)
+    for (const [type, n] of Object.entries(progress.events)) if (n > 0) m.events.inc({ bucket: name, type }, n)
     if (progress.deletionPass) m.deletionPasses.inc()
     if (!progress.ordered) m.unorderedListings.inc()
-    if (report.outcome === 'error') m.scanErrors.inc({ kind: (failure instanceof ScanError ? failure.code : failure?.name ?? 'Error').slice(0, 40) })
+    if (report.outcome === 'error') m.scanErrors.inc({ bucket: name, kind: (failure instanceof ScanError ? failure.code : failure?.name ?? 'Error').slice(0, 40) })
   }
   const fields = { bucket: name, outcome: report.outcome, startedAt: report.startedAt, durationMs: report.durationMs, listed: progress.listed, events: progress.events, nextDue: new Date(report.nextDue).toISOString() }
   if (report.outcome === 'error') deps.log.warn({ ...fields, err: failure && loggableError(failure) }, 'scan failed')

@@ -170,8 +170,10 @@ export class Scheduler {
     else if (report.outcome !== 'aborted') this.#timingOut.delete(name)
   }
 
-  // A new bucket enters the schedule at its stagger offset; an existing entry is kept (NX),
-  // so every replica agrees on it.
+  // A new bucket enters the schedule due at once, on the latest stagger slot that has passed:
+  // it is scanned within a tick of being added, and its later scans fall on its stagger slot.
+  // An existing entry is kept (NX), so every replica agrees on it and a restart does not
+  // make every bucket due together.
   async #schedulePending (): Promise<void> {
     if (this.#pending.size === 0) return
     const names = [...this.#pending]
@@ -181,9 +183,13 @@ export class Scheduler {
     const multi = this.#deps.redis.multi()
     for (const name of names) {
       const bucket = this.#deps.registry.get(name)
-      if (bucket) multi.zadd(this.#deps.keys.schedule, 'NX', this.#firstDue(bucket, all, now), name)
+      if (bucket) multi.zadd(this.#deps.keys.schedule, 'NX', this.#slotPassed(bucket, all, now), name)
     }
     await multi.exec()
+  }
+
+  #slotPassed (bucket: Bucket, all: string[], now: number): number {
+    return this.#firstDue(bucket, all, now) - intervalMs(this.#deps, bucket)
   }
 
   #firstDue (bucket: Bucket, all: string[], now: number): number {
@@ -197,6 +203,7 @@ export class Scheduler {
       this.#timingOut.delete(name)
       this.#stops.get(name)?.abort(new Error('bucket removed'))
       clients.drop(name)
+      this.#deps.metrics?.bucketRemoved(name).catch(err => this.#deps.log.warn({ err, bucket: name }, 'dropping the bucket\'s metric series failed'))
       return
     }
     if (!before) {
@@ -208,6 +215,11 @@ export class Scheduler {
       const cached = secrets as { invalidate?: (name?: string) => void }
       for (const secret of Object.values(bucketSecretNames(name))) cached.invalidate?.(secret)
       clients.drop(name)
+    }
+    if (!before.notifications_enabled && after.notifications_enabled) {
+      // Re-enabled: scanned at once, like a new bucket, then on its stagger slot again.
+      const due = this.#slotPassed(after, this.#deps.registry.all().map(b => b.name), this.#deps.now())
+      redis.zadd(keys.schedule, 'XX', 'LT', due, name).then(() => this.#wakeUp(), err => this.#deps.log.warn({ err, bucket: name }, 'reschedule failed'))
     }
     if (before.polling_interval !== after.polling_interval) {
       const due = this.#firstDue(after, this.#deps.registry.all().map(b => b.name), this.#deps.now())

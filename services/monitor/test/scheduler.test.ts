@@ -47,7 +47,8 @@ interface Fixture {
   keys: Keys
   store: BucketStore
   clock: { t: number }
-  addBucket: (name: string) => Promise<void>
+  /** A bucket on the schedule an hour ahead (tests set its due time), or, with `fresh`, not yet on it. */
+  addBucket: (name: string, opts?: { fresh?: boolean }) => Promise<void>
   make: (owner: string, extra?: Partial<SchedulerDeps>) => Promise<{ scheduler: Scheduler, scans: Array<[string, ScanReport]>, deps: SchedulerDeps }>
 }
 
@@ -94,7 +95,8 @@ async function fixture (t: { after: (fn: () => Promise<void>) => void }): Promis
     closers.push(async () => { await scheduler.close(); await registry.close(); deps.clients.close() })
     return { scheduler, scans, deps }
   }
-  const addBucket = async (name: string) => {
+  const addBucket = async (name: string, { fresh = false } = {}) => {
+    if (!fresh) await redis.zadd(keys.schedule, clock.t + 3_600_000, name)
     fake.createBucket(name)
     const names = bucketSecretNames(name)
     await secrets.set(names.ACCESS_KEY, 'AK')
@@ -112,9 +114,11 @@ test('two replicas scan each due bucket once per interval and emit each change o
   // race the manual ticks): they learn the buckets as API additions, through the registry.
   const a = await f.make('replica-a')
   const b = await f.make('replica-b')
-  for (const name of names) { await f.addBucket(name); fake.put(name, 'first', '1') }
+  for (const name of names) { await f.addBucket(name, { fresh: true }); fake.put(name, 'first', '1') }
   await waitFor(() => a.deps.registry.size === names.length && b.deps.registry.size === names.length, { what: 'both registries' })
-  await Promise.all([a.scheduler.tick(), b.scheduler.tick()]) // puts the buckets on the schedule at the start time
+  // New buckets are due at once: the first ticks scan each of them once.
+  await Promise.all([a.scheduler.tick(), b.scheduler.tick()])
+  await Promise.all([a.scheduler.idle(), b.scheduler.idle()])
   let flip = false
   const tickBoth = async () => {
     const [first, second] = flip ? [a, b] : [b, a]
@@ -130,17 +134,42 @@ test('two replicas scan each due bucket once per interval and emit each change o
     await tickBoth()
   }
   const all = [...a.scans, ...b.scans]
-  for (const name of names) assert.equal(all.filter(([n]) => n === name).length, 3, `${name} scanned once per interval`)
+  for (const name of names) assert.equal(all.filter(([n]) => n === name).length, 4, `${name} scanned at once, then once per interval`)
   assert.ok(a.scans.length > 0 && b.scans.length > 0, 'both replicas did work')
   const events = (await redis.lrange(f.keys.queue, 0, -1)).map(r => JSON.parse(r))
   assert.equal(events.length, 12)
   assert.equal(new Set(events.map(e => `${e.bucket}/${e.key}`)).size, 12)
   const status = await readScanStatus(redis, f.keys, names[0]!)
-  assert.equal(status.scans_total, 3)
+  assert.equal(status.scans_total, 4)
   assert.equal(status.events_created, 2)
   assert.equal(status.objects_tracked, 2)
   assert.equal(status.last_scan_outcome, 'ok')
   assert.ok(status.next_scan_due !== null && Date.parse(status.next_scan_due) > f.clock.t)
+})
+
+test('a bucket added or re-enabled is scanned at once, then on its stagger slot', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const a = await f.make('fresh')
+  const name = `fresh-${randomUUID().slice(0, 6)}`
+  await f.addBucket(name, { fresh: true })
+  fake.put(name, 'first', '1')
+  await waitFor(() => a.deps.registry.size === 1, { what: 'the new bucket in the registry' })
+  const interval = 60_000
+  const slot = staggerOffsetMs('hash', name, interval, [name])
+  await a.scheduler.tick()
+  await a.scheduler.idle()
+  assert.deepEqual(a.scans.map(([n]) => n), [name], 'scanned in the first tick after it was added')
+  assert.equal(Number(await redis.zscore(f.keys.schedule, name)), firstDue(f.clock.t, interval, slot), 'the next scan on its stagger slot')
+
+  await f.store.setNotifications(name, false)
+  await waitFor(() => a.deps.registry.get(name)?.notifications_enabled === false, { what: 'disabled' })
+  await f.store.setNotifications(name, true)
+  await waitFor(async () => Number(await redis.zscore(f.keys.schedule, name)) <= f.clock.t, { what: 're-enabled bucket due at once' })
+  await a.scheduler.tick()
+  await a.scheduler.idle()
+  assert.equal(a.scans.length, 2, 'scanned again at once after the enable')
+  assert.equal(Number(await redis.zscore(f.keys.schedule, name)), firstDue(f.clock.t, interval, slot), 'then on its stagger slot again')
 })
 
 test('a crashed replica\'s bucket is taken over when its lease runs out', async (t) => {
@@ -250,7 +279,8 @@ async function startLongScan (t: { after: (fn: () => void) => void }, f: Fixture
   t.after(() => { fake.latencyMs = 0 })
   await redis.zadd(f.keys.schedule, f.clock.t, name)
   assert.deepEqual(await a.scheduler.tick(), [name])
-  await sleep(150)
+  // Under way: some pages committed, most of the bucket still to list (30 pages of 20 ms each).
+  await waitFor(async () => await redis.llen(f.keys.queue) > 0, { what: 'the first committed page', timeoutMs: 10_000 })
   return { name, a }
 }
 
@@ -334,6 +364,7 @@ test('a scan refused for its credentials logs the S3 error without the access ke
   const names = bucketSecretNames(name)
   await secrets.set(names.ACCESS_KEY, 'AKIAEXAMPLEKEY7Q3Z')
   await secrets.set(names.SECRET_KEY, 'not-the-secret')
+  await redis.zadd(f.keys.schedule, f.clock.t + 3_600_000, name) // the test sets its due time
   await f.store.save({ name, endpoint: s3.endpoint, status: 'active' }, 'put')
   const a = await f.make('creds', { log, secrets })
   a.scheduler.start()

@@ -6,6 +6,8 @@ import { encodeFingerprint, decodeFingerprint } from '../src/fingerprint.ts'
 import { createKeyFilter, compileGlob, guardRegexBacktracking } from '../src/patterns.ts'
 import { createOrderCheck, keyBefore } from '../src/listing-order.ts'
 import { Limiter, RegionSlots } from '../src/limiter.ts'
+import { createMonitorMetrics } from '../src/metrics.ts'
+import { createRegistry } from '@internal/telemetry'
 
 test('fingerprints are compact and decode to what was listed', () => {
   const v = { etag: '5d41402abc4b2a76b9719d911017c592', size: 5, lastModifiedMs: 1_795_303_151_000 }
@@ -134,4 +136,22 @@ test('a hostile glob cannot stall the scanner once the backtracking guard is on'
   assert.equal(filter('a'.repeat(2000)), false)
   assert.ok(performance.now() - started < 500, `took ${performance.now() - started} ms`)
   assert.equal(filter('xaaaaaaaab'), true)
+})
+
+test('per-bucket scan series carry the bucket, and a removed bucket\'s series go with it', async () => {
+  const registry = createRegistry({ defaults: false })
+  const m = createMonitorMetrics(registry)
+  for (const bucket of ['gone', 'kept']) {
+    m.scans.inc({ bucket, outcome: 'error' })
+    m.scanSeconds.observe({ bucket, outcome: 'error' }, 0.2)
+    m.scanErrors.inc({ bucket, kind: 'AccessDenied' })
+    m.objectsListed.inc({ bucket }, 10)
+    m.events.inc({ bucket, type: 'created' })
+  }
+  await m.bucketRemoved('gone')
+  const text = await registry.metrics()
+  assert.doesNotMatch(text, /bucket="gone"/)
+  for (const name of ['scans_total', 'scan_duration_seconds_bucket', 'scan_errors_total', 'objects_listed_total', 'events_total']) {
+    assert.match(text, new RegExp(`watch_folder_${name}\\{[^}]*bucket="kept"`), name)
+  }
 })
