@@ -3,6 +3,8 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import { createKeys } from '@internal/redis'
+import { bucketSecretNames } from '@internal/buckets'
+import { startFakeS3 } from './support/fake-s3.ts'
 import { startRedis, type RedisServer } from './support/redis-server.ts'
 import { waitFor } from './support/ports.ts'
 import { spawnMonitor, sharedEnv, type MonitorProcess } from '../services/monitor/test/spawn-monitor.ts'
@@ -110,4 +112,30 @@ test('a refused Redis: calls answer 503 within 5 s, and nothing is applied when 
     await server.restart()
   }
   t.diagnostic(`refused Redis: API answering again ${await assertRecoveredWithoutLateWrite()} ms after the restart`)
+})
+
+test('Redis freezing while an add checks its credentials: 503 within 5 s, and its secrets never land when Redis thaws', async t => {
+  const s3 = await startFakeS3({ latencyMs: 1500 })
+  t.after(() => s3.close())
+  const name = 'frozen-during-check'
+  s3.createBucket(name)
+  let checking: () => void
+  const checkStarted = new Promise<void>(resolve => { checking = resolve })
+  s3.intercept = () => { checking(); return undefined }
+  const add = timed('POST', '/api/buckets/add', { name, endpoint: s3.endpoint, access_key: 'frozen-access', secret_key: 'frozen-secret', webhook_url: 'http://127.0.0.1:9/hook' })
+  await checkStarted // the lock is held and the one-key listing is on its way: the secrets come next
+  server.signal('SIGSTOP')
+  let answer: Awaited<typeof add>
+  try {
+    answer = await add
+    await sleep(500) // the frozen server holds the secret write in its socket buffer
+  } finally {
+    server.signal('SIGCONT')
+  }
+  t.diagnostic(`add answered ${answer.status} after ${answer.ms} ms (1.5 s of it the credential check)`)
+  assertUnavailable(answer)
+  await assertRecoveredWithoutLateWrite()
+  const secretNames = Object.values(bucketSecretNames(name))
+  for (const secret of secretNames) assert.equal(await redis.hexists(keys.secrets, secret), 0, `${secret} written after the 503`)
+  assert.equal(await redis.exists(keys.bucketConfig(name)), 0)
 })

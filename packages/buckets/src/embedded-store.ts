@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { checkDeadline, defineScript } from '@internal/redis'
 import type { SecretStore } from './secret-store.ts'
 
 const IV_BYTES = 12
@@ -30,15 +31,24 @@ export function decryptSecret (key: Buffer, name: string, blob: string): string 
   return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8')
 }
 
-/** Secrets in one Redis hash, each value AES-256-GCM encrypted under SECRETS_KEY. */
-export function createEmbeddedSecretStore (redis: Redis, hashKey: string, key: Buffer): SecretStore {
+/**
+ * Secrets in one Redis hash, each value AES-256-GCM encrypted under SECRETS_KEY. With a
+ * `deadline` (ms in the Redis clock, read before each write), a write that reaches Redis after
+ * it throws WriteDeadlineError and changes nothing, as the API's other writes do.
+ */
+export function createEmbeddedSecretStore (redis: Redis, hashKey: string, key: Buffer, { deadline }: { deadline?: () => number } = {}): SecretStore {
+  const write = defineScript<[string, string, string, string], number>(redis, 'wfWriteSecret', new URL('../lua/writeSecret.lua', import.meta.url), 1)
+  const change = async (name: string, op: 'set' | 'delete', blob = '') => {
+    if (deadline === undefined) await (op === 'set' ? redis.hset(hashKey, name, blob) : redis.hdel(hashKey, name))
+    else checkDeadline(await write([hashKey], String(deadline()), name, op, blob))
+  }
   return {
     kind: 'embedded',
     async get (name) {
       const blob = await redis.hget(hashKey, name)
       return blob === null ? undefined : decryptSecret(key, name, blob)
     },
-    async set (name, value) { await redis.hset(hashKey, name, encryptSecret(key, name, value)) },
-    async delete (name) { await redis.hdel(hashKey, name) }
+    async set (name, value) { await change(name, 'set', encryptSecret(key, name, value)) },
+    async delete (name) { await change(name, 'delete') }
   }
 }

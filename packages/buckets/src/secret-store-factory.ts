@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Keys } from '@internal/redis'
-import { createCachedSecretStore, type CachedSecretStore } from './secret-store.ts'
+import { createCachedSecretStore, type CachedSecretStore, type SecretStore } from './secret-store.ts'
 import { createEmbeddedSecretStore, parseSecretsKey } from './embedded-store.ts'
 import { createInfisicalSecretStore, type InfisicalStoreOptions } from './infisical-store.ts'
 import { withLegacySecretNames } from './secret-names.ts'
@@ -36,6 +36,17 @@ export function createSecretStore (env: SecretStoreEnv, redis: Redis, keys: Keys
     return createCachedSecretStore(withLegacySecretNames(createEmbeddedSecretStore(redis, keys.secrets, parseSecretsKey(env.SECRETS_KEY))), { ttlMs: cacheTtlMs })
   }
   throw new Error('no secret store configured: set SECRETS_KEY (32 bytes, base64) or the INFISICAL_* variables')
+}
+
+/**
+ * The store the REST API writes secrets through: for the embedded store, the same hash over the
+ * API's own bounded connection, each write refused by Redis once `deadline` has passed (so a
+ * write the API answered 503 for never lands later); Infisical is not Redis and needs none,
+ * so there the API writes through the services' store (undefined here).
+ */
+export function createSecretWriter (env: SecretStoreEnv, redis: Redis, keys: Keys, deadline: () => number): SecretStore | undefined {
+  if (infisicalOptions(env) || !env.SECRETS_KEY) return undefined
+  return createEmbeddedSecretStore(redis, keys.secrets, parseSecretsKey(env.SECRETS_KEY), { deadline })
 }
 
 /** The Infisical settings, undefined when none is set; throws when they are set but incomplete. */

@@ -33,6 +33,18 @@ export interface CachedSecretStore extends SecretStore {
   invalidate (name?: string): void
 }
 
+/** Reads through `cached`; writes go to `writer` (the same backend another way), and the written name is read afresh next time. */
+export function writeThrough (cached: CachedSecretStore, writer: SecretStore): CachedSecretStore {
+  return {
+    kind: cached.kind,
+    get: name => cached.get(name),
+    health: () => cached.health(),
+    invalidate: name => cached.invalidate(name),
+    async set (name, value) { await writer.set(name, value); cached.invalidate(name) },
+    async delete (name) { await writer.delete(name); cached.invalidate(name) }
+  }
+}
+
 export interface CachedSecretStoreOptions {
   ttlMs: number
   now?: () => number

@@ -2,8 +2,8 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
-import { BucketRegistry, createBucketStore, createNetworkPolicy, createSecretStore, invalidateSecretsOnChange, migrateLegacySecretNames } from '@internal/buckets'
-import { awaitRedis, checkRedis, createKeys, createRedis, createSubscriber, watchMasterChanges } from '@internal/redis'
+import { BucketRegistry, createBucketStore, createNetworkPolicy, createSecretStore, createSecretWriter, invalidateSecretsOnChange, migrateLegacySecretNames } from '@internal/buckets'
+import { awaitRedis, checkRedis, createKeys, createRedis, createSubscriber, createWriteDeadline, watchMasterChanges } from '@internal/redis'
 import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, startupMessage, toError, unsupportedNode, trackConfigSubscription, Counter } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
 import { loadConfiguredBuckets } from './bucket-bootstrap.ts'
@@ -141,6 +141,7 @@ await registerApi(app, {
   keys,
   registry,
   secrets,
+  secretWriter: createSecretWriter(env, apiRedis, keys, createWriteDeadline(apiRedis, config.api.redis_timeout_ms)),
   scans: scheduler,
   metrics: promRegistry,
   auth: { jwtSecret: env.JWT_SECRET, clientId: env.API_CLIENT_ID, clientSecret: env.API_CLIENT_SECRET }

@@ -5,7 +5,7 @@ import type { Logger } from '@internal/telemetry'
 import type { NetworkGuard } from './network-guard.ts'
 import type { CredentialCheck } from './credential-check.ts'
 import type { BucketLock } from './lock.ts'
-import { ApiError, badRequest } from './errors.ts'
+import { ApiError, badRequest, isRedisUnavailable } from './errors.ts'
 
 /** What the scanner offers the API (status, resync); implemented by the monitor's scheduler. */
 export interface ScanControl {
@@ -59,6 +59,7 @@ export async function writeSecrets (ctx: BucketOpsContext, secrets: Array<[strin
   } catch (err) {
     ctx.log.error({ err, secrets: secrets.map(([name]) => name) }, 'secret store write failed')
     await restoreSecrets(ctx, written, previous)
+    if (isRedisUnavailable(err)) throw err // answered 503: nothing of it lands later
     throw new ApiError(500, `${failure}: ${(err as Error).message}`)
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fastifyRateLimit from '@fastify/rate-limit'
 import { boundedRedisOptions, createDeadLetters, createRedis, createWriteDeadline, type DeadLetters, type Redis, type Keys } from '@internal/redis'
-import { createBucketStore, createNetworkPolicy, type BucketRegistry, type CachedSecretStore } from '@internal/buckets'
+import { createBucketStore, createNetworkPolicy, writeThrough, type BucketRegistry, type CachedSecretStore, type SecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
 import type { Logger, Registry } from '@internal/telemetry'
 import { bearerHook, createAuth, type ApiClientEntry } from './auth.ts'
@@ -34,6 +34,8 @@ export interface ApiDeps {
   /** The replica's live view (main.ts hooks secret invalidation to it); the API itself reads the store. */
   registry: BucketRegistry
   secrets: CachedSecretStore
+  /** Where the API writes secrets when not through `secrets` (see createSecretWriter). */
+  secretWriter?: SecretStore
   scans: ScanControl
   /** API environment: JWT_SECRET, API_CLIENT_ID, API_CLIENT_SECRET (checked at start-up). */
   auth: { jwtSecret: string, clientId: string, clientSecret: string }
@@ -78,7 +80,7 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
     log: deps.log,
     redis: deps.redis,
     keys: deps.keys,
-    secrets: deps.secrets,
+    secrets: deps.secretWriter ? writeThrough(deps.secrets, deps.secretWriter) : deps.secrets,
     now,
     deadline,
     store: createBucketStore(deps.redis, deps.keys, { deadline }),

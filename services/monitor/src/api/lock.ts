@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { checkDeadline, defineScript, type Keys, type Redis } from '@internal/redis'
-import { ApiError } from './errors.ts'
+import { ApiError, isRedisUnavailable } from './errors.ts'
 
 // Longer than the slowest add: a 10 s credential check plus secret writes Infisical may retry for ~15 s each.
 const LOCK_TTL_MS = 60_000
@@ -38,10 +38,17 @@ export function createBucketLock (redis: Redis, keys: Keys, deadline: () => numb
       if (Date.now() >= waitUntil) throw new ApiError(409, `Bucket ${bucket} is being changed by another request; try again`)
       await sleep(POLL_MS)
     }
+    let failure: unknown
     try {
       return await work()
+    } catch (err) {
+      failure = err
+      throw err
     } finally {
-      await releaseQuietly(key, token)
+      // With Redis not answering, waiting for the release would hold the 503 as long again; it
+      // lands when Redis is back (it frees only this token's lock) or the lock expires.
+      const released = releaseQuietly(key, token)
+      if (!isRedisUnavailable(failure)) await released
     }
   }
 }
