@@ -25,7 +25,7 @@ function config (port: number): Config {
     webhook: { allowed_networks: ['127.0.0.0/8'], max_per_endpoint: CONCURRENCY },
     consumer: { webhook_threads: CONCURRENCY, batch_size: CONCURRENCY }
   })
-  return { ...file, env: BaseEnv.parse({}), logLevel: 'info', httpPort: 0 }
+  return { ...file, env: BaseEnv.parse({}), logLevel: 'info', httpPort: 0, httpHost: '127.0.0.1' }
 }
 
 type BenchReceiver = Awaited<ReturnType<typeof startBenchReceiver>>

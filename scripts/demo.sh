@@ -60,7 +60,7 @@ wait_for () { # wait_for WHAT SECONDS COMMAND...
   die "$what did not start within ${seconds}s"
 }
 
-REDIS_PORT=$(free_port); RECEIVER_PORT=$(free_port); MONITOR_PORT=$(free_port); CONSUMER_PORT=$(free_port)
+REDIS_PORT=$(free_port); RECEIVER_PORT=$(free_port); MONITOR_PORT=${DEMO_API_PORT:-$(free_port)}; CONSUMER_PORT=$(free_port)
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 SIGNING_SECRET="whsec_$(random_b64 32)"
 
@@ -96,8 +96,12 @@ EOF
 export CONFIG_PATH="$WORK/config.yaml" REDIS_HOST=127.0.0.1 REDIS_PORT POLLING_INTERVAL=2
 export SECRETS_KEY; SECRETS_KEY=$(random_b64 32)
 export JWT_SECRET; JWT_SECRET=$(random_b64 48)
-export API_CLIENT_ID=demo-client
-export API_CLIENT_SECRET; API_CLIENT_SECRET=$(random_b64 24)
+# The API client is fixed, so the README's walkthrough works as printed: the values are the
+# published demo ones (refused outside a demo, hence ALLOW_DEMO_SECRETS), and DEMO_CLIENT_ID /
+# DEMO_CLIENT_SECRET override them.
+export API_CLIENT_ID=${DEMO_CLIENT_ID:-demo-client}
+export API_CLIENT_SECRET=${DEMO_CLIENT_SECRET:-demo-client-secret-change-me}
+export ALLOW_DEMO_SECRETS=true
 
 step "Starting the monitor (npm run monitor) on :$MONITOR_PORT and the consumer (npm run consumer) on :$CONSUMER_PORT"
 HTTP_PORT=$MONITOR_PORT node services/monitor/src/main.ts > "$WORK/monitor.log" 2>&1 &
@@ -112,11 +116,11 @@ API="http://127.0.0.1:$MONITOR_PORT"
 json_field () { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];if(v===undefined)process.exit(1);console.log(v)})' "$1"; }
 
 step "Getting an API token"
-bold "\$ curl -X POST $API/api/auth/token -H 'Content-Type: application/json' -d '{\"client_id\":\"$API_CLIENT_ID\",\"client_secret\":\"…\"}'"
+bold "\$ curl -X POST $API/api/auth/token -H 'Content-Type: application/json' -d '{\"client_id\":\"$API_CLIENT_ID\",\"client_secret\":\"$API_CLIENT_SECRET\"}'"
 TOKEN=$(curl -sf -X POST "$API/api/auth/token" -H 'Content-Type: application/json' \
   -d "{\"client_id\":\"$API_CLIENT_ID\",\"client_secret\":\"$API_CLIENT_SECRET\"}" | json_field access_token) \
   || { KEEP_WORK=1; die "no token: see $WORK/monitor.log"; }
-echo "token: ${TOKEN:0:16}…"
+echo "token: $TOKEN"
 
 step "Adding the bucket through the API"
 BUCKET_JSON=$(cat <<EOF
@@ -153,11 +157,18 @@ if [[ $ONCE == 1 ]]; then
   exit 0
 fi
 
-step "The pipeline keeps running"
+step "The pipeline keeps running: drive it"
 cat <<EOF
+  API URL:        $API   (docs: $API/api/docs)
+  client id:      $API_CLIENT_ID
+  client secret:  $API_CLIENT_SECRET
+  token:          $TOKEN
+  Paste these lines into another terminal, then follow the README's "Driving the demo":
+    export API=$API CLIENT_ID=$API_CLIENT_ID CLIENT_SECRET=$API_CLIENT_SECRET
+    export TOKEN=$TOKEN
   Add or change objects in $S3_ENDPOINT/demo-bucket with any S3 client, for example:
     AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws --endpoint-url $S3_ENDPOINT s3 cp README.md s3://demo-bucket/
-  The API is at $API (token above), metrics at $API/metrics and http://127.0.0.1:$CONSUMER_PORT/metrics.
+  Metrics at $API/metrics and http://127.0.0.1:$CONSUMER_PORT/metrics.
   Press Ctrl-C to stop everything.
 EOF
 wait

@@ -11,7 +11,7 @@ import { trackedKeys } from '../services/monitor/test/state-support.ts'
 
 // Upgrading in place: the monitor starts on a Redis the Python service filled (config with the
 // S3 keys in plaintext after an update, per-object state strings, last_scan, a disabled
-// switch) and carries on without re-announcing what the original already announced.
+// switch) and carries on without re-announcing what the Python monitor already announced.
 
 let redis: RedisServer
 let s3: S3TestServer
@@ -26,7 +26,7 @@ after(async () => {
   await Promise.all([s3?.stop(), redis?.stop()])
 })
 
-test('a monitor started on the original\'s Redis adopts its buckets and does not re-announce known objects', async () => {
+test('a monitor started on the Python monitor\'s Redis adopts its buckets and does not re-announce known objects', async () => {
   const client = redis.client()
   for (const name of ['old-photos', 'old-quiet']) {
     await s3.createBucket(name)
@@ -58,7 +58,7 @@ test('a monitor started on the original\'s Redis adopts its buckets and does not
   const scans = async () => (await api.call('GET', '/api/buckets/old-photos')).json.status.scans_total as number
   await waitFor(async () => await scans() >= 2, { timeoutMs: 20_000, everyMs: 200, what: 'two scans of the adopted bucket' })
 
-  assert.equal(await client.llen(QUEUE), 0, 'nothing the original announced is announced again')
+  assert.equal(await client.llen(QUEUE), 0, 'nothing the Python monitor announced is announced again')
   const config = await client.get('linode:objstore:config:bucket:old-photos')
   assert.ok(config && !config.includes(s3.secretKey) && !config.includes('access_key'), 'the S3 keys left the config JSON')
   assert.deepEqual(await client.keys('linode:objstore:state:old-photos:*'), [], 'the per-object strings became the state hash')

@@ -94,7 +94,7 @@ test('the factory picks Infisical when configured, else the embedded store, else
   })
 })
 
-test('API with Infisical: add writes the original names, a rotation PATCHes, delete removes them; Redis never holds them', async () => {
+test('API with Infisical: add writes the Python monitor\'s names, a rotation PATCHes, delete removes them; Redis never holds them', async () => {
   const { startApi, acceptKey } = await import('../services/monitor/test/api-harness.ts')
   const h = await startApi({ checkCredentials: acceptKey('AK-1'), secretStore: () => tokenStore() })
   try {

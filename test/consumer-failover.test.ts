@@ -30,7 +30,7 @@ function config (prefix: string): Config {
     webhook: { allowed_networks: ['127.0.0.0/8'], timeout: 2 },
     consumer: { polling_interval: 0.2, visibility_timeout: 3 }
   })
-  return { ...file, env: BaseEnv.parse({}), logLevel: 'warn', httpPort: 0 }
+  return { ...file, env: BaseEnv.parse({}), logLevel: 'warn', httpPort: 0, httpHost: '127.0.0.1' }
 }
 
 test('Redis master killed under Sentinel mid-stream: deliveries resume; replicated events are not lost', async (t) => {

@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -61,6 +61,13 @@ test('npm run demo: webhooks for every change arrive, then Ctrl-C stops everythi
   assert.match(output, /"message": "Bucket demo-bucket added to active configuration"/)
   const ports = [...output.matchAll(/on (?:127\.0\.0\.1)?:(\d+)/g)].map(m => Number(m[1]))
   assert.ok(ports.length >= 4, `ports in ${output}`)
+  try {
+    await driveAsPrinted(t, output)
+  } catch (err) {
+    demo.kill('SIGINT') // the demo stops what it started; SIGKILL would leave its children running
+    await exited
+    throw err
+  }
 
   const started = childrenOf(demo.pid!)
   assert.ok(started.length >= 5, `the demo's processes: ${started.join(', ')}`)
@@ -72,6 +79,31 @@ test('npm run demo: webhooks for every change arrive, then Ctrl-C stops everythi
   const alive = started.filter(pid => { try { process.kill(pid, 0); return !isZombie(pid) } catch { return false } })
   assert.deepEqual(alive, [], 'every process the demo started is gone after Ctrl-C')
 })
+
+/**
+ * What a user does with the demo's output: the printed whole token works, and the README's
+ * "Driving the demo" block runs, unchanged, after the printed export lines. curl fails on
+ * any HTTP error there (a curlrc with fail-with-body), and bash stops at the first failure.
+ */
+async function driveAsPrinted (t: { after: (fn: () => void) => void }, output: string): Promise<void> {
+  assert.match(output, /client id: {6}demo-client\n\s+client secret: {2}demo-client-secret-change-me\n\s+token: {10}eyJ[\w-]+\.[\w-]+\.[\w-]+\n/)
+  const exports = [...output.matchAll(/^\s+(export (?:API|TOKEN)=.*)$/gm)].map(m => m[1]!)
+  assert.equal(exports.length, 2, output)
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const block = /<!-- demo-walkthrough[^>]*-->\n```bash\n([\s\S]*?)```/.exec(readme)?.[1]
+  assert.ok(block, 'the README has the walkthrough block')
+  const dir = mkdtempSync(join(tmpdir(), 'demo-walk-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, '.curlrc'), 'fail-with-body\n')
+  const script = ['set -euo pipefail', ...exports, 'curl -s "$API/api/buckets" -H "Authorization: Bearer $TOKEN" > /dev/null', block].join('\n')
+  const run = spawnSync('bash', ['-c', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, CURL_HOME: dir, XDG_CONFIG_HOME: dir } })
+  assert.equal(run.status, 0, `walkthrough failed:\n${run.stdout}\n${run.stderr}`)
+  assert.match(run.stdout, /"name":"demo-bucket"/)
+  assert.match(run.stdout, /"notifications":"disabled"[\s\S]*"notifications":"enabled"/)
+  assert.match(run.stdout, /\}200\n/, 'openapi.json without a token')
+  assert.match(run.stdout, /"status": "logged in"|status\s+logged in/)
+  assert.match(run.stderr, /resync demo-bucket: ok, \d+ objects listed of \d+ tracked/)
+}
 
 /** Direct children of `pid`, from /proc (Linux). */
 function childrenOf (pid: number): number[] {

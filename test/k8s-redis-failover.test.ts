@@ -1,4 +1,4 @@
-// Defect 35 of the original, end to end: three Redis "pods" with their sentinels, started from
+// A failover of the Redis StatefulSet, end to end: three Redis "pods" with their sentinels, started from
 // the files the StatefulSet's init.sh writes and reached by their Kubernetes DNS names (a
 // private /etc/hosts in a mount namespace maps them to 127.0.0.2-4). The master pod is killed,
 // Sentinel promotes a replica, the pod restarts through init.sh: it must come back as a

@@ -1,5 +1,5 @@
-// The Redis StatefulSet's init script picks the master the sentinels know (the original
-// always made redis-0 master: defect 35). Run with a stub redis-cli that plays the other
+// The Redis StatefulSet's init script picks the master the sentinels know (always making
+// redis-0 master would split the data after a failover). Run with a stub redis-cli that plays the other
 // pods' sentinels, then the files it writes are loaded by a real redis-server and sentinel.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'

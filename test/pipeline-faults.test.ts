@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { startPipeline, type Pipeline } from './support/pipeline.ts'
 import { waitFor } from './support/ports.ts'
 
-// Issue 6: the whole pipeline (real monitor and consumer processes, Redis, an S3 server over
+// The whole pipeline (real monitor and consumer processes, Redis, an S3 server over
 // HTTP, a receiver) under faults. Each scenario counts deliveries by event_id against the
 // changes made in the bucket and fails on any loss; duplicates are allowed (at-least-once)
 // and reported.

@@ -27,11 +27,11 @@ const MAIN = {
 }
 
 /** Starts `npm run monitor` / `npm run consumer` equivalents with a YAML config and env; waits for /ready. */
-export async function spawnService (kind: 'monitor' | 'consumer', name: string, config: Record<string, unknown>, env: Record<string, string>, opts: { waitReady?: boolean } = {}): Promise<ServiceProcess> {
+export async function spawnService (kind: 'monitor' | 'consumer', name: string, config: Record<string, unknown>, env: Record<string, string>, opts: { waitReady?: boolean, port?: number } = {}): Promise<ServiceProcess> {
   const dir = mkdtempSync(join(tmpdir(), `wf-${kind}-`))
   const configPath = join(dir, 'config.yaml')
   writeFileSync(configPath, stringify(config))
-  const port = await freePort()
+  const port = opts.port ?? await freePort()
   const proc = spawn(process.execPath, [MAIN[kind]], {
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env, CONFIG_PATH: configPath, HTTP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe']

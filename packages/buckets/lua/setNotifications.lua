@@ -1,5 +1,5 @@
 --[[
-  Turns a bucket's notifications on or off (the original's flag key) and announces it.
+  Turns a bucket's notifications on or off (the Python monitor's flag key) and announces it.
 
   KEYS[1] bucket config            string (must exist)
   KEYS[2] notifications_disabled   string "true" when off; absent when on

@@ -92,7 +92,7 @@ function toBucket (raw: string, flag: string | null): Bucket | undefined {
   try { json = JSON.parse(raw) } catch { return undefined }
   const parsed = StoredBucket.safeParse(json)
   if (!parsed.success) return undefined
-  // The original wrote S3 keys into this JSON on update (its defect 23); they never leave here.
+  // The Python monitor wrote S3 keys into this JSON on update; here they never leave the secret store.
   const { access_key: _a, secret_key: _s, client_id: _c, client_secret: _cs, token_url: _t, ...config } = parsed.data as Record<string, unknown>
   return { ...(config as StoredBucket), notifications_enabled: flag !== 'true' }
 }

@@ -14,7 +14,7 @@ export const WebhookAuthInput = z.object({
 
 /**
  * A bucket as a user supplies it (config file `buckets:` entry or POST /api/buckets/add):
- * seed 000's fields, `endpoint` accepted for `region`, the original's flat OAuth fields,
+ * the Python monitor's fields, `endpoint` accepted for `region`, its flat OAuth fields,
  * and the optional fields this implementation adds.
  */
 export const BucketInputFields = z.object({
@@ -65,7 +65,7 @@ export function normalizeBucketInput (input: BucketInput, defaults: { endpoint: 
   return { stored, secrets, notificationsEnabled: input.notifications_enabled ?? true }
 }
 
-/** The original's flat `client_id`, `client_secret`, `token_url` mean OAuth2 when all three are there. */
+/** The flat `client_id`, `client_secret`, `token_url` mean OAuth2 when all three are there. */
 function flatOAuth (input: BucketInput): z.infer<typeof WebhookAuthInput> | undefined {
   if (!input.client_id || !input.client_secret || !input.token_url) return undefined
   return { type: 'oauth2', client_id: input.client_id, client_secret: input.client_secret, token_url: input.token_url, scope: input.scope }

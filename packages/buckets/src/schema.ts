@@ -32,7 +32,7 @@ export function endpointUrl (endpoint: string): string {
   return /^https?:\/\//.test(endpoint) ? endpoint.replace(/\/+$/, '') : `https://${endpoint}`
 }
 
-/** The `region` field of events: the endpoint's host, as the original sends it. */
+/** The `region` field of events: the endpoint's host, as the Python monitor sends it. */
 export function endpointHost (endpoint: string): string {
   return /^https?:\/\//.test(endpoint) ? new URL(endpoint).host : endpoint
 }
@@ -108,8 +108,8 @@ export const DefaultSubscriptionRules = SubscriptionRules.partial()
 export type DefaultSubscriptionRules = z.infer<typeof DefaultSubscriptionRules>
 
 /**
- * A bucket's configuration as stored in Redis under the original's key: no secret ever.
- * `.loose()` keeps the original's extra fields readable (an old config is adopted, not refused).
+ * A bucket's configuration as stored in Redis under the Python monitor's key: no secret ever.
+ * `.loose()` keeps the Python monitor's extra fields readable (an old config is adopted, not refused).
  */
 export const StoredBucket = z.object({
   name: BucketName,

@@ -5,10 +5,10 @@ import { DEFAULT_SUBSCRIPTION } from './schema.ts'
 /*
  * A secret's name is `<bucket>_<KIND>`, the bucket spelled in the code
  *   a-z -> A-Z, 0-9 -> 0-9, '-' -> '_', '.' -> 'dot'
- * (env-var-safe characters, as Infisical and the original expect). The code is prefix-free (no
+ * (env-var-safe characters, as Infisical and the Python monitor expect). The code is prefix-free (no
  * codeword begins another: 'dot' is the only one in lower case), and no kind ends with
  * `_<another kind>`, so a name decodes to exactly one bucket and kind: two buckets never share a
- * secret. A bucket without dots keeps the original monitor's name (`MY_BUCKET_ACCESS_KEY`).
+ * secret. A bucket without dots keeps the Python monitor's name (`MY_BUCKET_ACCESS_KEY`).
  * A subscription's secrets put 'sub' plus the id in the same code between the two: 'sub'
  * begins no codeword either (and no code of a bucket contains it), so the name stays decodable.
  *

@@ -21,12 +21,12 @@ test('bucket names follow the S3 rules', () => {
   for (const bad of ['ab', 'My-Bucket', '-abc', 'abc-', 'a..b', '192.168.1.1', 'a_b', 'x'.repeat(64)]) assert.equal(BucketName.safeParse(bad).success, false, bad)
 })
 
-test('secret names keep the original Infisical scheme', () => {
+test('secret names keep the Python monitor\'s Infisical scheme', () => {
   assert.equal(secretName('my-bucket', 'ACCESS_KEY'), 'MY_BUCKET_ACCESS_KEY')
   assert.equal(secretName('my.bucket', 'SECRET_KEY'), 'MYdotBUCKET_SECRET_KEY')
 })
 
-test('save, notifications switch, list and delete, with the original keys', async () => {
+test('save, notifications switch, list and delete, with the Python monitor\'s keys', async () => {
   const store = createBucketStore(redis, keys)
   const config = { name: 'photos', endpoint: 'http://127.0.0.1:9000', webhook_url: 'http://127.0.0.1:1/h', status: 'active' }
   assert.deepEqual(await store.save(config, 'create'), { ok: true, version: 1 })

@@ -20,7 +20,7 @@ after(async () => { await infisical.close(); await redis.stop() })
 const embedded = (): SecretStore => createEmbeddedSecretStore(redis.client(), `secrets:${randomBytes(4).toString('hex')}`, randomBytes(32))
 const infisicalStore = (): SecretStore => createInfisicalSecretStore({ siteUrl: infisical.url, projectId: randomBytes(4).toString('hex'), environment: 'dev', auth: { accessToken: infisical.serviceToken } })
 
-test('secret names are an injective encoding of bucket and kind, and keep the original names of dot-free buckets', () => {
+test('secret names are an injective encoding of bucket and kind, and keep the Python monitor\'s names of dot-free buckets', () => {
   assert.notEqual(secretName('a.b', 'ACCESS_KEY'), secretName('a-dot-b', 'ACCESS_KEY'))
   assert.equal(secretName('my-bucket', 'ACCESS_KEY'), 'MY_BUCKET_ACCESS_KEY')
   assert.equal(secretName('logs.example', 'SIGNING_SECRET'), 'LOGSdotEXAMPLE_SIGNING_SECRET')

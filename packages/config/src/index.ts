@@ -29,7 +29,7 @@ const port = z.coerce.number().int().min(1).max(65535)
 const logLevel = z.string().transform(s => s.toLowerCase()).pipe(z.enum(['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical']))
   .transform(l => l === 'warning' ? 'warn' : l === 'critical' ? 'fatal' : l)
 
-/** Environment variables shared by both services (seed 001 plus the original's extras). */
+/** Environment variables shared by both services (those of the Python services, plus this implementation's). */
 export const BaseEnv = z.object({
   CONFIG_PATH: z.string().optional(),
   BUCKETS_PATH: z.string().optional(),
@@ -43,11 +43,15 @@ export const BaseEnv = z.object({
   REDIS_MASTER_NAME: z.string().min(1).optional(),
   WEBHOOK_URL: z.string().url().optional(),
   HTTP_PORT: port.optional(),
+  /** The address the HTTP server binds: every interface by default, 127.0.0.1 for loopback only. */
+  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** How long start-up waits for Redis to answer before it gives up with one line. */
+  STARTUP_REDIS_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000)
 })
 export type BaseEnv = z.infer<typeof BaseEnv>
 
-export type Config = ConfigFile & { env: BaseEnv, logLevel: string, httpPort: number }
+export type Config = ConfigFile & { env: BaseEnv, logLevel: string, httpPort: number, httpHost: string }
 
 /**
  * The config file, BUCKETS_PATH and a service's own environment schema (BaseEnv extended),
@@ -96,7 +100,7 @@ export function loadConfig (env: Record<string, string | undefined>, opts: { def
   if (!parsed.success) problems.push(...describeIssues(parsed.error.issues, 'config'))
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems)
   const logLevel = e.LOG_LEVEL ?? levelFromFile(parsed.data.logging.level) ?? 'info'
-  return { ...parsed.data, env: e, logLevel, httpPort: e.HTTP_PORT ?? opts.defaultHttpPort }
+  return { ...parsed.data, env: e, logLevel, httpPort: e.HTTP_PORT ?? opts.defaultHttpPort, httpHost: e.HTTP_HOST }
 }
 
 // With some variables bad, the good ones still apply, so the file checks report their own problems too.

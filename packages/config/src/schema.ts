@@ -1,7 +1,7 @@
 import { z } from 'zod'
 
-// The original's ConfigMap keys (seed 001, notes section 9), with the original's defaults,
-// plus the keys this implementation adds. Unknown keys are accepted where the original
+// The Python services' ConfigMap keys, with their defaults,
+// plus the keys this implementation adds. Unknown keys are accepted where the Python services
 // shipped keys it never read (connection_pool_size, logging.*), so an old file loads unchanged.
 
 const seconds = z.coerce.number().positive()
@@ -12,7 +12,7 @@ export const StaggerMethod = z.enum(['hash', 'equal', 'random'])
 export const DefaultsSection = z.object({
   polling_interval: seconds.default(60),
   endpoint: z.string().min(1).default('us-east-1.linodeobjects.com'),
-  /** Page size of ListObjectsV2 (S3 caps it at 1000); the original's per-scan cap is gone. */
+  /** Page size of ListObjectsV2 (S3 caps it at 1000); the Python monitor's per-scan cap is gone. */
   max_objects_per_batch: count.max(1000).default(1000),
   /** SigV4 signing region; Linode accepts any. */
   signing_region: z.string().min(1).default('us-east-1'),

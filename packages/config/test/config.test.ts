@@ -8,7 +8,7 @@ import { loadConfig, ConfigError } from '@internal/config'
 const dir = mkdtempSync(join(tmpdir(), 'wf-config-'))
 const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p }
 
-test('defaults match the original', () => {
+test('defaults match the Python services\'', () => {
   const c = loadConfig({ CONFIG_PATH: file('empty.yaml', '') }, { defaultHttpPort: 8080 })
   assert.equal(c.defaults.polling_interval, 60)
   assert.equal(c.defaults.max_objects_per_batch, 1000)
@@ -23,7 +23,7 @@ test('defaults match the original', () => {
   assert.equal(c.httpPort, 8080)
 })
 
-test('the original ConfigMap loads unchanged and env overrides it', () => {
+test('the Python services\' ConfigMap loads unchanged and env overrides it', () => {
   const path = file('orig.yaml', `
 defaults:
   polling_interval: 60

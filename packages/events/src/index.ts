@@ -12,7 +12,7 @@ export type EventType = z.infer<typeof EventType>
 const HeaderText = z.string().regex(/^\P{Cc}*$/u, 'must not contain control characters')
 
 /**
- * One change of one object, as the monitor writes it on the queue: seed 000's payload
+ * One change of one object, as the monitor writes it on the queue: the Python monitor's payload
  * fields exactly, plus `event_id`. The consumer adds `retry_count`, `request_id` and
  * `delivery_attempt_time` when it delivers.
  */
@@ -20,7 +20,7 @@ export const ChangeEvent = z.object({
   event_id: HeaderText.min(1),
   bucket: HeaderText.min(1),
   key: z.string().min(1),
-  /** The endpoint host, as the original sends it (not a region id). */
+  /** The endpoint host, as the Python monitor sends it (not a region id). */
   region: z.string(),
   etag: z.string(),
   size: z.number().int().nonnegative(),
@@ -91,7 +91,7 @@ export function decodeEvent (raw: string): DecodeResult {
   return { ok: false, reason }
 }
 
-// Entries the original Python monitor left on the queue have no event_id: derive it from the
+// Entries the Python monitor left on the queue have no event_id: derive it from the
 // change, as our monitor would have, so an upgrade delivers them instead of parking them.
 function withEventId (json: unknown): unknown {
   if (json === null || typeof json !== 'object' || 'event_id' in json) return json

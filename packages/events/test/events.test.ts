@@ -24,7 +24,7 @@ test('the same change gets the same id; another change another', () => {
   assert.notEqual(a, eventId({ bucket: 'b', key: 'k', etag: 'e', last_modified: 1, event_type: 'deleted' }))
 })
 
-test('an entry the original monitor queued (no event_id) decodes with a derived id', () => {
+test('an entry the Python monitor queued (no event_id) decodes with a derived id', () => {
   const decoded = decodeEvent(JSON.stringify(original))
   assert.ok(decoded.ok)
   assert.equal(decoded.event.event_id, eventId(original as never))

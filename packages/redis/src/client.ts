@@ -80,3 +80,30 @@ export async function checkRedis (redis: Redis, usesSentinel: boolean, timeoutMs
     clearTimeout(timer)
   }
 }
+
+/**
+ * Resolves once `redis` answers PING; rejects, naming the server, if it has not within
+ * `timeoutMs`. Start-up uses it so an unreachable Redis ends the process with one line
+ * instead of every later command retrying in silence.
+ */
+export async function awaitRedis (redis: Redis, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  let lastError = ''
+  const onError = (err: Error) => { lastError = err.message }
+  redis.on('error', onError)
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`Redis at ${describeRedis(redis)} did not answer within ${timeoutMs} ms${lastError ? ` (${lastError})` : ''} (REDIS_HOST, REDIS_PORT, REDIS_SENTINEL_HOST; STARTUP_REDIS_TIMEOUT_MS)`)), timeoutMs) })
+    ])
+  } finally {
+    clearTimeout(timer)
+    redis.off('error', onError)
+  }
+}
+
+function describeRedis (redis: Redis): string {
+  const o = redis.options
+  if (o.sentinels && o.sentinels.length > 0) return `sentinels ${o.sentinels.map(s => `${s.host}:${s.port}`).join(',')} (master ${o.name})`
+  return `${o.host}:${o.port}`
+}

@@ -1,5 +1,5 @@
 export { createKeys, type Keys, type KeyOptions } from './keys.ts'
-export { createRedis, createSubscriber, checkRedis, sentinelAddresses, type RedisConnectionConfig, type RedisHealth } from './client.ts'
+export { createRedis, createSubscriber, checkRedis, awaitRedis, sentinelAddresses, type RedisConnectionConfig, type RedisHealth } from './client.ts'
 export { defineScript } from './scripts.ts'
 export type { Redis } from 'ioredis'
 export { createDeliveryQueue, type DeliveryQueue, type QueueDepths } from './queue.ts'

@@ -1,6 +1,6 @@
 /**
  * Every Redis key name, built in this one module. The `linode:*` names and formats of the
- * original (notes, section 4) are kept so an existing deployment is adopted in place.
+ * Python service it replaces are kept so an existing deployment is adopted in place.
  */
 export interface KeyOptions {
   queueName: string
@@ -13,7 +13,7 @@ const OBJSTORE = 'linode:objstore'
 
 export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptions) {
   return {
-    // Bucket configuration (the original's keys).
+    // Bucket configuration (the Python monitor's keys).
     bucketConfig: (bucket: string) => `${CONFIG}:bucket:${bucket}`,
     bucketConfigPattern: `${CONFIG}:bucket:*`,
     bucketConfigPrefix: `${CONFIG}:bucket:`,
@@ -21,7 +21,7 @@ export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptio
     legacyWebhookUrl: (bucket: string) => `${CONFIG}:${bucket}:webhook_url`,
     lastScan: (bucket: string) => `${OBJSTORE}:last_scan:${bucket}`,
     legacyPendingPattern: `${OBJSTORE}:pending_buckets:*`,
-    /** The original kept one string per object: `{state_prefix}{bucket}:{key}`. */
+    /** The Python monitor kept one string per object: `{state_prefix}{bucket}:{key}`. */
     legacyObjectStatePattern: (bucket: string) => `${statePrefix}${bucket}:*`,
 
     // Live configuration: a version counter plus a pub/sub channel.
@@ -49,6 +49,8 @@ export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptio
     bucketStatus: (bucket: string) => `${OBJSTORE}:status:${bucket}`,
     /** Held by the API while it changes one bucket, so two replicas never interleave add/update/delete. */
     apiLock: (bucket: string) => `${OBJSTORE}:api-lock:${bucket}`,
+    /** Token requests of one client address in one rate-limit window, shared by every replica. */
+    tokenRateLimitPrefix: `${OBJSTORE}:token-rate:`,
 
     /** A random id written once by the first service to start: its loss means Redis lost its data. */
     instanceMarker: `${OBJSTORE}:instance`,

@@ -23,7 +23,7 @@ export function infisicalStatus (err: unknown): number | undefined {
 
 /**
  * Secrets in Infisical through @infisical/sdk: create with POST and update with PATCH (the
- * original always POSTed, so updates failed: its defect 30), delete tolerant of 404.
+ * Python monitor always POSTed, so its updates failed), delete tolerant of 404.
  * Universal-auth logins are single-flight and repeated once when a call answers 401.
  * References are not expanded: a value is stored and read back exactly.
  */

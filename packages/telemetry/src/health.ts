@@ -20,4 +20,6 @@ export function registerHealthRoutes (app: FastifyInstance, { registry, readines
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', ...detail })
   })
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()))
+  // Outside the API too, an unknown path answers in the API's error shape (error, reason).
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'Not found', reason: 'not found' }))
 }

@@ -4,3 +4,4 @@ export { registerHealthRoutes, type Readiness, type HealthDeps } from './health.
 export { toError } from './errors.ts'
 export { closeWithDeadline, withDeadline } from './shutdown.ts'
 export { unsupportedNode } from './runtime.ts'
+export { startupMessage } from './startup.ts'

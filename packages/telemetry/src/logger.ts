@@ -21,7 +21,7 @@ export interface LoggerOptions {
   destination?: DestinationStream
 }
 
-/** pino JSON lines with seed 000's field names: timestamp, level, logger, message. */
+/** pino JSON lines with the Python services' field names: timestamp, level, logger, message. */
 export function createLogger ({ service, level, destination }: LoggerOptions): Logger {
   return pino({
     level,

@@ -16,8 +16,8 @@ export type Admission = { allowed: true } | { allowed: false, retryAtMs: number 
 /**
  * One circuit per endpoint, a small state machine on an injected clock rather than opossum:
  * opossum trips on a rolling failure percentage (not `circuit_threshold` consecutive
- * failures), admits every concurrent call while half-open (opossum issue #819; the original's
- * breaker had the same flaw), reads Date.now and arms its own reset timer, so tests would have to sleep through
+ * failures), admits every concurrent call while half-open (opossum issue #819; the Python
+ * consumer's breaker had the same flaw), reads Date.now and arms its own reset timer, so tests would have to sleep through
  * the reset time, and it wraps a function call where we need an admission check that lets
  * a refused event wait in Redis without spending an attempt.
  */

@@ -145,7 +145,7 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
   return { handle, agent, prune }
 }
 
-/** The retry schedule from the webhook section: the original's 3 retries, factor 2, by default. */
+/** The retry schedule from the webhook section: 3 retries, factor 2, by default (the Python consumer's schedule). */
 export function retryPolicy (config: Config, baseMs: number): RetryPolicy {
   const wh = config.webhook
   return { maxRetries: wh.max_retries, factor: wh.backoff_factor, baseMs, maxBackoffMs: wh.max_backoff * 1000, maxRetryAfterMs: wh.max_retry_after * 1000 }

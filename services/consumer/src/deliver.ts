@@ -39,7 +39,7 @@ const DRAIN_BYTES = 64 * 1024
 
 const ADDED_FIELDS = ['retry_count', 'request_id', 'delivery_attempt_time'] as const
 
-/** The body: the queued fields plus what the original consumer added. */
+/** The body: the queued fields plus what the Python consumer added (kept so its receivers parse it unchanged). */
 export function webhookBody (req: WebhookRequest, nowMs: number): string {
   const added = { retry_count: req.attempt, request_id: req.requestId, delivery_attempt_time: new Date(nowMs).toISOString() }
   // First attempt of a monitor-written entry (none of the added fields yet): append them to

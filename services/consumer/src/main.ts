@@ -3,16 +3,16 @@ import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { createSecretStore, invalidateSecretsOnChange } from '@internal/buckets'
-import { checkRedis, createKeys, createRedis, createSubscriber, RedisWipeWatch } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, unsupportedNode, trackConfigSubscription, Counter } from '@internal/telemetry'
+import { awaitRedis, checkRedis, createKeys, createRedis, createSubscriber, RedisWipeWatch } from '@internal/redis'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, startupMessage, toError, unsupportedNode, trackConfigSubscription, Counter } from '@internal/telemetry'
 import { loadConsumerConfig } from './config.ts'
 import { startConsumer } from './consumer.ts'
 
 // The only file that reads the environment, listens, handles signals and exits.
 
+// One line naming the cause (a configuration error lists each problem below it), no stack trace.
 function fail (err: unknown): never {
-  const message = err instanceof ConfigError ? err.message : toError(err).message
-  process.stderr.write(`webhook-consumer: cannot start: ${message}\n`)
+  process.stderr.write(`webhook-consumer: cannot start: ${err instanceof ConfigError ? err.message : startupMessage(err)}\n`)
   process.exit(1)
 }
 
@@ -31,9 +31,10 @@ const subscriber = createSubscriber(config.redis)
 for (const [name, conn] of Object.entries({ redis, blocking, subscriber })) {
   conn.on('error', err => log.warn({ err: toError(err), connection: name }, 'redis connection error'))
 }
+await awaitRedis(redis, config.env.STARTUP_REDIS_TIMEOUT_MS).catch(fail)
 const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
 const secrets = (() => { try { return createSecretStore(env, redis, keys) } catch (err) { return fail(err) } })()
-const consumer = await startConsumer({ config, redis, blocking, subscriber, secrets, log, registry, consumerId })
+const consumer = await startConsumer({ config, redis, blocking, subscriber, secrets, log, registry, consumerId }).catch(fail)
 // A rotated signing or OAuth client secret is read fresh at once, not after the cache's TTL.
 invalidateSecretsOnChange(consumer.buckets, secrets)
 const wipes = new Counter({ name: 'watch_folder_redis_wiped_total', help: 'Times this replica found Redis emptied (its instance marker gone or replaced)', registers: [registry] })
@@ -44,7 +45,7 @@ const wipeWatch = new RedisWipeWatch({
   onError: err => log.warn({ err: toError(err) }, 'redis wipe check failed'),
   onWiped: () => { wipes.inc(); log.error('redis lost its data (instance marker gone): queued events and bucket configs written before are gone') }
 })
-await wipeWatch.start()
+await wipeWatch.start().catch(fail)
 trackConfigSubscription(registry, () => consumer.buckets.subscribed)
 let closing = false
 
@@ -58,8 +59,8 @@ registerHealthRoutes(app, {
     return { ready: !closing && health.redis === 'ok' && health.sentinel !== 'error', ...health, ...wipeWatch.readinessDetail(), config_subscription: consumer.buckets.subscribed ? 'ok' : 'down', closing }
   }
 })
-await app.listen({ host: '0.0.0.0', port: config.httpPort })
-log.info({ consumerId, port: config.httpPort }, 'webhook consumer started')
+await app.listen({ host: config.httpHost, port: config.httpPort }).catch(fail)
+log.info({ consumerId, host: config.httpHost, port: config.httpPort }, 'webhook consumer started')
 
 async function shutdown (signal: string): Promise<void> {
   if (closing) return

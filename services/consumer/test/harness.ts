@@ -46,7 +46,7 @@ export function testConfig (port: number, prefix: string, opts: HarnessOptions):
     consumer: { polling_interval: 0.2, visibility_timeout: 5, ...opts.consumer },
     oauth: opts.oauth ?? {}
   })
-  return { ...file, env: BaseEnv.parse({}), logLevel: 'info', httpPort: 0 }
+  return { ...file, env: BaseEnv.parse({}), logLevel: 'info', httpPort: 0, httpHost: '127.0.0.1' }
 }
 
 /** One consumer in this process against a private redis-server, with captured logs. */

@@ -24,8 +24,8 @@ export interface AdoptReport {
 
 const BATCH = 500
 
-// What the original wrote under linode:objstore:config:bucket:NAME: its add/update fields, and
-// after an update the S3 keys too (its defect 23); webhook_auth held the client secret (defect 24).
+// What the Python monitor wrote under linode:objstore:config:bucket:NAME: its add/update fields, and
+// after an update the S3 keys too; webhook_auth held the client secret. Both are moved out.
 const LegacyConfig = z.object({
   name: z.string(),
   endpoint: z.string().optional(),
@@ -35,11 +35,11 @@ const LegacyConfig = z.object({
 }).loose()
 
 /**
- * Adopts a deployment of the original Python service in place, at every start (idempotent):
+ * Adopts a deployment of the Python service this replaces, in place, at every start (idempotent):
  * its bucket configs (same keys) are cleaned of plaintext secrets, which move into the secret
- * store; Infisical names the original mangled (a `.` in the bucket name) are copied to ours;
+ * store; Infisical names the Python monitor mangled (a `.` in the bucket name) are copied to ours;
  * its per-object state strings become fingerprints in the bucket's state hash, so an upgrade
- * does not re-announce objects the original already announced. The notification switch and
+ * does not re-announce objects the Python monitor already announced. The notification switch and
  * last-scan keys are the same keys and need nothing.
  */
 export async function adoptOriginal (deps: AdoptDeps): Promise<AdoptReport> {
@@ -54,7 +54,7 @@ export async function adoptOriginal (deps: AdoptDeps): Promise<AdoptReport> {
     }
   }
   for (const { key, reason } of report.skipped) deps.log.warn({ key, reason }, 'original bucket config not adopted')
-  if (report.secretsMoved + report.statesMigrated > 0) deps.log.info({ ...report, skipped: report.skipped.length }, 'adopted the original deployment')
+  if (report.secretsMoved + report.statesMigrated > 0) deps.log.info({ ...report, skipped: report.skipped.length }, 'adopted the Python monitor\'s deployment')
   return report
 }
 
@@ -85,7 +85,7 @@ function cleanConfig (config: Config, legacy: z.infer<typeof LegacyConfig>): Rec
   const clean: Record<string, unknown> = { ...legacy }
   for (const secret of ['access_key', 'secret_key', 'client_secret']) delete clean[secret]
   const auth = legacy.webhook_auth
-  // The original dropped token_url on some updates (its defect 32) and then sent webhooks without a token; so do we.
+  // The Python monitor dropped token_url on some updates and then sent webhooks without a token; an adopted config keeps that behaviour.
   if (auth?.client_id && auth.token_url) {
     clean.webhook_auth = { type: 'oauth2', client_id: auth.client_id, token_url: auth.token_url, ...(typeof auth.scope === 'string' && { scope: auth.scope }) }
   } else delete clean.webhook_auth
@@ -93,7 +93,7 @@ function cleanConfig (config: Config, legacy: z.infer<typeof LegacyConfig>): Rec
   return clean
 }
 
-// The original named secrets bucket.upper() with '-' as '_', leaving dots in; ours spell a dot `dot`.
+// The Python monitor named secrets bucket.upper() with '-' as '_', leaving dots in; ours spell a dot `dot`.
 async function copyMangledNames (deps: AdoptDeps, name: string): Promise<void> {
   if (deps.secrets.kind !== 'infisical' || !name.includes('.')) return
   const ours = bucketSecretNames(name)

@@ -13,7 +13,7 @@ export interface BootstrapDeps {
 
 /**
  * Loads the config file's `buckets:` (and BUCKETS_PATH's) into Redis at start-up: secrets
- * into the secret store, the secret-free config under the original's key. Every bad entry
+ * into the secret store, the secret-free config under the key the Python monitor used. Every bad entry
  * is listed in one ConfigError before anything is written. An unchanged bucket is not
  * rewritten, and a notifications switch set through the API survives a restart unless the
  * file sets `notifications_enabled` itself. Returns the names loaded.

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { BucketRegistry, createBucketStore, createNetworkPolicy, createSecretStore, createSecretWriter, invalidateSecretsOnChange, migrateLegacySecretNames } from '@internal/buckets'
-import { checkRedis, createKeys, createRedis, createSubscriber, createWriteDeadline, watchMasterChanges } from '@internal/redis'
-import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, toError, unsupportedNode, trackConfigSubscription, Counter } from '@internal/telemetry'
+import { awaitRedis, checkRedis, createKeys, createRedis, createSubscriber, createWriteDeadline, watchMasterChanges } from '@internal/redis'
+import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, startupMessage, toError, unsupportedNode, trackConfigSubscription, Counter } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
 import { loadConfiguredBuckets } from './bucket-bootstrap.ts'
 import { watchRedisWipes } from './redis-wipe.ts'
@@ -23,9 +23,9 @@ import { adoptOriginal } from './adopt.ts'
 // under a second): it stops counting against its region's limit, so the other buckets go on.
 const SLOW_REQUEST_MS = 5000
 
+// One line naming the cause (a configuration error lists each problem below it), no stack trace.
 function fail (err: unknown): never {
-  const message = err instanceof ConfigError ? err.message : toError(err).message
-  process.stderr.write(`bucket-monitor: cannot start: ${message}\n`)
+  process.stderr.write(`bucket-monitor: cannot start: ${err instanceof ConfigError ? err.message : startupMessage(err)}\n`)
   process.exit(1)
 }
 
@@ -45,12 +45,13 @@ for (const [name, conn] of Object.entries({ redis, subscriber, api: apiRedis }))
 }
 const failovers = new Counter({ name: 'watch_folder_redis_failovers_total', help: 'Redis master changes seen (Sentinel failovers)', registers: [promRegistry] })
 watchMasterChanges(redis, change => { failovers.inc(); log.warn(change, 'redis master changed') })
+await awaitRedis(redis, config.env.STARTUP_REDIS_TIMEOUT_MS).catch(fail)
 
 const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
 const secrets = (() => { try { return createSecretStore(env, redis, keys) } catch (err) { return fail(err) } })()
 const store = createBucketStore(redis, keys)
 await adoptOriginal({ config, redis, keys, store, secrets, log: log.child({ component: 'adopt' }) }).catch(fail)
-const renamed = await migrateLegacySecretNames(secrets, await store.listNames()).catch(fail)
+const renamed = await store.listNames().then(names => migrateLegacySecretNames(secrets, names)).catch(fail)
 if (renamed.moved.length > 0) log.info({ secrets: renamed.moved }, 'dotted buckets\' secrets moved to their new names')
 if (renamed.shared.length > 0) log.warn({ secrets: renamed.shared }, 'these old secret names are also another bucket\'s: both buckets hold that value until one is set again through the API')
 // The SSRF rule holds for config-file buckets as for the API's: a refused address stops start-up.
@@ -67,8 +68,8 @@ const registry = new BucketRegistry({
 })
 trackConfigSubscription(promRegistry, () => registry.subscribed)
 invalidateSecretsOnChange(registry, secrets)
-await registry.start()
-const wipeWatch = await watchRedisWipes({ config, redis, keys, store, secrets, log: log.child({ component: 'redis' }), metrics: promRegistry })
+await registry.start().catch(fail)
+const wipeWatch = await watchRedisWipes({ config, redis, keys, store, secrets, log: log.child({ component: 'redis' }), metrics: promRegistry }).catch(fail)
 
 const metrics = createMonitorMetrics(promRegistry, () => scheduler.stuckScans())
 const par = config.parallel
@@ -142,9 +143,9 @@ await registerApi(app, {
   scans: scheduler,
   metrics: promRegistry,
   auth: { jwtSecret: env.JWT_SECRET, clientId: env.API_CLIENT_ID, clientSecret: env.API_CLIENT_SECRET }
-})
-await app.listen({ host: '0.0.0.0', port: config.httpPort })
-log.info({ owner, port: config.httpPort, buckets: registry.size, fromConfig: loaded.length }, 'bucket monitor started')
+}).catch(fail)
+await app.listen({ host: config.httpHost, port: config.httpPort }).catch(fail)
+log.info({ owner, host: config.httpHost, port: config.httpPort, buckets: registry.size, fromConfig: loaded.length }, 'bucket monitor started')
 
 async function shutdown (signal: string): Promise<void> {
   if (closing) return

@@ -22,7 +22,7 @@ const log = createLogger({ service: 'test', level: 'silent' })
 before(async () => { server = await startRedis(); s3 = await startS3(); fake = await startFakeInfisical() })
 after(async () => { await server.stop(); await s3.stop(); await fake.close() })
 
-/** Writes Redis the way the Python service leaves it (notes, sections 2 and 4). */
+/** Writes Redis the way the Python service leaves it (config JSON under linode:objstore:config:bucket:NAME, one state string per object). */
 async function fillLikeTheOriginal (redis: ReturnType<RedisServer['client']>, listing: Array<{ Key?: string, ETag?: string, Size?: number, LastModified?: Date }>) {
   await redis.set('linode:objstore:config:bucket:legacy-one', JSON.stringify({
     name: 'legacy-one',
@@ -32,7 +32,7 @@ async function fillLikeTheOriginal (redis: ReturnType<RedisServer['client']>, li
     added_at: '2026-11-21T23:25:21.244967',
     webhook_auth: { type: 'oauth2', client_id: 'hook-client', client_secret: 'plain-client-secret', token_url: 'https://auth.example/token' }
   }))
-  // After /api/buckets/update the original also wrote the S3 keys into the JSON (its defect 23).
+  // After /api/buckets/update the Python monitor also wrote the S3 keys into the JSON.
   await redis.set('linode:objstore:config:bucket:legacy-two', JSON.stringify({
     name: 'legacy-two',
     endpoint: 'us-iad-1.linodeobjects.com',
@@ -43,7 +43,7 @@ async function fillLikeTheOriginal (redis: ReturnType<RedisServer['client']>, li
     access_key: 'PLAINAK2',
     secret_key: 'plain-secret-key-two'
   }))
-  // An OAuth update without token_url lost it (defect 32).
+  // An OAuth update without token_url lost it.
   await redis.set('linode:objstore:config:bucket:legacy-three', JSON.stringify({
     name: 'legacy-three',
     endpoint: 'us-iad-1.linodeobjects.com',
@@ -62,7 +62,7 @@ async function fillLikeTheOriginal (redis: ReturnType<RedisServer['client']>, li
   await redis.setex('linode:objstore:state:legacy-one:broken', 2592000, 'not json')
 }
 
-test('adopts the original deployment: secrets out of Redis into the store, state strings into fingerprints, idempotent', async () => {
+test('adopts the Python monitor\'s deployment: secrets out of Redis into the store, state strings into fingerprints, idempotent', async () => {
   const redis = server.client()
   await s3.createBucket('legacy-one')
   for (let i = 0; i < 12; i++) await s3.put('legacy-one', `seed/d0000/obj-${String(i).padStart(7, '0')}.dat`, `body-${i}`)
@@ -89,7 +89,7 @@ test('adopts the original deployment: secrets out of Redis into the store, state
   const one = buckets[0]!
   assert.deepEqual(one.webhook_auth, { type: 'oauth2', client_id: 'hook-client', token_url: 'https://auth.example/token' })
   assert.equal(one.added_at, '2026-11-21T23:25:21.244967')
-  assert.equal(buckets[1]!.webhook_auth, undefined, 'an OAuth config without token_url is dropped, as the original behaved')
+  assert.equal(buckets[1]!.webhook_auth, undefined, 'an OAuth config without token_url is dropped, as the Python monitor behaved')
 
   const state = await redis.hgetall(keys.objectState('legacy-one'))
   assert.equal(Object.keys(state).length, 12)
@@ -106,7 +106,7 @@ test('adopts the original deployment: secrets out of Redis into the store, state
   assert.equal(await store.version(), version, 'a second run changes nothing')
 })
 
-test('Infisical: a dotted bucket name the original mangled is copied to our name', async () => {
+test('Infisical: a dotted bucket name the Python monitor mangled is copied to our name', async () => {
   const redis = server.client()
   await redis.flushall()
   await redis.set('linode:objstore:config:bucket:logs.example', JSON.stringify({ name: 'logs.example', endpoint: 'us-iad-1.linodeobjects.com', webhook_url: 'https://hooks.example/logs' }))

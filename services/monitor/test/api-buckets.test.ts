@@ -38,7 +38,7 @@ async function redisDump (): Promise<string> {
   return parts.join('\n')
 }
 
-test('add: seed 000 body -> 201 in the original shape, config without secrets, secrets encrypted, every replica sees it', async () => {
+test('add: the Python monitor\'s body -> 201 in its answer shape, config without secrets, secrets encrypted, every replica sees it', async () => {
   await s3.createBucket('photos-1')
   const res = await post('/api/buckets/add', seedBody('photos-1', { client_id: 'hook-client', client_secret: 'hook-secret-value', token_url: 'http://127.0.0.1:9/token', signing_secret: 'whsec_c2lnbmluZy1zZWNyZXQtdmFsdWU=' }))
   assert.equal(res.statusCode, 201, res.body)
@@ -53,7 +53,7 @@ test('add: seed 000 body -> 201 in the original shape, config without secrets, s
   await waitFor(() => h.registry.get('photos-1') !== undefined, { timeoutMs: 1000, what: 'registry sees the new bucket' })
   const again = await post('/api/buckets/add', seedBody('photos-1'))
   assert.equal(again.statusCode, 409)
-  assert.deepEqual(again.json(), { error: 'Bucket photos-1 already exists' })
+  assert.deepEqual(again.json(), { error: 'Bucket photos-1 already exists', reason: 'already exists' })
 })
 
 test('add: credentials S3 refuses -> 422 with the reason, nothing stored', async () => {
@@ -95,8 +95,14 @@ test('add: bad input -> 400 naming the field and the reason, nothing stored', as
     const res = await post('/api/buckets/add', body)
     assert.equal(res.statusCode, 400, `${JSON.stringify(body)} -> ${res.body}`)
     assert.match(res.json().error, error)
+    assert.equal(typeof res.json().reason, 'string', 'every error answer has a reason')
     if (field) assert.equal(res.json().field, field)
   }
+  const several = await post('/api/buckets/add', { name: 'x1-bucket', endpoint: 'http://127.0.0.1:9' })
+  assert.equal(several.statusCode, 400)
+  assert.deepEqual(several.json(), {
+    error: 'Missing required fields: access_key, secret_key', field: 'access_key', fields: ['access_key', 'secret_key'], reason: 'required'
+  }, 'every missing field is listed, not only the first')
   for (const raw of ['[1,2]', '"text"', 'null', '{"name": "abc",}']) {
     const res = await h.app.inject({ method: 'POST', url: '/api/buckets/add', payload: raw, headers: { ...write, 'content-type': 'application/json' } })
     assert.equal(res.statusCode, 400, raw)
@@ -106,7 +112,7 @@ test('add: bad input -> 400 naming the field and the reason, nothing stored', as
   assert.equal(await h.redis.exists(h.keys.bucketConfig('x1-bucket')), 0)
 })
 
-test('enable / disable: the original flag key, shapes and errors', async () => {
+test('enable / disable: the Python monitor\'s flag key, shapes and errors', async () => {
   await s3.createBucket('toggle-1')
   assert.equal((await post('/api/buckets/add', seedBody('toggle-1'))).statusCode, 201)
   const off = await post('/api/bucket-notifications/disable?bucket=toggle-1')
@@ -118,10 +124,10 @@ test('enable / disable: the original flag key, shapes and errors', async () => {
   assert.equal(await h.redis.exists(h.keys.notificationsDisabled('toggle-1')), 0)
   const unknown = await post('/api/bucket-notifications/enable?bucket=nobody-here')
   assert.equal(unknown.statusCode, 404)
-  assert.deepEqual(unknown.json(), { error: 'Bucket not found' })
+  assert.deepEqual(unknown.json(), { error: 'Bucket not found', reason: 'not found' })
   const missing = await post('/api/bucket-notifications/disable')
   assert.equal(missing.statusCode, 400)
-  assert.deepEqual(missing.json(), { error: 'Missing bucket parameter', field: 'bucket' })
+  assert.deepEqual(missing.json(), { error: 'Missing bucket parameter', field: 'bucket', fields: ['bucket'], reason: 'required' })
   const withJson = await h.app.inject({ method: 'POST', url: '/api/bucket-notifications/disable?bucket=toggle-1', headers: { ...write, 'content-type': 'application/json' } })
   assert.equal(withJson.statusCode, 200, 'an empty JSON body on a query-only route is fine')
 })
@@ -177,10 +183,10 @@ test('update: exists check before secrets, rotation checked against S3, version 
   const names = bucketSecretNames('rotate-1')
   const ghost = await post('/api/buckets/update', { name: 'ghost-bucket', access_key: 'a', secret_key: 'b' })
   assert.equal(ghost.statusCode, 404)
-  assert.deepEqual(ghost.json(), { error: 'Bucket ghost-bucket not found' })
+  assert.deepEqual(ghost.json(), { error: 'Bucket ghost-bucket not found', reason: 'not found' })
   assert.equal(await h.secrets.get(secretName('ghost-bucket', 'ACCESS_KEY')), undefined, 'no secret written for a missing bucket')
   const half = await post('/api/buckets/update', { name: 'rotate-1', access_key: 'only-one' })
-  assert.deepEqual(half.json(), { error: 'Both access_key and secret_key must be provided when updating credentials', field: 'secret_key' })
+  assert.deepEqual(half.json(), { error: 'Both access_key and secret_key must be provided when updating credentials', reason: 'invalid request', field: 'secret_key' })
   const refused = await post('/api/buckets/update', { name: 'rotate-1', access_key: 'NEWKEY', secret_key: 'NEWSECRET' })
   assert.equal(refused.statusCode, 422)
   assert.equal(await h.secrets.get(names.ACCESS_KEY), s3.accessKey, 'refused rotation leaves the old key')
@@ -237,7 +243,7 @@ test('resync: 202, forwarded to the scanner with forget, 404 for an unknown buck
   assert.equal((await post('/api/buckets/photos-1/resync?forget=maybe')).statusCode, 400)
 })
 
-test('delete: secrets, config, switch, schedule, state, status and the original per-object strings; then Redis holds nothing of it', async () => {
+test('delete: secrets, config, switch, schedule, state, status and the Python monitor\'s per-object strings; then Redis holds nothing of it', async () => {
   await s3.createBucket('doomed-1')
   assert.equal((await post('/api/buckets/add', seedBody('doomed-1', { signing_secret: 'a-signing-secret-1234' }))).statusCode, 201)
   await post('/api/bucket-notifications/disable?bucket=doomed-1')
@@ -250,7 +256,7 @@ test('delete: secrets, config, switch, schedule, state, status and the original 
   assert.equal((await post('/api/buckets/delete')).statusCode, 400)
   const unknown = await post('/api/buckets/delete?bucket=nobody-here')
   assert.equal(unknown.statusCode, 404)
-  assert.deepEqual(unknown.json(), { error: 'Bucket not found' })
+  assert.deepEqual(unknown.json(), { error: 'Bucket not found', reason: 'not found' })
   const res = await post('/api/buckets/delete?bucket=doomed-1')
   assert.deepEqual(res.json(), { status: 'success', message: 'Bucket doomed-1 deleted completely' })
   const dump = await redisDump()
@@ -263,7 +269,7 @@ test('delete: secrets, config, switch, schedule, state, status and the original 
 test('unknown API paths answer 404 in the error shape', async () => {
   const res = await get('/api/nothing-here')
   assert.equal(res.statusCode, 404)
-  assert.deepEqual(res.json(), { error: 'Not found' })
+  assert.deepEqual(res.json(), { error: 'Not found', reason: 'not found' })
 })
 
 test('buckets from the config file follow the same network rule', async () => {

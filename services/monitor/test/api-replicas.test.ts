@@ -6,7 +6,7 @@ import { startApi, acceptKey, type Harness } from './api-harness.ts'
 import { waitFor } from '../../../test/support/ports.ts'
 
 // Two API replicas on one Redis: what one changes, the other sees within a second, and the
-// exists/missing checks agree (the original's changes were replica-local, its defect 34).
+// exists/missing checks agree (a change made on one replica is seen by every other at once).
 
 let one: Harness
 let two: Harness

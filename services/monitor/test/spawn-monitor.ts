@@ -24,7 +24,7 @@ export function sharedEnv (): Record<string, string> {
   }
 }
 
-export async function spawnMonitor (config: Record<string, unknown>, env: Record<string, string>, opts: { waitReady?: boolean } = {}): Promise<MonitorProcess> {
+export async function spawnMonitor (config: Record<string, unknown>, env: Record<string, string>, opts: { waitReady?: boolean, port?: number } = {}): Promise<MonitorProcess> {
   const service = await spawnService('monitor', 'monitor', config, env, opts)
   return { proc: service.proc, port: service.port, logs: service.logs, stderr: service.output, exitCode: service.exited.then(e => e.code), kill: service.kill }
 }

@@ -2,6 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import jwt from 'jsonwebtoken'
 import { z } from 'zod'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { errorBody } from './errors.ts'
 
 export type Scope = 'read' | 'write'
 
@@ -97,18 +98,18 @@ export function bearerHook (auth: Auth, onFailure: (reason: string, request: Fas
     if (token === undefined) {
       onFailure('missing', request)
       return reply.code(401).header('www-authenticate', 'Bearer')
-        .send({ error: 'Authentication required', message: 'Use Bearer token authentication' })
+        .send(errorBody(401, 'Authentication required', { message: 'Use Bearer token authentication', field: 'authorization', reason: 'no bearer token' }))
     }
     const result = auth.verify(token)
     if (!result.ok) {
       onFailure('invalid', request)
-      return reply.code(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ error: 'Invalid or expired token' })
+      return reply.code(401).header('www-authenticate', 'Bearer error="invalid_token"').send(errorBody(401, 'Invalid or expired token', { field: 'authorization', reason: 'invalid or expired token' }))
     }
     const scope = requiredScope(request.method)
     if (!result.scopes.includes(scope)) {
       onFailure('scope', request)
       return reply.code(403).header('www-authenticate', `Bearer error="insufficient_scope", scope="${scope}"`)
-        .send({ error: 'Insufficient scope', required_scope: scope })
+        .send(errorBody(403, 'Insufficient scope', { required_scope: scope, reason: `needs the ${scope} scope` }))
     }
   }
 }

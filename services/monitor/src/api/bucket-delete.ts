@@ -8,7 +8,7 @@ const SCAN_COUNT = 1000
 /**
  * POST /api/buckets/delete?bucket=NAME: the secrets first (so a failure leaves the bucket in
  * place to retry), then config, switch, schedule, lease, state and status in one script, then
- * the original's per-object state strings. Afterwards Redis holds nothing of the bucket.
+ * the per-object state strings the Python monitor kept. Afterwards Redis holds nothing of the bucket.
  */
 export async function deleteBucket (ctx: BucketOpsContext, query: unknown) {
   const { bucket } = parseInput(BucketQuery, query, 'query')
@@ -31,7 +31,7 @@ export async function deleteBucket (ctx: BucketOpsContext, query: unknown) {
   })
 }
 
-/** Deletes the original's `{state_prefix}{bucket}:{key}` strings; returns how many went. */
+/** Deletes the Python monitor's `{state_prefix}{bucket}:{key}` strings; returns how many went. */
 export async function removeLegacyState (ctx: Pick<BucketOpsContext, 'redis' | 'keys'>, bucket: string): Promise<number> {
   let removed = 0
   let cursor = '0'

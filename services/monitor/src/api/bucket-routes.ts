@@ -19,7 +19,9 @@ export function bucketRoutes (ctx: BucketOpsContext, scans: ScanControl): RouteS
       method: 'POST',
       url: '/api/buckets/add',
       auth: true,
+      operationId: 'addBucket',
       summary: 'Add a bucket (credentials checked with a one-key listing)',
+      description: 'Stores the bucket\'s config in Redis and its keys and secrets in the secret store, after checking the keys with a one-key ListObjectsV2. Webhook, token and endpoint URLs must resolve outside private ranges unless webhook.allowed_networks lists them. Every replica picks the bucket up at once.',
       body: AddBucketBody,
       responses: { 201: { description: 'added', schema: SuccessAnswer }, 400: err('bad input'), 409: err('exists'), 422: err('S3 refused the credentials') },
       handler: async (request, reply) => reply.code(201).send(await addBucket(ctx, request.body))
@@ -28,7 +30,9 @@ export function bucketRoutes (ctx: BucketOpsContext, scans: ScanControl): RouteS
       method: 'POST',
       url: '/api/buckets/update',
       auth: true,
+      operationId: 'updateBucket',
       summary: 'Change any field of a bucket, credentials included',
+      description: '`name` plus the fields to change. Both keys together rotate the credentials (checked against S3 first); `webhook_auth` without `token_url` keeps the stored one; `null` removes `webhook_auth` or `signing_secret`.',
       body: UpdateBucketBody,
       responses: { 200: { description: 'updated', schema: SuccessAnswer }, 400: err('bad input'), 404: err('unknown bucket'), 422: err('S3 refused the credentials') },
       handler: async request => await updateBucket(ctx, request.body)
@@ -37,7 +41,9 @@ export function bucketRoutes (ctx: BucketOpsContext, scans: ScanControl): RouteS
       method: 'POST',
       url: '/api/buckets/delete',
       auth: true,
+      operationId: 'deleteBucket',
       summary: 'Delete a bucket: config, schedule, state and credentials',
+      description: 'Removes the bucket\'s config, notification switch, schedule, object state, status and every secret it has in the secret store.',
       query: BucketQuery,
       responses: { 200: { description: 'deleted', schema: SuccessAnswer }, 400: err('missing parameter'), 404: err('unknown bucket') },
       handler: async request => await deleteBucket(ctx, request.query)
@@ -46,7 +52,9 @@ export function bucketRoutes (ctx: BucketOpsContext, scans: ScanControl): RouteS
       method: 'GET',
       url: '/api/buckets',
       auth: true,
+      operationId: 'listBuckets',
       summary: 'Every bucket (never a secret)',
+      description: 'The stored config of every bucket; keys and secrets are never part of an answer (`has_signing_secret` says whether one is set).',
       responses: { 200: { description: 'buckets', schema: BucketListAnswer } },
       handler: async () => ({ buckets: await ctx.store.list() })
     },
@@ -54,7 +62,9 @@ export function bucketRoutes (ctx: BucketOpsContext, scans: ScanControl): RouteS
       method: 'GET',
       url: '/api/buckets/:name',
       auth: true,
+      operationId: 'getBucket',
       summary: 'One bucket and its scan status (never a secret)',
+      description: 'The bucket\'s stored config and its scan status: last scan, outcome, objects tracked and listed, events by type, last error, next scan due.',
       params: BucketParams,
       responses: { 200: { description: 'bucket', schema: BucketAnswer }, 400: err('bad name'), 404: err('unknown bucket') },
       handler: async request => await showBucket(ctx, request.params)
@@ -63,10 +73,13 @@ export function bucketRoutes (ctx: BucketOpsContext, scans: ScanControl): RouteS
       method: 'POST',
       url: '/api/buckets/:name/resync',
       auth: true,
+      operationId: 'resyncBucket',
       summary: 'Scan now; with forget=true, re-announce every object',
+      description: 'Schedules a scan of the bucket at once. With `forget` (in the query or the optional JSON body) its object state is dropped first, so every object is announced again as created.',
       params: BucketParams,
       query: ResyncQuery,
       body: ResyncBody,
+      bodyRequired: false,
       responses: { 202: { description: 'scan requested', schema: SuccessAnswer }, 400: err('bad input'), 404: err('unknown bucket') },
       handler: async (request, reply) => reply.code(202).send(await resync(ctx, scans, request.params, request.query, request.body))
     }

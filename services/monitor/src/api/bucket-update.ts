@@ -12,8 +12,8 @@ interface Plan {
 }
 
 /**
- * POST /api/buckets/update. The bucket must exist before any secret is touched (the original
- * wrote Infisical first, its defect 31); a rotation bumps `credentials_version` so every
+ * POST /api/buckets/update. The bucket must exist before any secret is touched (writing the
+ * secret store first would leave secrets of a bucket that does not exist); a rotation bumps `credentials_version` so every
  * replica sees a change and drops its cached S3 client and secrets.
  */
 export async function updateBucket (ctx: BucketOpsContext, body: unknown) {
@@ -84,9 +84,9 @@ function planSigningSecret (plan: Plan, value: string | null | undefined, name: 
 }
 
 /**
- * OAuth2 fields merge into the stored ones: the original's flat client_id/client_secret/
- * token_url or a webhook_auth object; a token_url left out keeps the stored one (the original
- * dropped it, its defect 32); `webhook_auth: null` removes OAuth2.
+ * OAuth2 fields merge into the stored ones: the flat client_id/client_secret/
+ * token_url or a webhook_auth object; a token_url left out keeps the stored one (dropping
+ * it would send webhooks without a token); `webhook_auth: null` removes OAuth2.
  */
 function planWebhookAuth (plan: Plan, current: StoredWebhookAuth | undefined, input: UpdateBucketBody, secretName: string): void {
   if (input.webhook_auth === null) {

@@ -12,7 +12,9 @@ export function deadLetterRoutes (dead: DeadLetters): RouteSpec[] {
       method: 'GET',
       url: '/api/dead-letters',
       auth: true,
+      operationId: 'listDeadLetters',
       summary: 'Dead-lettered events, newest first',
+      description: 'A page of the events the consumer gave up on, each with its reason, attempts, last HTTP status and an excerpt of the last answer.',
       query: DeadLetterQuery,
       responses: { 200: { description: 'a page', schema: DeadLetterListAnswer }, 400: bad },
       handler: async request => {
@@ -25,7 +27,9 @@ export function deadLetterRoutes (dead: DeadLetters): RouteSpec[] {
       method: 'POST',
       url: '/api/dead-letters/:id/replay',
       auth: true,
+      operationId: 'replayDeadLetter',
       summary: 'Put one dead-lettered event back on the queue',
+      description: 'Moves the event back onto the delivery queue with its attempts reset; it keeps its event id.',
       params: DeadLetterIdParams,
       responses: { 200: { description: 'replayed', schema: CountAnswer }, 404: { description: 'unknown id', schema: ErrorAnswer } },
       handler: async request => {
@@ -39,7 +43,9 @@ export function deadLetterRoutes (dead: DeadLetters): RouteSpec[] {
       method: 'POST',
       url: '/api/dead-letters/replay',
       auth: true,
+      operationId: 'replayDeadLetters',
       summary: 'Replay some ({"ids": [...]}) or all ({"all": true})',
+      description: 'Moves the named dead letters, or all of them, back onto the delivery queue; answers how many were moved.',
       body: DeadLetterSelection,
       responses: { 200: { description: 'replayed', schema: CountAnswer }, 400: bad },
       handler: async request => {
@@ -52,7 +58,9 @@ export function deadLetterRoutes (dead: DeadLetters): RouteSpec[] {
       method: 'POST',
       url: '/api/dead-letters/purge',
       auth: true,
+      operationId: 'purgeDeadLetters',
       summary: 'Delete some ({"ids": [...]}) or all ({"all": true})',
+      description: 'Deletes the named dead letters, or all of them, for good; answers how many were deleted.',
       body: DeadLetterSelection,
       responses: { 200: { description: 'purged', schema: CountAnswer }, 400: bad },
       handler: async request => {

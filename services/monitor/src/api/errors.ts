@@ -2,7 +2,28 @@ import type { FastifyError, FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import type { Logger } from '@internal/telemetry'
 
-/** An answer the API gives on purpose: a status code and the original's `{"error": ...}` body. */
+// Every error answer has one shape: `error` (the message, as the Python service worded it),
+// `reason` (why, in a few words) and, when one field of the request is at fault, `field`.
+const STATUS_REASONS: Record<number, string> = {
+  400: 'invalid request',
+  401: 'not authenticated',
+  403: 'insufficient scope',
+  404: 'not found',
+  409: 'already exists',
+  413: 'body too large',
+  415: 'unsupported content type',
+  422: 'refused by the object store',
+  429: 'rate limited',
+  500: 'internal error',
+  503: 'unavailable'
+}
+
+/** The body of an error answer: `error`, `reason` (a default per status) and whatever `extra` adds. */
+export function errorBody (statusCode: number, error: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { error, reason: STATUS_REASONS[statusCode] ?? 'error', ...extra }
+}
+
+/** An answer the API gives on purpose: a status code and an `errorBody`. */
 export class ApiError extends Error {
   readonly statusCode: number
   readonly body: Record<string, unknown>
@@ -11,7 +32,7 @@ export class ApiError extends Error {
     super(error)
     this.name = 'ApiError'
     this.statusCode = statusCode
-    this.body = { error, ...extra }
+    this.body = errorBody(statusCode, error, extra)
   }
 }
 
@@ -47,8 +68,9 @@ export const badRequest = (error: string, extra?: Record<string, unknown>) => ne
 export const notFound = (error: string) => new ApiError(404, error)
 
 /**
- * Parses `input` with `schema`, or throws a 400 that names the field and the reason. A missing
- * required field keeps the original's message (`Missing required field: name`).
+ * Parses `input` with `schema`, or throws a 400 that names the field and the reason. Missing
+ * required fields are all listed (`fields`), the message worded as the Python service did for
+ * one (`Missing required field: name`).
  */
 export function parseInput<S extends z.ZodType> (schema: S, input: unknown, what = 'body'): z.infer<S> {
   if (what === 'body' && (input === null || typeof input !== 'object' || Array.isArray(input))) {
@@ -65,10 +87,12 @@ export function parseInput<S extends z.ZodType> (schema: S, input: unknown, what
 }
 
 function issueToError (issues: z.core.$ZodIssue[], input: unknown, what: string): ApiError {
-  const missing = issues.find(i => i.path.length > 0 && valueAt(input, i.path) === undefined && i.code === 'invalid_type')
-  if (missing) {
-    const field = missing.path.join('.')
-    return badRequest(what === 'query' ? `Missing ${field} parameter` : `Missing required field: ${field}`, { field })
+  const missing = [...new Set(issues.filter(i => i.path.length > 0 && valueAt(input, i.path) === undefined && i.code === 'invalid_type').map(i => i.path.join('.')))]
+  if (missing.length > 0) {
+    const [field] = missing as [string]
+    const list = missing.join(', ')
+    if (what === 'query') return badRequest(missing.length === 1 ? `Missing ${field} parameter` : `Missing parameters: ${list}`, { field, fields: missing, reason: 'required' })
+    return badRequest(missing.length === 1 ? `Missing required field: ${field}` : `Missing required fields: ${list}`, { field, fields: missing, reason: 'required' })
   }
   const unknown = issues.find(i => i.code === 'unrecognized_keys')
   if (unknown && unknown.code === 'unrecognized_keys') {
@@ -104,12 +128,12 @@ export function installErrorHandler (app: FastifyInstance, log: Logger): void {
     if (err instanceof ApiError) return reply.code(err.statusCode).send(err.body)
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {
-      return reply.code(status).send({ error: clientMessage(err), code: err.code })
+      return reply.code(status).send(errorBody(status, clientMessage(err), { code: err.code }))
     }
     log.error({ err, method: request.method, route: request.routeOptions.url }, 'api request failed')
-    return reply.code(500).send({ error: 'Internal server error' })
+    return reply.code(500).send(errorBody(500, 'Internal server error'))
   })
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }))
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody(404, 'Not found')))
 }
 
 function clientMessage (err: FastifyError): string {

@@ -1,22 +1,25 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import fastifyRateLimit from '@fastify/rate-limit'
 import { boundedRedisOptions, createDeadLetters, createRedis, createSubscriptionCleanup, createWriteDeadline, type DeadLetters, type Redis, type Keys } from '@internal/redis'
 import { createBucketStore, createNetworkPolicy, writeThrough, type BucketRegistry, type CachedSecretStore, type SecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
 import type { Logger, Registry } from '@internal/telemetry'
 import { bearerHook, createAuth, type ApiClientEntry } from './auth.ts'
-import { createRateLimiter } from './rate-limit.ts'
+import { createRefusalLog, redisRateLimitStore } from './rate-limit.ts'
 import { createNetworkGuard, type Lookup } from './network-guard.ts'
 import { createCredentialCheck, type CredentialCheck } from './credential-check.ts'
 import { createBucketLock } from './lock.ts'
 import { ApiError, installErrorHandler } from './errors.ts'
+import { installFormParser, installJsonParser } from './body-parsers.ts'
 import { createApiMetrics } from './metrics.ts'
-import { tokenRoute } from './token-route.ts'
+import { TOKEN_WINDOW_MS, tokenRoute } from './token-route.ts'
 import { bucketRoutes } from './bucket-routes.ts'
 import { notificationRoutes } from './notification-routes.ts'
 import { deadLetterRoutes } from './dead-letter-routes.ts'
 import { subscriptionRoutes } from './subscription-routes.ts'
 import { createSubscriptionTester } from './subscription-test.ts'
 import { openApiDocument } from './openapi.ts'
+import { registerDocs } from './docs.ts'
 import type { BucketOpsContext, ScanControl } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
 
@@ -59,7 +62,8 @@ export function createApiRedis (config: Config): Redis {
 
 /**
  * Registers the REST API under /api: the token route, bucket and notification management,
- * dead letters and the OpenAPI document. Every route but the token route needs a bearer token
+ * dead letters, the OpenAPI document and its docs page. Every route but the token route, the
+ * document and the docs page needs a bearer token
  * (read scope for GET, write for the rest).
  */
 export async function registerApi (app: FastifyInstance<any, any, any, any, any>, deps: ApiDeps): Promise<void> {
@@ -71,7 +75,6 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
   ]
   const auth = createAuth({ jwtSecret: deps.auth.jwtSecret, clients, tokenTtlSec: config.api.token_ttl, now })
   const metrics = createApiMetrics(deps.metrics, deps.secrets)
-  const limiter = createRateLimiter({ limit: config.api.token_rate_limit, windowMs: 60_000, now })
   const policy = createNetworkPolicy(config.webhook.allowed_networks)
   const deadline = createWriteDeadline(deps.redis, config.api.redis_timeout_ms)
   const ctx: BucketOpsContext = {
@@ -91,7 +94,7 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
   const tester = createSubscriptionTester(config, policy, deps.secrets, now)
   app.addHook('onClose', async () => { await tester.close() })
   const routes: RouteSpec[] = [
-    tokenRoute(auth, limiter, metrics, deps.log),
+    tokenRoute(auth, config.api.token_rate_limit, metrics, deps.log),
     ...notificationRoutes(ctx),
     ...bucketRoutes(ctx, deps.scans),
     ...subscriptionRoutes(ctx, tester),
@@ -105,16 +108,20 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
 
   await app.register(async api => {
     installJsonParser(api, config.api.body_limit_bytes)
+    installFormParser(api, config.api.body_limit_bytes)
     installErrorHandler(api, deps.log)
+    await registerRateLimit(api, deps, metrics, now)
     api.addHook('onResponse', async (request, reply) => {
       metrics.request(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode)
     })
+    registerDocs(api)
     for (const route of routes) {
       api.route({
         method: route.method,
         url: route.url.slice('/api'.length),
         bodyLimit: config.api.body_limit_bytes,
-        onRequest: route.auth ? protect : route.onRequest,
+        ...(route.auth && { onRequest: protect }),
+        ...(route.rateLimit && { config: { rateLimit: route.rateLimit } }),
         handler: route.handler
       })
     }
@@ -122,40 +129,32 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
 }
 
 function openApiRoute (routes: RouteSpec[]): RouteSpec {
-  let document: unknown
   return {
     method: 'GET',
     url: '/api/openapi.json',
-    auth: true,
+    auth: false,
+    operationId: 'getOpenApi',
     summary: 'This document',
-    responses: { 200: { description: 'OpenAPI 3.0 document' } },
-    handler: async () => { document ??= openApiDocument(routes); return document }
+    description: 'The OpenAPI 3 document of every route, generated from the schemas the handlers validate with. No token needed, so documentation tools and code generators can import it.',
+    responses: { 200: { description: 'OpenAPI 3.0 document', contentType: 'application/json' } },
+    // servers names the address the document was fetched from, so a tool calls this monitor.
+    handler: async request => openApiDocument(routes, `${request.protocol}://${request.host}`)
   }
 }
 
-// JSON bodies parsed here rather than by fastify's default parser so that an empty body on
-// the query-only POST routes is no error, and a malformed one is a 400 in our error shape.
-function installJsonParser (api: FastifyInstance, bodyLimit: number): void {
-  api.removeContentTypeParser('application/json')
-  api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
-    const charset = foreignCharset(request.headers['content-type'])
-    if (charset !== undefined) return done(new ApiError(415, `Unsupported charset ${charset}: send JSON as UTF-8 (RFC 8259)`, { field: 'content-type' }))
-    const text = body.toString()
-    if (text.trim() === '') return done(null, undefined)
-    try {
-      done(null, JSON.parse(text))
-    } catch (err) {
-      done(new ApiError(400, `Invalid JSON: ${(err as Error).message}`))
-    }
+// @fastify/rate-limit builds the key (the client address, IPv6 by /56), the RateLimit-* and
+// Retry-After headers (IETF draft names) and the refusal; its count lives in Redis, so every
+// replica shares one limit.
+async function registerRateLimit (api: FastifyInstance, deps: ApiDeps, metrics: ReturnType<typeof createApiMetrics>, now: () => number): Promise<void> {
+  const refusals = createRefusalLog({ log: deps.log, windowMs: TOKEN_WINDOW_MS, now })
+  await api.register(fastifyRateLimit, {
+    global: false,
+    enableDraftSpec: true,
+    store: redisRateLimitStore({ redis: deps.redis, prefix: deps.keys.tokenRateLimitPrefix, windowMs: TOKEN_WINDOW_MS, now }),
+    onExceeding: request => refusals(request.ip, false),
+    onExceeded: request => { metrics.rateLimited(); refusals(request.ip, true) },
+    errorResponseBuilder: (_request, context) => new ApiError(429, 'Too many token requests; try again later', { retry_after: Math.max(1, Math.ceil(context.ttl / 1000)) })
   })
-}
-
-// JSON is UTF-8 (RFC 8259); a body labelled otherwise would be misread as UTF-8, so it is refused.
-function foreignCharset (contentType: string | undefined): string | undefined {
-  const match = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '')
-  if (!match) return undefined
-  const charset = (match[1] ?? '').toLowerCase()
-  return charset === 'utf-8' || charset === 'utf8' ? undefined : charset
 }
 
 export { checkConfiguredBucketNetworks } from './config-buckets.ts'

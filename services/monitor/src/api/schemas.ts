@@ -9,6 +9,14 @@ export const TokenRequest = z.object({
   client_secret: z.string().min(1).max(4096)
 })
 
+/** RFC 6749 §4.4 as application/x-www-form-urlencoded; the client may instead be in HTTP Basic. */
+export const OAuthTokenForm = z.object({
+  grant_type: z.string().min(1).max(64),
+  client_id: z.string().min(1).max(512).optional(),
+  client_secret: z.string().min(1).max(4096).optional(),
+  scope: z.string().max(256).optional()
+})
+
 export const TokenAnswer = z.object({
   access_token: z.string(),
   token_type: z.literal('Bearer'),
@@ -18,7 +26,7 @@ export const TokenAnswer = z.object({
 
 export const ErrorAnswer = z.object({ error: z.string(), message: z.string().optional(), field: z.string().optional(), reason: z.string().optional() })
 
-/** POST /api/buckets/add: seed 000's body plus the optional fields; unknown fields refused. */
+/** POST /api/buckets/add: the Python monitor's body plus the optional fields; unknown fields refused. */
 export const AddBucketBody = BucketInputFields.strict()
 
 const WebhookAuthUpdate = WebhookAuthInput.extend({
@@ -116,3 +124,26 @@ export const DeadLetterRecordSchema = z.object({
 })
 export const DeadLetterListAnswer = z.object({ total: z.number(), offset: z.number(), limit: z.number(), items: z.array(DeadLetterRecordSchema) })
 export const CountAnswer = z.object({ status: z.literal('success'), count: z.number() })
+
+/**
+ * The named schemas of the OpenAPI document (components.schemas), each with its description;
+ * a route that uses one refers to it by name. `io`: a request body is described as sent, an
+ * answer as received.
+ */
+export const SCHEMA_DOCS: Record<string, { schema: z.ZodType, io: 'input' | 'output', description: string }> = {
+  TokenRequest: { schema: TokenRequest, io: 'input', description: 'Client credentials as a JSON body' },
+  TokenForm: { schema: OAuthTokenForm, io: 'input', description: 'RFC 6749 section 4.4 client credentials as a form; the client may be in HTTP Basic instead' },
+  TokenAnswer: { schema: TokenAnswer, io: 'output', description: 'A bearer token and the scopes it carries' },
+  Error: { schema: ErrorAnswer, io: 'output', description: 'Every error answer: the message, the reason in a few words, and the field at fault when there is one' },
+  AddBucket: { schema: AddBucketBody, io: 'input', description: 'A new bucket: its name, keys, endpoint (or region) and webhook; unknown fields are refused' },
+  UpdateBucket: { schema: UpdateBucketBody, io: 'input', description: 'The bucket\'s name and the fields to change; null removes webhook_auth or signing_secret' },
+  Resync: { schema: ResyncBody, io: 'input', description: 'Resync options; the same as the query\'s forget' },
+  Success: { schema: SuccessAnswer, io: 'output', description: 'A change was made' },
+  Notification: { schema: NotificationAnswer, io: 'output', description: 'A bucket\'s notification switch after the change' },
+  Status: { schema: StatusAnswer, io: 'output', description: 'Every bucket\'s status' },
+  BucketList: { schema: BucketListAnswer, io: 'output', description: 'Every bucket' },
+  BucketDetail: { schema: BucketAnswer, io: 'output', description: 'One bucket and its status' },
+  DeadLetterSelection: { schema: DeadLetterSelection, io: 'input', description: 'Either ids or all: true' },
+  DeadLetterPage: { schema: DeadLetterListAnswer, io: 'output', description: 'A page of dead letters, newest first' },
+  Count: { schema: CountAnswer, io: 'output', description: 'How many entries the request changed' }
+}

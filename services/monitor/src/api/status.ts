@@ -7,7 +7,7 @@ import { readScanStatus, type ScanStatus } from '../scan-status.ts'
 type StatusEntry = z.infer<typeof BucketStatusEntry>
 
 /**
- * One bucket's answer in GET /api/bucket-notifications/status: the original's three fields
+ * One bucket's answer in GET /api/bucket-notifications/status: the Python monitor's three fields
  * plus what the scanner records (scan-status.ts) and whether the consumer found the webhook
  * endpoint gone (HTTP 410).
  */

@@ -1,51 +1,58 @@
-import { ApiError, badRequest } from './errors.ts'
-import { ErrorAnswer, TokenAnswer, TokenRequest } from './schemas.ts'
-import type { Auth } from './auth.ts'
-import type { RateLimiter, RateLimitHit } from './rate-limit.ts'
+import { ApiError } from './errors.ts'
+import { ErrorAnswer, OAuthTokenForm, TokenAnswer, TokenRequest } from './schemas.ts'
+import { oauthError, readTokenRequest, type TokenClaim } from './token-request.ts'
+import type { Auth, ApiClientEntry, Scope } from './auth.ts'
 import type { RouteSpec } from './route-spec.ts'
 import type { ApiMetrics } from './metrics.ts'
 import type { Logger } from '@internal/telemetry'
 
-/** POST /api/auth/token: client credentials in, a bearer token out; rate limited per client address. */
-export function tokenRoute (auth: Auth, limiter: RateLimiter, metrics: ApiMetrics, log: Logger): RouteSpec {
+/** The token route's rate limit per client address, in a window of a minute, shared by every replica. */
+export const TOKEN_WINDOW_MS = 60_000
+
+/**
+ * POST /api/auth/token: client credentials in (a JSON body, or RFC 6749 §4.4 as a
+ * form with the client in the body or HTTP Basic), a bearer token out.
+ */
+export function tokenRoute (auth: Auth, limit: number, metrics: ApiMetrics, log: Logger): RouteSpec {
   return {
     method: 'POST',
     url: '/api/auth/token',
     auth: false,
+    operationId: 'getToken',
     summary: 'Exchange client credentials for a bearer token',
+    description: 'OAuth2 client credentials (RFC 6749 section 4.4). Send either the JSON body `{"client_id", "client_secret"}`, or ' +
+      '`grant_type=client_credentials` as application/x-www-form-urlencoded with the client in the body or in HTTP Basic; ' +
+      'a form or Basic request gets RFC 6749 error codes (`invalid_client`, `invalid_request`, `unsupported_grant_type`, `invalid_scope`) in `error`. ' +
+      'Rate limited to api.token_rate_limit requests per client address and minute across every replica (RateLimit-* headers; 429 with Retry-After).',
     body: TokenRequest,
+    bodyForms: { 'application/x-www-form-urlencoded': OAuthTokenForm },
+    rateLimit: { max: limit, timeWindow: TOKEN_WINDOW_MS },
     responses: {
-      200: { description: 'token', schema: TokenAnswer },
-      400: { description: 'bad input', schema: ErrorAnswer },
-      401: { description: 'invalid credentials', schema: ErrorAnswer },
-      429: { description: 'too many attempts from this address', schema: ErrorAnswer }
-    },
-    onRequest: async (request, reply) => {
-      const hit = limiter.hit(request.ip)
-      logRateLimit(log, request.ip, hit)
-      if (hit.allowed) return
-      metrics.rateLimited()
-      return reply.code(429).header('retry-after', String(hit.retryAfterSec)).send({ error: 'Too many token requests; try again later' })
+      200: { description: 'A bearer token (HS256 JWT) with the client\'s scopes', schema: TokenAnswer },
+      400: { description: 'No body, a malformed one, an unsupported grant type or a scope the client lacks', schema: ErrorAnswer },
+      401: { description: 'Unknown client or wrong secret', schema: ErrorAnswer },
+      429: { description: 'Too many token requests from this address in this minute (Retry-After says when to try again)', schema: ErrorAnswer }
     },
     handler: async (request, reply) => {
-      if (request.body === undefined || request.body === null) throw badRequest('No content provided')
-      const parsed = TokenRequest.safeParse(request.body)
-      if (!parsed.success) throw badRequest('Missing credentials', { message: 'client_id and client_secret are required' })
-      const client = auth.findClient(parsed.data.client_id, parsed.data.client_secret)
+      const claim = readTokenRequest(request)
+      const client = auth.findClient(claim.clientId, claim.clientSecret)
       if (!client) {
         metrics.authFailure('credentials')
-        log.warn({ ip: request.ip, client_id: parsed.data.client_id.slice(0, 64) }, 'api token refused: invalid credentials')
-        throw new ApiError(401, 'Invalid credentials')
+        log.warn({ ip: request.ip, client_id: claim.clientId.slice(0, 64) }, 'api token refused: invalid credentials')
+        if (claim.basic) reply.header('www-authenticate', 'Basic realm="watch-folder"')
+        throw claim.style === 'oauth' ? oauthError(401, 'invalid_client', 'unknown client or wrong secret') : new ApiError(401, 'Invalid credentials')
       }
-      log.info({ client_id: client.client_id, scopes: client.scopes }, 'api token issued')
-      return reply.header('cache-control', 'no-store').send(auth.issue(client))
+      const granted = grantedClient(client, claim)
+      log.info({ client_id: client.client_id, scopes: granted.scopes }, 'api token issued')
+      return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(auth.issue(granted))
     }
   }
 }
 
-// A flood would write one line per refused request; instead the first refusal of a window is
-// logged and the rest counted, the count logged when the address's next window opens.
-function logRateLimit (log: Logger, ip: string, hit: RateLimitHit): void {
-  if (hit.refusedBefore > 0) log.warn({ ip, refused: hit.refusedBefore }, 'api token requests rate limited: refusals in the last window')
-  if (hit.refused === 1) log.warn({ ip }, 'api token requests rate limited; further refusals in this window are counted')
+// A requested scope narrows the token to it; asking for one the client lacks is invalid_scope.
+function grantedClient (client: ApiClientEntry, claim: TokenClaim): ApiClientEntry {
+  if (claim.scope === undefined || claim.scope.length === 0) return client
+  const extra = claim.scope.filter(s => !client.scopes.includes(s as Scope))
+  if (extra.length > 0) throw oauthError(400, 'invalid_scope', `this client has no scope ${extra.join(', ')}`, 'scope')
+  return { ...client, scopes: claim.scope as Scope[] }
 }
