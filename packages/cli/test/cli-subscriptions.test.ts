@@ -1,6 +1,5 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +8,7 @@ import { startS3, type S3TestServer } from '../../../test/support/s3.ts'
 import { startReceiver, type Receiver } from '../../../test/support/receiver.ts'
 import { spawnMonitor, sharedEnv, type MonitorProcess } from '../../../services/monitor/test/spawn-monitor.ts'
 import { EXIT } from '../src/program.ts'
+import { runCli } from './run-cli.ts'
 
 // `watch-folder subscriptions ...` against a real monitor process (real redis-server, s3rver)
 // and a real webhook receiver for `subscriptions test`.
@@ -32,26 +32,17 @@ after(async () => {
   rmSync(home, { recursive: true, force: true })
 })
 
-function cli (args: string[], stdin = ''): Promise<{ code: number | null, stdout: string, stderr: string, json: () => any }> {
-  const child = spawn(process.execPath, [new URL('../src/main.ts', import.meta.url).pathname, ...args], {
-    env: {
-      PATH: process.env.PATH!,
-      HOME: home,
-      WATCH_FOLDER_URL: `http://127.0.0.1:${monitor.port}`,
-      WATCH_FOLDER_CLIENT_ID: env.API_CLIENT_ID!,
-      WATCH_FOLDER_CLIENT_SECRET: env.API_CLIENT_SECRET!,
-      WATCH_FOLDER_ACCESS_KEY: s3.accessKey,
-      WATCH_FOLDER_SECRET_KEY: s3.secretKey
-    },
-    stdio: ['pipe', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', d => { stdout += d })
-  child.stderr.on('data', d => { stderr += d })
-  child.stdin.end(stdin)
-  return new Promise(resolve => child.once('close', code => resolve({ code, stdout, stderr, json: () => JSON.parse(stdout) })))
-}
+const cli = (args: string[], stdin = '') => runCli(args, {
+  stdin,
+  env: {
+    HOME: home,
+    WATCH_FOLDER_URL: `http://127.0.0.1:${monitor.port}`,
+    WATCH_FOLDER_CLIENT_ID: env.API_CLIENT_ID!,
+    WATCH_FOLDER_CLIENT_SECRET: env.API_CLIENT_SECRET!,
+    WATCH_FOLDER_ACCESS_KEY: s3.accessKey,
+    WATCH_FOLDER_SECRET_KEY: s3.secretKey
+  }
+})
 
 test('subscriptions add, list, show, update, disable, enable, test and delete against the real API', async () => {
   assert.equal((await cli(['buckets', 'add', 'sub-photos', '--endpoint', s3.endpoint, '--webhook-url', receiver.url])).code, 0)
