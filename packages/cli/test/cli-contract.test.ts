@@ -1,11 +1,11 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EXIT } from '../src/program.ts'
+import { runCli } from './run-cli.ts'
 import { waitFor } from '../../../test/support/ports.ts'
 
 // The commands whose routes the monitor does not serve yet, against an HTTP server on
@@ -59,19 +59,10 @@ after(async () => {
   rmSync(home, { recursive: true, force: true })
 })
 
-function cli (args: string[], stdin = ''): Promise<{ code: number | null, stdout: string, stderr: string }> & { child: ReturnType<typeof spawn> } {
-  const child = spawn(process.execPath, [new URL('../src/main.ts', import.meta.url).pathname, ...args], {
-    env: { PATH: process.env.PATH!, HOME: home, WATCH_FOLDER_URL: url, WATCH_FOLDER_CLIENT_ID: 'id', WATCH_FOLDER_CLIENT_SECRET: 'secret', WATCH_FOLDER_SIGNING_SECRETS: 'whsec_one,whsec_two' },
-    stdio: ['pipe', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', d => { stdout += d })
-  child.stderr!.on('data', d => { stderr += d })
-  child.stdin!.end(stdin)
-  const done = new Promise<{ code: number | null, stdout: string, stderr: string }>(resolve => child.once('close', code => resolve({ code, stdout, stderr })))
-  return Object.assign(done, { child })
-}
+const cli = (args: string[], stdin = '') => runCli(args, {
+  stdin,
+  env: { HOME: home, WATCH_FOLDER_URL: url, WATCH_FOLDER_CLIENT_ID: 'id', WATCH_FOLDER_CLIENT_SECRET: 'secret', WATCH_FOLDER_SIGNING_SECRETS: 'whsec_one,whsec_two' }
+})
 const last = (method: string) => seen.filter(s => s.method === method).at(-1)!
 
 test('subscriptions: every command sends the documented request', async () => {

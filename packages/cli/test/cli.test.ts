@@ -1,6 +1,5 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,12 +9,12 @@ import { startS3, type S3TestServer } from '../../../test/support/s3.ts'
 import { freePort } from '../../../test/support/ports.ts'
 import { spawnMonitor, sharedEnv, type MonitorProcess } from '../../../services/monitor/test/spawn-monitor.ts'
 import { buildProgram, run, EXIT } from '../src/program.ts'
+import { runCli, type Ran } from './run-cli.ts'
 
 // `watch-folder` as a user runs it: a child process per command, against a real monitor
 // process on loopback (real redis-server, s3rver over HTTP), its config in a temporary
 // XDG_CONFIG_HOME.
 
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname
 const DEAD = 'cli-test:dead'
 const env = sharedEnv()
 let redisServer: RedisServer
@@ -45,21 +44,9 @@ after(async () => {
   rmSync(home, { recursive: true, force: true })
 })
 
-interface Ran { code: number | null, stdout: string, stderr: string, json: () => any }
-
-/** Runs the CLI in a child process, as `npx watch-folder ...` does. */
-function cli (args: string[], opts: { env?: Record<string, string>, stdin?: string } = {}): Promise<Ran> {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { PATH: process.env.PATH!, HOME: home, XDG_CONFIG_HOME: join(home, 'xdg'), ...opts.env },
-    stdio: ['pipe', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', d => { stdout += d })
-  child.stderr.on('data', d => { stderr += d })
-  child.stdin.end(opts.stdin ?? '')
-  return new Promise(resolve => child.once('close', code => resolve({ code, stdout, stderr, json: () => JSON.parse(stdout) })))
-}
+/** The CLI with this test's HOME and XDG_CONFIG_HOME. */
+const cli = (args: string[], opts: { env?: Record<string, string>, stdin?: string } = {}) =>
+  runCli(args, { stdin: opts.stdin, env: { HOME: home, XDG_CONFIG_HOME: join(home, 'xdg'), ...opts.env } })
 
 const sessionPath = () => join(home, 'xdg', 'watch-folder', 'credentials.json')
 const session = () => JSON.parse(readFileSync(sessionPath(), 'utf8'))
