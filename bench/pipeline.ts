@@ -1,4 +1,4 @@
-// End-to-end benchmark (issue 6): objects uploaded at a steady rate to the in-repo S3 server,
+// End-to-end benchmark: objects uploaded at a steady rate to the in-repo S3 server,
 // a real monitor and consumer process, and a receiver; latency from upload to webhook receipt
 // for polling intervals of 1 s and 30 s. Writes results/pipeline.{json,md} and SVG charts.
 import { startPipeline } from '../test/support/pipeline.ts'

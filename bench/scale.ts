@@ -1,4 +1,4 @@
-// Scale-out benchmark (issue 6): BENCH_BUCKETS (2,000) buckets of 100 objects, polling every
+// Scale-out benchmark: BENCH_BUCKETS (2,000) buckets of 100 objects, polling every
 // 10 s, first one monitor process and then two on the same Redis. For each phase: scans per
 // bucket per interval (duplicates and misses), how late scans start against their schedule,
 // and CPU and memory per process. Writes results/scale.{json,md} and an SVG chart.

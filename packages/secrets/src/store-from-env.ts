@@ -15,7 +15,7 @@ export interface SecretStoreEnv {
 
 /** Infisical Cloud, when INFISICAL_API_URL is not set. */
 export const DEFAULT_INFISICAL_URL = 'https://app.infisical.com'
-/** The original monitor's default environment (it wrote the bucket secrets), kept for adoption. */
+/** The Python monitor's default environment (it wrote the bucket secrets), kept for adoption. */
 export const DEFAULT_INFISICAL_ENV = 'dev'
 /** How long a read waits for Infisical before a cached value is served (the SDK retries for ~15 s). */
 const INFISICAL_BACKEND_TIMEOUT_MS = 2000

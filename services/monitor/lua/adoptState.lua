@@ -1,5 +1,5 @@
 --[[
-  Moves a batch of the original's per-object state strings into the bucket's state hash
+  Moves a batch of the Python monitor's per-object state strings into the bucket's state hash
   (upgrade from the Python service). A field the new scanner already tracks is kept; each
   legacy string is deleted once moved. Called with a variable number of keys.
 

@@ -1,5 +1,5 @@
 --[[
-  Ends a scan: on success refreshes the state's TTL and the original's last_scan key; writes
+  Ends a scan: on success refreshes the state's TTL and the Python monitor's last_scan key; writes
   the bucket's status; and, if the caller still holds the lease, releases it (compare-and-
   delete) and sets the next due time, unless a resync made the bucket due during the scan.
   A bucket removed meanwhile gets nothing written back.
@@ -7,7 +7,7 @@
   KEYS[1] lease          string  owner token
   KEYS[2] schedule       zset    member = bucket, score = next due (epoch ms)
   KEYS[3] object state   hash    the state before chunks, if still there (EXPIRE on success)
-  KEYS[4] last scan      string  scan start, epoch seconds (the original's key)
+  KEYS[4] last scan      string  scan start, epoch seconds (the Python monitor's key)
   KEYS[5] scan status    hash    per-bucket status for the API (objects_tracked)
   KEYS[6] bucket config  string  must still exist
   KEYS[7] state index    zset    chunk lower bounds (EXPIRE on success; the chunks' own TTLs

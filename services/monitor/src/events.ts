@@ -11,10 +11,10 @@ export interface HeadInfo {
   error?: string
 }
 
-/** What `detected` objects carry without a HeadObject, as in the original. */
+/** What `detected` objects carry without a HeadObject, as the Python monitor sent them. */
 export const NO_HEAD: HeadInfo = { contentType: 'application/octet-stream', metadata: {} }
 
-/** An event with exactly seed 000's payload fields plus `event_id`. */
+/** An event with exactly the Python monitor's payload fields plus `event_id`. */
 export function buildEvent (target: Pick<ScanTarget, 'bucket' | 'regionName'>, key: string, version: ObjectVersion, type: EventType, head: HeadInfo, nowMs: number): ChangeEvent {
   const lastModified = version.lastModifiedMs / 1000
   const nowSec = nowMs / 1000

@@ -66,7 +66,7 @@ function base85ToHex (packed: string): string {
   return out
 }
 
-/** ListObjectsV2 quotes etags; events carry them bare, as the original did. */
+/** ListObjectsV2 quotes etags; events carry them bare, as the Python monitor did. */
 export function bareEtag (etag: string): string {
   return etag.replace(/^"|"$/g, '')
 }

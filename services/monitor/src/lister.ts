@@ -74,7 +74,7 @@ function decodeListedKey (key: string): string {
 function toListed (contents: _Object[], encoded: boolean): ListedObject[] {
   const out: ListedObject[] = []
   for (const o of contents) {
-    // The original skipped entries without these fields; so do we.
+    // Entries without these fields are skipped, as the Python monitor skipped them.
     if (o.Key === undefined || o.ETag === undefined || o.LastModified === undefined) continue
     out.push({ key: encoded ? decodeListedKey(o.Key) : o.Key, etag: o.ETag.replace(/^"|"$/g, ''), size: o.Size ?? 0, lastModifiedMs: o.LastModified.getTime() })
   }

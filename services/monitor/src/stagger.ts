@@ -2,7 +2,7 @@ import type { Config } from '@internal/config'
 
 type StaggerMethod = Config['parallel']['stagger_method']
 
-/** The original's Java-style string hash: h = (h * 31 + code) mod 2^32. */
+/** The Python monitor's Java-style string hash: h = (h * 31 + code) mod 2^32. */
 export function javaHash (name: string): number {
   let h = 0
   for (let i = 0; i < name.length; i++) h = (Math.imul(h, 31) + name.charCodeAt(i)) >>> 0
@@ -21,7 +21,7 @@ export function mix32 (h: number): number {
 
 /**
  * Where in its interval a bucket's scans fall, in ms (parallel.stagger_method): `hash` of the
- * name (the original's Java hash, mixed), `equal` spacing over the sorted bucket names, or `random`. Used only when a bucket
+ * name (the Python monitor's Java hash, mixed), `equal` spacing over the sorted bucket names, or `random`. Used only when a bucket
  * enters the schedule; from then on each scan keeps the phase of the one before.
  */
 export function staggerOffsetMs (method: StaggerMethod, name: string, intervalMs: number, allNames: string[], random = Math.random): number {

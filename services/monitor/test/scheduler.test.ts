@@ -25,7 +25,7 @@ let fake: FakeS3
 before(async () => { [server, fake] = await Promise.all([startRedis(), startFakeS3()]); redis = server.client() })
 after(async () => { await Promise.all([server.stop(), fake.close()]) })
 
-test('stagger offsets: the original hash, equal spacing, and phase kept across scans', () => {
+test('stagger offsets: the Python monitor\'s hash, equal spacing, and phase kept across scans', () => {
   // Python: h = (h * 31 + ord(c)) & 0xFFFFFFFF over "photos" gives 3305932929 (Java's "photos".hashCode() is -989034367).
   assert.equal(javaHash('photos'), 3305932929)
   assert.equal(staggerOffsetMs('hash', 'photos', 60_000, []), staggerOffsetMs('hash', 'photos', 60_000, ['other']))
