@@ -72,6 +72,9 @@ test('two monitor processes scan each due bucket once per interval and emit each
   for (const name of names) { fake.put(name, 'obj-0', 'changed'); fake.put(name, 'late', 'new') }
   await waitFor(async () => await redis.llen(QUEUE) === 128, { timeoutMs: 15_000, what: 'changes' })
   await sleep(4000) // more rescans: nothing more may be enqueued
+  // Which replica wins a claim is a race; over a few more intervals both win some.
+  const scanned = (m: typeof a) => m.logs.some(l => l.message === 'scan finished')
+  await waitFor(() => scanned(a) && scanned(b), { timeoutMs: 20_000, what: 'scans by both replicas' })
   const stopping = Date.now()
   await Promise.all([a.kill('SIGTERM'), b.kill('SIGTERM')])
   assert.deepEqual(await Promise.all([a.exitCode, b.exitCode]), [0, 0])
