@@ -1,15 +1,22 @@
 import { readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
 
+/** The script's text, each `--- @include "name"` line replaced by `includes/name.lua` beside it. */
+function scriptText (file: URL): string {
+  return readFileSync(file, 'utf8').replace(/^--- @include "([\w-]+)"$/gm, (_line, name: string) =>
+    readFileSync(new URL(`includes/${name}.lua`, file), 'utf8').trimEnd())
+}
+
 /**
  * Registers a Lua file as a command on the connection (EVALSHA with a fallback to EVAL,
- * which ioredis handles) and returns a typed caller.
+ * which ioredis handles) and returns a typed caller. A line `--- @include "name"` puts in the
+ * shared code of `includes/name.lua`, so helpers are written once.
  */
 export function defineScript<Args extends Array<string | number | Buffer>, Result> (
   redis: Redis, name: string, file: URL, numberOfKeys: number
 ): (keys: string[], ...args: Args) => Promise<Result> {
   if (typeof (redis as any)[name] !== 'function') {
-    redis.defineCommand(name, { numberOfKeys, lua: readFileSync(file, 'utf8') })
+    redis.defineCommand(name, { numberOfKeys, lua: scriptText(file) })
   }
   return (keys, ...args) => {
     if (keys.length !== numberOfKeys) throw new Error(`${name} takes ${numberOfKeys} keys, got ${keys.length}`)
