@@ -8,6 +8,7 @@ import { createKeys, type Keys, type Redis } from '@internal/redis'
 import { createLogger } from '@internal/telemetry'
 import type { Bucket } from '@internal/buckets'
 import { scanBucket } from '../services/monitor/src/scan.ts'
+import { RequestBudgets } from '../services/monitor/src/request-budget.ts'
 import { monitorScripts } from '../services/monitor/src/scripts.ts'
 import { Limiter, RegionSlots } from '../services/monitor/src/limiter.ts'
 import { createKeyFilter } from '../services/monitor/src/patterns.ts'
@@ -84,6 +85,8 @@ export function createBenchScanner (redis: Redis, endpoint: string) {
   }
   const client = createS3Client(endpoint, { accessKey: 'bench', secretKey: 'bench' }, 'us-east-1')
   const region = new Limiter(15)
+  // The default request budget of parallel.max_requests_per_second_per_bucket, as deployed.
+  const budgets = new RequestBudgets({ redis, keys, limitOf: () => 500 })
   // With `perBucket`, the bucket gets only that share of the region's slots, as deployed.
   const scan = async (name: string, perBucket?: number): Promise<{ ms: number, progress: ScanProgress }> => {
     const bucket: Bucket = { name, endpoint, status: 'active', notifications_enabled: true }
@@ -93,7 +96,7 @@ export function createBenchScanner (redis: Redis, endpoint: string) {
     setMaxListeners(0, signal) // one listener per S3 request in flight
     const started = performance.now()
     const slots = perBucket === undefined ? region : new RegionSlots(region.limit, { perBucket }).forBucket(name)
-    await scanBucket(deps, { bucket, client, region: slots, regionName: new URL(endpoint).host, filter: createKeyFilter(undefined, undefined), firstScan: 'emit', signal }, progress)
+    await scanBucket(deps, { bucket, client, region: slots, regionName: new URL(endpoint).host, filter: createKeyFilter(undefined, undefined), firstScan: 'emit', signal, budget: budgets.scope(name, signal) }, progress)
     await redis.set(keys.lastScan(name), String(Date.now() / 1000))
     return { ms: performance.now() - started, progress }
   }

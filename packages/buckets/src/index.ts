@@ -12,7 +12,7 @@ export {
   DEFAULT_INFISICAL_URL, DEFAULT_INFISICAL_ENV,
   type SecretStore, type CachedSecretStore, type SecretStoreHealth, type CachedSecretStoreOptions, type InfisicalStoreOptions, type SecretStoreEnv
 } from '@internal/secrets'
-export { BucketInputFields, WebhookAuthInput, normalizeBucketInput, bucketSecretNames, type BucketInput, type NormalizedBucket } from './input.ts'
+export { BucketInputFields, TUNING_FIELDS, WebhookAuthInput, normalizeBucketInput, bucketSecretNames, type BucketInput, type NormalizedBucket } from './input.ts'
 export { createNetworkPolicy, type NetworkPolicy } from './network-policy.ts'
 export {
   AddressRefusedError, bareHost, checkUrl, firstRefused, guardedAgents, guardedLookup, refusedLiteral, systemResolve,

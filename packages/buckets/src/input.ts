@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BucketName, Endpoint, HttpUrl, UsablePattern, type StoredBucket, type SecretKind } from './schema.ts'
+import { BucketName, Endpoint, HttpUrl, MaxRequestsPerSecond, UsablePattern, type StoredBucket, type SecretKind } from './schema.ts'
 import { secretName } from './secret-names.ts'
 
 const Secret = z.string().min(1).max(4096)
@@ -31,6 +31,7 @@ export const BucketInputFields = z.object({
   scope: z.string().max(1024).optional(),
   signing_secret: z.string().min(16).max(4096).optional(),
   polling_interval: z.number().positive().max(86_400).optional(),
+  max_requests_per_second: MaxRequestsPerSecond.optional(),
   include: z.array(UsablePattern).max(100).optional(),
   exclude: z.array(UsablePattern).max(100).optional(),
   first_scan: z.enum(['emit', 'baseline']).optional(),
@@ -39,6 +40,9 @@ export const BucketInputFields = z.object({
 })
 
 export type BucketInput = z.infer<typeof BucketInputFields>
+
+/** The fields of a bucket that tune its scans, stored as given (add) and replaced when given (update). */
+export const TUNING_FIELDS = ['polling_interval', 'max_requests_per_second', 'include', 'exclude', 'first_scan', 'signing_region'] as const
 
 export interface NormalizedBucket {
   stored: StoredBucket
@@ -57,7 +61,7 @@ export function normalizeBucketInput (input: BucketInput, defaults: { endpoint: 
     added_at: nowIso,
     ...(auth && { webhook_auth: { type: 'oauth2' as const, client_id: auth.client_id, token_url: auth.token_url, ...(auth.scope && { scope: auth.scope }) } }),
     ...(input.signing_secret && { has_signing_secret: true }),
-    ...pick(input, ['polling_interval', 'include', 'exclude', 'first_scan', 'signing_region'])
+    ...pick(input, [...TUNING_FIELDS])
   }
   const secrets: NormalizedBucket['secrets'] = { ACCESS_KEY: input.access_key, SECRET_KEY: input.secret_key }
   if (auth) secrets.WEBHOOK_CLIENT_SECRET = auth.client_secret

@@ -39,6 +39,9 @@ export function endpointHost (endpoint: string): string {
 
 // zod 4 runs a refinement even after .url() failed, so the check must not throw on a non-URL.
 // The whitespace check comes first: zod's url() hands on the value with CR, LF and tab removed.
+/** A bucket's request budget: S3 requests per second from all replicas together. */
+export const MaxRequestsPerSecond = z.number().int().min(1).max(100_000)
+
 export const HttpUrl = z.string().max(2048).refine(hasNoControlWhitespace, CONTROL_WHITESPACE).url().refine(isHttpUrl, 'must be an http or https URL')
 
 function isHttpUrl (value: string): boolean {
@@ -118,6 +121,8 @@ export const StoredBucket = z.object({
   webhook_auth: StoredWebhookAuth.optional(),
   has_signing_secret: z.boolean().optional(),
   polling_interval: z.number().positive().max(86_400).optional(),
+  /** S3 requests per second this bucket may receive from all replicas (else parallel.max_requests_per_second_per_bucket). */
+  max_requests_per_second: MaxRequestsPerSecond.optional(),
   include: z.array(Pattern).max(100).optional(),
   exclude: z.array(Pattern).max(100).optional(),
   first_scan: z.enum(['emit', 'baseline']).optional(),

@@ -34,7 +34,12 @@ export const ParallelSection = z.object({
   /** Seconds one S3 request may take in all, the SDK's retries included. */
   s3_request_deadline: seconds.default(60),
   /** Seconds a whole scan may take before it is failed, its lease released and retried with backoff. */
-  scan_timeout: seconds.default(3600)
+  scan_timeout: seconds.default(3600),
+  /**
+   * S3 requests per second one bucket may receive from all replicas together, when the bucket
+   * sets no max_requests_per_second (Linode caps a bucket at 750 on E0/E1 endpoints).
+   */
+  max_requests_per_second_per_bucket: count.max(100_000).default(500)
 }).loose()
 
 export const RedisSection = z.object({

@@ -47,6 +47,10 @@ export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptio
     schedule: `${OBJSTORE}:schedule`,
     lease: (bucket: string) => `${OBJSTORE}:lease:${bucket}`,
     bucketStatus: (bucket: string) => `${OBJSTORE}:status:${bucket}`,
+    /** S3 requests granted to a bucket in the last budget window (every replica's), a zset by grant time. */
+    requestGrants: (bucket: string) => `${OBJSTORE}:s3-grants:${bucket}`,
+    /** A bucket's request rate lowered after the store answered SlowDown: rate, lowered_at (ms). */
+    requestRate: (bucket: string) => `${OBJSTORE}:s3-rate:${bucket}`,
     /** Held by the API while it changes one bucket, so two replicas never interleave add/update/delete. */
     apiLock: (bucket: string) => `${OBJSTORE}:api-lock:${bucket}`,
     /** Token requests of one client address in one rate-limit window, shared by every replica. */

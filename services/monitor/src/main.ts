@@ -12,6 +12,7 @@ import { createMonitorMetrics } from './metrics.ts'
 import { monitorScripts } from './scripts.ts'
 import { S3ClientCache } from './s3-clients.ts'
 import { LimiterMap } from './limiter.ts'
+import { RequestBudgets } from './request-budget.ts'
 import { HeadFailures } from './head-failures.ts'
 import { Scheduler } from './scheduler.ts'
 import { checkConfiguredBucketNetworks, createApiRedis, registerApi } from './api/index.ts'
@@ -98,6 +99,14 @@ const scheduler = new Scheduler({
   waitTimeoutMs: config.redis.wait_timeout_ms,
   regions: new LimiterMap(par.rate_limit_per_region, { perBucket: par.s3_requests_per_bucket, slowAfterMs: Math.min(SLOW_REQUEST_MS, par.s3_request_timeout * 1000) }),
   deadlines: { scanMs: par.scan_timeout * 1000, requestMs: par.s3_request_deadline * 1000 },
+  budgets: new RequestBudgets({
+    redis,
+    keys,
+    limitOf: name => registry.get(name)?.max_requests_per_second ?? par.max_requests_per_second_per_bucket,
+    onRate: (bucket, rate) => metrics.requestRate.set({ bucket }, rate),
+    onThrottled: bucket => metrics.throttled.inc({ bucket }),
+    onError: err => log.warn({ err: toError(err) }, 'request budget update failed')
+  }),
   maxWorkers: config.parallel.max_workers,
   staggerMethod: config.parallel.stagger_method,
   leaseTtlMs: config.parallel.lease_ttl * 1000,

@@ -8,7 +8,9 @@ export function createMonitorMetrics (registry: Registry, stuckScans?: () => num
     scans: new Counter({ name: 'watch_folder_scans_total', help: 'Bucket scans by outcome (ok, error, aborted, lost)', labelNames: ['bucket', 'outcome'], registers }),
     objectsListed: new Counter({ name: 'watch_folder_objects_listed_total', help: 'Objects listed by scans', labelNames: ['bucket'], registers }),
     events: new Counter({ name: 'watch_folder_events_total', help: 'Change events enqueued, by type', labelNames: ['bucket', 'type'], registers }),
-    scanErrors: new Counter({ name: 'watch_folder_scan_errors_total', help: 'Failed scans, by error kind', labelNames: ['bucket', 'kind'], registers })
+    scanErrors: new Counter({ name: 'watch_folder_scan_errors_total', help: 'Failed scans, by error kind', labelNames: ['bucket', 'kind'], registers }),
+    requestRate: new Gauge({ name: 'watch_folder_s3_request_rate_limit', help: 'S3 requests per second a bucket may receive now (its budget, lower after SlowDown)', labelNames: ['bucket'], registers }),
+    throttled: new Counter({ name: 'watch_folder_s3_throttled_total', help: 'S3 requests the store refused with SlowDown (503) or 429', labelNames: ['bucket'], registers })
   }
   return {
     ...perBucket,
@@ -30,7 +32,7 @@ export function createMonitorMetrics (registry: Registry, stuckScans?: () => num
 }
 
 // prom-client removes a series by its full label set only: the bucket's series are found first.
-async function removeSeries (metric: Counter | Histogram, bucket: string): Promise<void> {
+async function removeSeries (metric: Counter | Histogram | Gauge, bucket: string): Promise<void> {
   const sets = new Map<string, Record<string, string | number>>()
   for (const { labels } of (await metric.get()).values) {
     if (labels.bucket !== bucket) continue

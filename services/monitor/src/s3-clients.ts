@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { endpointUrl, guardedAgents, type NetworkPolicy, type Resolve } from '@internal/buckets'
+import { addBudgetStep } from './request-budget.ts'
 
 export interface S3Credentials { accessKey: string, secretKey: string }
 
@@ -85,7 +86,7 @@ const QUIET_SDK_LOGGER = { debug () {}, warn () {}, error () {} } as unknown as 
  */
 export function createS3Client (endpoint: string, creds: S3Credentials, signingRegion: string, opts: Pick<S3ClientOptions, 'maxAttempts' | 'connectTimeoutMs' | 'requestTimeoutMs' | 'policy' | 'resolve'> = {}): S3Client {
   const requestTimeout = opts.requestTimeoutMs ?? 30_000
-  return new S3Client({
+  const client = new S3Client({
     endpoint: endpointUrl(endpoint),
     region: signingRegion,
     forcePathStyle: true,
@@ -102,4 +103,6 @@ export function createS3Client (endpoint: string, creds: S3Credentials, signingR
       ...(opts.policy && guardedAgents(opts.policy, { resolve: opts.resolve, maxSockets: 50 }))
     }
   })
+  addBudgetStep(client)
+  return client
 }

@@ -6,6 +6,7 @@ import type { MonitorScripts } from './scripts.ts'
 import type { Slots } from './limiter.ts'
 import type { KeyFilter } from './patterns.ts'
 import type { HeadFailures } from './head-failures.ts'
+import type { BudgetScope } from './request-budget.ts'
 
 /** What every scan of this process shares. */
 export interface ScanDeps {
@@ -40,6 +41,8 @@ export interface ScanTarget {
   signal: AbortSignal
   /** Whole-answer deadline of one S3 request, retries included (parallel.s3_request_deadline). */
   requestDeadlineMs?: number
+  /** The bucket's request budget, shared by every replica; none: unlimited. */
+  budget?: BudgetScope
   /** Called for every S3 request a deadline ended (metrics). */
   onRequestTimeout?: (operation: 'list' | 'head') => void
 }

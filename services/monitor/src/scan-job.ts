@@ -12,6 +12,7 @@ import type { LimiterMap } from './limiter.ts'
 import type { MonitorMetrics } from './metrics.ts'
 import { ScanError, scanTimeout } from './errors.ts'
 import { DEFAULT_REQUEST_DEADLINE_MS } from './s3-request.ts'
+import type { RequestBudgets } from './request-budget.ts'
 
 export interface JobDeps extends ScanDeps {
   clients: S3ClientCache
@@ -24,6 +25,8 @@ export interface JobDeps extends ScanDeps {
   /** parallel.scan_timeout and parallel.s3_request_deadline, ms. */
   deadlines?: ScanDeadlines
   random: () => number
+  /** Every bucket's S3 request budget; none: unlimited. */
+  budgets?: RequestBudgets
 }
 
 export interface ScanDeadlines { scanMs: number, requestMs: number }
@@ -87,6 +90,7 @@ async function prepareTarget (deps: JobDeps, bucket: Bucket, signal: AbortSignal
     filter: createKeyFilter(bucket.include, bucket.exclude),
     firstScan: bucket.first_scan ?? deps.defaults.firstScan,
     requestDeadlineMs: (deps.deadlines ?? DEFAULT_DEADLINES).requestMs,
+    ...(deps.budgets && { budget: deps.budgets.scope(bucket.name, signal) }),
     onRequestTimeout: operation => deps.metrics?.s3RequestTimeouts.inc({ operation })
   }
 }

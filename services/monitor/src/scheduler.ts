@@ -204,6 +204,7 @@ export class Scheduler {
       this.#timingOut.delete(name)
       this.#stops.get(name)?.abort(new Error('bucket removed'))
       clients.drop(name)
+      this.#deps.budgets?.forget(name)
       this.#deps.metrics?.bucketRemoved(name).catch(err => this.#deps.log.warn({ err, bucket: name }, 'dropping the bucket\'s metric series failed'))
       return
     }

@@ -89,7 +89,9 @@ test('add: bad input -> 400 naming the field and the reason, nothing stored', as
     [seedBody('x1-bucket', { client_id: 'a', client_secret: 'b', token_url: 'https://auth.example.com/t\roken' }), /^Invalid field token_url: must not contain CR, LF or tab$/, 'token_url'],
     [seedBody('x1-bucket', { client_id: 'only-id' }), /must be given together/],
     [seedBody('x1-bucket', { polling_interval: -5 }), /^Invalid field polling_interval/, 'polling_interval'],
-    [seedBody('x1-bucket', { include: 'not-a-list' }), /^Invalid field include/, 'include']
+    [seedBody('x1-bucket', { include: 'not-a-list' }), /^Invalid field include/, 'include'],
+    [seedBody('x1-bucket', { max_requests_per_second: 0 }), /^Invalid field max_requests_per_second/, 'max_requests_per_second'],
+    [seedBody('x1-bucket', { max_requests_per_second: 2.5 }), /^Invalid field max_requests_per_second/, 'max_requests_per_second']
   ]
   for (const [body, error, field] of cases) {
     const res = await post('/api/buckets/add', body)
@@ -169,12 +171,27 @@ test('status: every bucket with switch, webhook, scan figures, last error, next 
     events: { created: 40, updated: 2, detected: 0, deleted: 0 },
     last_error: 'AccessDenied',
     last_error_at: '2026-11-22T00:58:00.000Z',
-    endpoint_gone: true
+    endpoint_gone: true,
+    request_rate: 500
   })
   const one = await get('/api/buckets/status-1')
   assert.equal(one.json().status.objects_tracked, 42)
   assert.equal((await get('/api/buckets/nobody-here')).statusCode, 404)
   assert.equal((await get('/api/buckets/Bad_Name')).statusCode, 400)
+})
+
+test('request budget: max_requests_per_second is stored on add, shown, changed by update, and the status shows the rate in force', async () => {
+  await s3.createBucket('budget-1')
+  assert.equal((await post('/api/buckets/add', seedBody('budget-1', { max_requests_per_second: 120 }))).statusCode, 201)
+  const shown = (await get('/api/buckets/budget-1')).json()
+  assert.equal(shown.bucket.max_requests_per_second, 120)
+  assert.equal(shown.status.request_rate, 120)
+  assert.equal((await post('/api/buckets/update', { name: 'budget-1', max_requests_per_second: 40 })).statusCode, 200)
+  // A SlowDown halved the rate just now: the status shows the lowered rate, not the limit.
+  await h.redis.hset(h.keys.requestRate('budget-1'), { rate: '20', lowered_at: String(Date.now()) })
+  const after = (await get('/api/buckets/budget-1')).json()
+  assert.equal(after.bucket.max_requests_per_second, 40)
+  assert.ok(after.status.request_rate >= 20 && after.status.request_rate <= 21, String(after.status.request_rate))
 })
 
 test('update: exists check before secrets, rotation checked against S3, version bumped, token_url kept', async () => {
@@ -251,6 +268,8 @@ test('delete: secrets, config, switch, schedule, state, status and the Python mo
   await h.redis.hset(h.keys.bucketStatus('doomed-1'), 'objects_tracked', '1')
   await h.redis.set(h.keys.lastScan('doomed-1'), '1700000000')
   await h.redis.zadd(h.keys.schedule, 1, 'doomed-1')
+  await h.redis.zadd(h.keys.requestGrants('doomed-1'), Date.now(), 'replica.1:5')
+  await h.redis.hset(h.keys.requestRate('doomed-1'), { rate: '10', lowered_at: String(Date.now()) })
   for (let i = 0; i < 30; i++) await h.redis.set(`${h.config.redis.state_prefix}doomed-1:dir/obj-${i}`, '{"etag":"x"}')
   await h.redis.set(`${h.config.redis.state_prefix}doomed-10:keep`, '{"etag":"x"}')
   assert.equal((await post('/api/buckets/delete')).statusCode, 400)

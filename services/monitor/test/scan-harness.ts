@@ -13,8 +13,9 @@ import { Limiter } from '../src/limiter.ts'
 import { createKeyFilter } from '../src/patterns.ts'
 import { createS3Client } from '../src/s3-clients.ts'
 import { newProgress, type ScanDeps, type ScanProgress } from '../src/scan-context.ts'
+import type { BudgetScope } from '../src/request-budget.ts'
 
-export interface ScanOptions { endpoint: string, pageSize?: number, region?: Limiter, signal?: AbortSignal }
+export interface ScanOptions { endpoint: string, pageSize?: number, region?: Limiter, signal?: AbortSignal, budget?: BudgetScope, maxAttempts?: number }
 
 /** What a scan shares with the process, as tests set it up: silent log, pages of 1000. */
 export function testScanDeps (redis: Redis, keys: Keys, now: () => number = Date.now): ScanDeps {
@@ -37,9 +38,9 @@ export function createScanHarness (redis: Redis) {
   const keys: Keys = createKeys({ queueName: `${prefix}:queue`, deadLetterName: `${prefix}:dead`, statePrefix: `${prefix}:state:` })
   const deps = testScanDeps(redis, keys)
 
-  async function scan (opts: Partial<Bucket> & { name: string }, { endpoint, pageSize = 1000, region = new Limiter(4), signal }: ScanOptions): Promise<ScanProgress> {
+  async function scan (opts: Partial<Bucket> & { name: string }, { endpoint, pageSize = 1000, region = new Limiter(4), signal, budget, maxAttempts = 1 }: ScanOptions): Promise<ScanProgress> {
     const bucket: Bucket = { endpoint, status: 'active', notifications_enabled: true, ...opts }
-    const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts: 1 })
+    const client = createS3Client(endpoint, { accessKey: 'S3RVER', secretKey: 'S3RVER' }, 'us-east-1', { maxAttempts })
     const progress = newProgress(deps.now())
     await redis.set(keys.bucketConfig(bucket.name), JSON.stringify(bucket), 'NX')
     const scanSignal = signal ?? new AbortController().signal
@@ -52,7 +53,8 @@ export function createScanHarness (redis: Redis) {
         regionName: new URL(endpoint).host,
         filter: createKeyFilter(bucket.include, bucket.exclude),
         firstScan: bucket.first_scan ?? 'emit',
-        signal: scanSignal
+        signal: scanSignal,
+        ...(budget && { budget })
       }, progress)
       await redis.set(keys.lastScan(bucket.name), String(Math.floor(progress.startedAt / 1000)))
     } finally {

@@ -6,7 +6,7 @@ import {
 import { addBucket } from './bucket-add.ts'
 import { updateBucket } from './bucket-update.ts'
 import { deleteBucket } from './bucket-delete.ts'
-import { UNREADABLE, readStatuses, statusEntry } from './status.ts'
+import { readStatuses, statusDefaults } from './status.ts'
 import type { BucketOpsContext, ScanControl } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
 
@@ -90,8 +90,8 @@ async function showBucket (ctx: BucketOpsContext, params: unknown) {
   const { name } = parseInput(BucketParams, params, 'params')
   const bucket = await ctx.store.get(name)
   if (!bucket) throw notFound(`Bucket ${name} not found`)
-  const { scans, gone } = await readStatuses(ctx.redis, ctx.keys, [name])
-  return { bucket, status: statusEntry(bucket, scans[0] ?? UNREADABLE, gone, ctx.config.webhook.url) }
+  const [status] = await readStatuses(ctx.redis, ctx.keys, [bucket], statusDefaults(ctx.config))
+  return { bucket, status }
 }
 
 async function resync (ctx: BucketOpsContext, scans: ScanControl, params: unknown, query: unknown, body: unknown) {

@@ -1,4 +1,4 @@
-import { bucketSecretNames, type Bucket, type StoredBucket, type StoredWebhookAuth } from '@internal/buckets'
+import { bucketSecretNames, TUNING_FIELDS, type Bucket, type StoredBucket, type StoredWebhookAuth } from '@internal/buckets'
 import { ApiError, badRequest, notFound, parseInput } from './errors.ts'
 import { UpdateBucketBody } from './schemas.ts'
 import { assertCredentials, assertReachable, nowIso, writeSecrets, type BucketOpsContext } from './context.ts'
@@ -57,7 +57,7 @@ function planUpdate (ctx: BucketOpsContext, current: Bucket, input: UpdateBucket
   const endpoint = input.endpoint ?? input.region
   if (endpoint !== undefined) stored.endpoint = endpoint
   if (input.webhook_url !== undefined) stored.webhook_url = input.webhook_url
-  for (const field of ['polling_interval', 'include', 'exclude', 'first_scan', 'signing_region'] as const) {
+  for (const field of TUNING_FIELDS) {
     if (input[field] !== undefined) (stored as Record<string, unknown>)[field] = input[field]
   }
   if (input.access_key !== undefined && input.secret_key !== undefined) {

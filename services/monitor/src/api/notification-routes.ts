@@ -1,6 +1,6 @@
 import { notFound, parseInput } from './errors.ts'
 import { BucketQuery, ErrorAnswer, NotificationAnswer, StatusAnswer } from './schemas.ts'
-import { UNREADABLE, readStatuses, statusEntry } from './status.ts'
+import { readStatuses, statusDefaults } from './status.ts'
 import type { BucketOpsContext } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
 
@@ -34,9 +34,7 @@ export function notificationRoutes (ctx: BucketOpsContext): RouteSpec[] {
       summary: 'Every bucket: notifications on/off, webhook, last scan, objects tracked, events by type, last error, next scan',
       responses: { 200: { description: 'status', schema: StatusAnswer } },
       handler: async () => {
-        const buckets = await ctx.store.list()
-        const { scans, gone } = await readStatuses(ctx.redis, ctx.keys, buckets.map(b => b.name))
-        return { buckets: buckets.map((b, i) => statusEntry(b, scans[i] ?? UNREADABLE, gone, ctx.config.webhook.url)) }
+        return { buckets: await readStatuses(ctx.redis, ctx.keys, await ctx.store.list(), statusDefaults(ctx.config)) }
       }
     },
     toggle(true),

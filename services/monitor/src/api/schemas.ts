@@ -65,6 +65,7 @@ export const PublicBucket = z.object({
   webhook_auth: z.object({ type: z.literal('oauth2'), client_id: z.string(), token_url: z.string(), scope: z.string().optional() }).optional(),
   has_signing_secret: z.boolean().optional(),
   polling_interval: z.number().optional(),
+  max_requests_per_second: z.number().optional(),
   include: z.array(z.string()).optional(),
   exclude: z.array(z.string()).optional(),
   first_scan: z.enum(['emit', 'baseline']).optional(),
@@ -89,7 +90,9 @@ export const BucketStatusEntry = z.object({
   events: z.record(z.string(), z.number()),
   last_error: z.string().nullable(),
   last_error_at: z.string().nullable(),
-  endpoint_gone: z.boolean()
+  endpoint_gone: z.boolean(),
+  /** S3 requests per second the bucket may receive now: its budget, lower for a while after the store answered SlowDown. */
+  request_rate: z.number().nullable()
 })
 
 export const StatusAnswer = z.object({ buckets: z.array(BucketStatusEntry) })

@@ -1,8 +1,10 @@
 import type { Bucket } from '@internal/buckets'
+import type { Config } from '@internal/config'
 import type { Keys, Redis } from '@internal/redis'
 import type { z } from 'zod'
 import type { BucketStatusEntry } from './schemas.ts'
 import { readScanStatus, type ScanStatus } from '../scan-status.ts'
+import { readRequestRate } from '../request-budget.ts'
 
 type StatusEntry = z.infer<typeof BucketStatusEntry>
 
@@ -11,7 +13,7 @@ type StatusEntry = z.infer<typeof BucketStatusEntry>
  * plus what the scanner records (scan-status.ts) and whether the consumer found the webhook
  * endpoint gone (HTTP 410).
  */
-export function statusEntry (bucket: Bucket, scan: ScanStatus, gone: Set<string>, fallbackWebhook: string | null): StatusEntry {
+function statusEntry (bucket: Bucket, scan: ScanStatus, gone: Set<string>, fallbackWebhook: string | null, requestRate: number | null): StatusEntry {
   const webhook = bucket.webhook_url ?? fallbackWebhook
   return {
     name: bucket.name,
@@ -29,12 +31,13 @@ export function statusEntry (bucket: Bucket, scan: ScanStatus, gone: Set<string>
     events: { created: scan.events_created, updated: scan.events_updated, detected: scan.events_detected, deleted: scan.events_deleted },
     last_error: scan.last_error,
     last_error_at: scan.last_error_at,
-    endpoint_gone: webhook !== null && isGone(webhook, gone)
+    endpoint_gone: webhook !== null && isGone(webhook, gone),
+    request_rate: requestRate
   }
 }
 
 // A status hash the reader cannot parse shows as never scanned, with the reason, not as a 500.
-export const UNREADABLE: ScanStatus = {
+const UNREADABLE: ScanStatus = {
   last_scan_at: null,
   last_scan_duration_ms: null,
   last_scan_outcome: null,
@@ -51,13 +54,29 @@ export const UNREADABLE: ScanStatus = {
   next_scan_due: null
 }
 
-/** The scanner's status of these buckets (concurrent reads, pipelined by ioredis) and the consumer's gone endpoints. */
-export async function readStatuses (redis: Redis, keys: Keys, names: string[]): Promise<{ scans: ScanStatus[], gone: Set<string> }> {
-  const [scans, endpoints] = await Promise.all([
-    Promise.all(names.map(name => readScanStatus(redis, keys, name).catch(() => UNREADABLE))),
-    redis.hgetall(keys.endpointStatus)
+export function statusDefaults (config: Config): StatusDefaults {
+  return { webhookUrl: config.webhook.url, maxRequestsPerSecond: config.parallel.max_requests_per_second_per_bucket }
+}
+
+export interface StatusDefaults {
+  /** webhook.url: where buckets without their own webhook_url deliver. */
+  webhookUrl: string | null
+  /** parallel.max_requests_per_second_per_bucket. */
+  maxRequestsPerSecond: number
+}
+
+/**
+ * The status of these buckets: the scanner's record, the consumer's gone endpoints and the
+ * S3 request rate in force (concurrent reads, pipelined by ioredis).
+ */
+export async function readStatuses (redis: Redis, keys: Keys, buckets: Bucket[], defaults: StatusDefaults): Promise<StatusEntry[]> {
+  const [scans, endpoints, rates] = await Promise.all([
+    Promise.all(buckets.map(b => readScanStatus(redis, keys, b.name).catch(() => UNREADABLE))),
+    redis.hgetall(keys.endpointStatus),
+    Promise.all(buckets.map(b => readRequestRate(redis, keys, b.name, b.max_requests_per_second ?? defaults.maxRequestsPerSecond).catch(() => null)))
   ])
-  return { scans, gone: goneEndpoints(endpoints) }
+  const gone = goneEndpoints(endpoints)
+  return buckets.map((b, i) => statusEntry(b, scans[i] ?? UNREADABLE, gone, defaults.webhookUrl, rates[i] ?? null))
 }
 
 // The consumer marks an endpoint gone in a hash keyed by webhook URL: JSON with `gone: true`
