@@ -50,7 +50,12 @@ test('every dashboard query and alert expression runs on a real Prometheus scrap
   const p = await startPipeline({ bucket: { webhook_auth: webhookAuth }, extraBuckets: [{ name: 'refused-credentials' }] })
   t.after(() => p.stop())
   p.s3.createBucket('refused-credentials')
-  p.s3.intercept = ({ bucket }) => bucket === 'refused-credentials' ? { status: 403, code: 'InvalidAccessKeyId' } : undefined
+  let slowDowns = 1 // one SlowDown, so the throttling panel has data
+  p.s3.intercept = ({ bucket, op }) => {
+    if (bucket === 'refused-credentials') return { status: 403, code: 'InvalidAccessKeyId' }
+    if (bucket === p.bucket && op === 'list' && slowDowns-- > 0) return { status: 503, code: 'SlowDown' }
+    return undefined
+  }
   const respond = p.receiver.respond
   p.receiver.respond = (req, res) => {
     if (String(req.json?.key).startsWith('fail/')) { res.statusCode = 503; res.end('unavailable'); return }

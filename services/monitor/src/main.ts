@@ -99,6 +99,7 @@ const scheduler = new Scheduler({
   waitTimeoutMs: config.redis.wait_timeout_ms,
   regions: new LimiterMap(par.rate_limit_per_region, { perBucket: par.s3_requests_per_bucket, slowAfterMs: Math.min(SLOW_REQUEST_MS, par.s3_request_timeout * 1000) }),
   deadlines: { scanMs: par.scan_timeout * 1000, requestMs: par.s3_request_deadline * 1000 },
+  onDetectionLag: (bucket, seconds) => metrics.detectionLag.observe({ bucket }, seconds),
   budgets: new RequestBudgets({
     redis,
     keys,

@@ -23,6 +23,8 @@ export interface ScanDeps {
   waitTimeoutMs: number
   /** Objects whose HeadObject failed on earlier scans; without it such an object is announced at once. */
   headFailures?: HeadFailures
+  /** Each announced creation or update: seconds from the object's last_modified to now (metrics). */
+  onDetectionLag?: (bucket: string, seconds: number) => void
   /** Log a progress line this often during a long scan. */
   progressEveryMs?: number
   now: () => number

@@ -165,6 +165,16 @@ async function commitChanges ({ deps, target, progress, push }: PageContext, cha
   })
   if (applied.length === 0) return
   await commit(deps, target, progress, args, applied.map(c => c.type))
+  if (push) observeLag(deps, target, applied, nowMs)
+}
+
+// Only a creation or an update says when the change happened: a `detected` object was there
+// before the bucket was watched, and a deletion carries the object's old last_modified.
+function observeLag (deps: ScanDeps, target: ScanTarget, applied: Change[], nowMs: number): void {
+  if (!deps.onDetectionLag) return
+  for (const c of applied) {
+    if (c.type === 'created' || c.type === 'updated') deps.onDetectionLag(target.bucket.name, Math.max(0, nowMs - c.obj.lastModifiedMs) / 1000)
+  }
 }
 
 // A failing HeadObject holds back its own object only, and only for its first few scans.

@@ -304,6 +304,24 @@ test('first_scan baseline records state silently, then announces changes', async
   assert.deepEqual((await drain(keys)).map(e => `${e.event_type} ${e.key}`), ['created b'])
 })
 
+test('each announced creation and update reports its detection lag; detected objects and deletions do not', async () => {
+  const clock = { now: Math.floor(Date.now() / 1000) * 1000 } // S3 times are whole seconds
+  const { deps } = setup(() => clock.now)
+  const lags: Array<[string, number]> = []
+  deps.onDetectionLag = (bucket, seconds) => lags.push([bucket, seconds])
+  const name = `lag-${randomUUID().slice(0, 8)}`
+  fake.createBucket(name)
+  fake.put(name, 'old', 'x', { lastModified: clock.now - 3 * 86_400_000 })
+  fake.put(name, 'new', 'x', { lastModified: clock.now - 30_000 })
+  await scan(deps, { name })
+  assert.deepEqual(lags.map(([b, s]) => [b, Math.round(s)]), [[name, 30]])
+  fake.put(name, 'new', 'changed', { lastModified: clock.now })
+  fake.remove(name, 'old')
+  clock.now += 12_000
+  await scan(deps, { name })
+  assert.deepEqual(lags.slice(1).map(([, s]) => Math.round(s)), [12])
+})
+
 test('a second writer never enqueues the same change twice', async () => {
   const { keys, deps } = setup()
   const name = `cas-${randomUUID().slice(0, 8)}`
