@@ -108,6 +108,10 @@ test('a refused Redis: calls answer 503 within 5 s, and nothing is applied when 
     t.diagnostic(`refused Redis: write answered 503 after ${write.ms} ms, read after ${read.ms} ms`)
     assertUnavailable(write)
     assertUnavailable(read)
+    // A flood of calls during the outage: one WARN line for the window, not one per call.
+    const before = monitor.logs.filter(l => /redis unavailable/.test(l.message ?? l.msg)).length
+    for (let i = 0; i < 20; i++) assertUnavailable(await timed('GET', `/api/buckets/${BUCKET}`))
+    assert.ok(monitor.logs.filter(l => /redis unavailable/.test(l.message ?? l.msg)).length - before <= 1, 'one line per 10 s window, the rest counted')
   } finally {
     await server.restart()
   }

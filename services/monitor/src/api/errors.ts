@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import type { Logger } from '@internal/telemetry'
+import { createRefusalLog } from './refusal-log.ts'
 
 // Every error answer has one shape: `error` (the message, as the Python service worded it),
 // `reason` (why, in a few words) and, when one field of the request is at fault, `field`.
@@ -118,11 +119,20 @@ function valueAt (input: unknown, path: PropertyKey[]): unknown {
  * Turns every error inside the API into a JSON answer. Fastify's own 4xx (bad JSON, body too
  * large, wrong content type) keep their status; anything else is a 500 without internals.
  */
-export function installErrorHandler (app: FastifyInstance, log: Logger): void {
+export function installErrorHandler (app: FastifyInstance, log: Logger, now: () => number): void {
+  // An outage fails every request: the first of each 10 s is logged with its cause, the rest counted.
+  const outages = createRefusalLog({
+    log,
+    windowMs: 10_000,
+    now,
+    keyName: 'dependency',
+    first: 'api request failed: redis unavailable; further failures in this window are counted',
+    summary: 'api requests failed: redis unavailable: failures in the last window'
+  })
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     if (!(err instanceof ApiError) && isRedisUnavailable(err)) err = new RedisUnavailableError(err)
     if (err instanceof RedisUnavailableError) {
-      log.warn({ err: err.cause, method: request.method, route: request.routeOptions.url }, 'api request failed: redis unavailable')
+      outages('redis', true, { err: err.cause, method: request.method, route: request.routeOptions.url })
       reply.header('retry-after', String(REDIS_RETRY_AFTER_SEC))
     }
     if (err instanceof ApiError) return reply.code(err.statusCode).send(err.body)

@@ -5,7 +5,8 @@ import { createBucketStore, createNetworkPolicy, writeThrough, type BucketRegist
 import type { Config } from '@internal/config'
 import type { Logger, Registry } from '@internal/telemetry'
 import { bearerHook, createAuth, type ApiClientEntry } from './auth.ts'
-import { createRefusalLog, redisRateLimitStore } from './rate-limit.ts'
+import { redisRateLimitStore } from './rate-limit.ts'
+import { createRefusalLog } from './refusal-log.ts'
 import { createNetworkGuard, type Lookup } from './network-guard.ts'
 import { createCredentialCheck, type CredentialCheck } from './credential-check.ts'
 import { createBucketLock } from './lock.ts'
@@ -109,7 +110,7 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
   await app.register(async api => {
     installJsonParser(api, config.api.body_limit_bytes)
     installFormParser(api, config.api.body_limit_bytes)
-    installErrorHandler(api, deps.log)
+    installErrorHandler(api, deps.log, now)
     await registerRateLimit(api, deps, metrics, now)
     api.addHook('onResponse', async (request, reply) => {
       metrics.request(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode)
@@ -146,7 +147,14 @@ function openApiRoute (routes: RouteSpec[]): RouteSpec {
 // Retry-After headers (IETF draft names) and the refusal; its count lives in Redis, so every
 // replica shares one limit.
 async function registerRateLimit (api: FastifyInstance, deps: ApiDeps, metrics: ReturnType<typeof createApiMetrics>, now: () => number): Promise<void> {
-  const refusals = createRefusalLog({ log: deps.log, windowMs: TOKEN_WINDOW_MS, now })
+  const refusals = createRefusalLog({
+    log: deps.log,
+    windowMs: TOKEN_WINDOW_MS,
+    now,
+    keyName: 'ip',
+    first: 'api token requests rate limited; further refusals in this window are counted',
+    summary: 'api token requests rate limited: refusals in the last window'
+  })
   await api.register(fastifyRateLimit, {
     global: false,
     enableDraftSpec: true,
