@@ -8,6 +8,7 @@
   KEYS[10] config version
   KEYS[11] state index (zset of chunk lower bounds)   KEYS[12] state meta
   KEYS[13] S3 request grants (zset)   KEYS[14] S3 request rate after a SlowDown
+  KEYS[15] fast-lane schedule (zset)
   ARGV[1] bucket name
   ARGV[2] pub/sub channel
   ARGV[3] optional deadline, ms in the Redis clock: past it, nothing is changed (the
@@ -27,6 +28,7 @@ rcall('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[8], KEYS
 for _, lower in ipairs(rcall('ZRANGE', KEYS[11], 0, -1)) do rcall('DEL', ARGV[4] .. lower) end
 rcall('DEL', KEYS[11], KEYS[12], KEYS[13], KEYS[14])
 rcall('ZREM', KEYS[7], ARGV[1])
+rcall('ZREM', KEYS[15], ARGV[1])
 local version = rcall('INCR', KEYS[10])
 rcall('PUBLISH', ARGV[2], ARGV[1])
 return version

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BucketName, Endpoint, HttpUrl, MaxRequestsPerSecond, UsablePattern, type StoredBucket, type SecretKind } from './schema.ts'
+import { BucketName, Endpoint, FastInterval, HttpUrl, MaxRequestsPerSecond, UsablePattern, type StoredBucket, type SecretKind } from './schema.ts'
 import { secretName } from './secret-names.ts'
 
 const Secret = z.string().min(1).max(4096)
@@ -32,6 +32,7 @@ export const BucketInputFields = z.object({
   signing_secret: z.string().min(16).max(4096).optional(),
   polling_interval: z.number().positive().max(86_400).optional(),
   max_requests_per_second: MaxRequestsPerSecond.optional(),
+  fast_interval: FastInterval.optional(),
   include: z.array(UsablePattern).max(100).optional(),
   exclude: z.array(UsablePattern).max(100).optional(),
   first_scan: z.enum(['emit', 'baseline']).optional(),
@@ -42,7 +43,7 @@ export const BucketInputFields = z.object({
 export type BucketInput = z.infer<typeof BucketInputFields>
 
 /** The fields of a bucket that tune its scans, stored as given (add) and replaced when given (update). */
-export const TUNING_FIELDS = ['polling_interval', 'max_requests_per_second', 'include', 'exclude', 'first_scan', 'signing_region'] as const
+export const TUNING_FIELDS = ['polling_interval', 'fast_interval', 'max_requests_per_second', 'include', 'exclude', 'first_scan', 'signing_region'] as const
 
 export interface NormalizedBucket {
   stored: StoredBucket

@@ -42,6 +42,9 @@ export function endpointHost (endpoint: string): string {
 /** A bucket's request budget: S3 requests per second from all replicas together. */
 export const MaxRequestsPerSecond = z.number().int().min(1).max(100_000)
 
+/** A fast lane's cadence, seconds: at least 0.5 (two a second), at most a day. */
+export const FastInterval = z.number().min(0.5).max(86_400)
+
 export const HttpUrl = z.string().max(2048).refine(hasNoControlWhitespace, CONTROL_WHITESPACE).url().refine(isHttpUrl, 'must be an http or https URL')
 
 function isHttpUrl (value: string): boolean {
@@ -123,6 +126,8 @@ export const StoredBucket = z.object({
   polling_interval: z.number().positive().max(86_400).optional(),
   /** S3 requests per second this bucket may receive from all replicas (else parallel.max_requests_per_second_per_bucket). */
   max_requests_per_second: MaxRequestsPerSecond.optional(),
+  /** Seconds between fast-lane scans (only the keys after the highest one tracked); absent: no fast lane. */
+  fast_interval: FastInterval.optional(),
   include: z.array(Pattern).max(100).optional(),
   exclude: z.array(Pattern).max(100).optional(),
   first_scan: z.enum(['emit', 'baseline']).optional(),

@@ -45,6 +45,8 @@ export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptio
 
     // Scheduling across replicas.
     schedule: `${OBJSTORE}:schedule`,
+    /** Buckets with a fast lane (fast_interval): member = bucket, score = next fast-lane scan (epoch ms). */
+    fastSchedule: `${OBJSTORE}:fast-schedule`,
     lease: (bucket: string) => `${OBJSTORE}:lease:${bucket}`,
     bucketStatus: (bucket: string) => `${OBJSTORE}:status:${bucket}`,
     /** S3 requests granted to a bucket in the last budget window (every replica's), a zset by grant time. */

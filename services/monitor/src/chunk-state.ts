@@ -1,5 +1,6 @@
 import type { ScanDeps } from './scan-context.ts'
 import type { ListedObject } from './lister.ts'
+import { keyBefore } from './listing-order.ts'
 
 /**
  * Redis keeps a hash listpack-encoded (about 60 bytes per small entry instead of about 110)
@@ -101,4 +102,17 @@ export function outsidePrefixes (prefixes: string[]): Array<{ from: LexBound, to
   }
   spans.push({ from, to: '+' })
   return spans
+}
+
+/**
+ * The highest key the state tracks (in byte order), or undefined when it tracks none: the
+ * largest key of the chunk with the highest lower bound (chunks hold at most
+ * CHUNK_MAX_ENTRIES keys, so this reads one small hash).
+ */
+export async function highestTrackedKey (deps: Pick<ScanDeps, 'redis' | 'keys'>, bucket: string): Promise<string | undefined> {
+  const { index, chunkPrefix } = stateKeys(deps, bucket)
+  const [lower] = await deps.redis.zrevrangebylex(index, '+', '-', 'LIMIT', 0, 1)
+  if (lower === undefined) return undefined
+  const keys = await deps.redis.hkeys(chunkPrefix + lower)
+  return keys.reduce<string | undefined>((high, key) => high === undefined || keyBefore(high, key) ? key : high, undefined)
 }

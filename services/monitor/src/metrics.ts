@@ -8,6 +8,7 @@ export function createMonitorMetrics (registry: Registry, stuckScans?: () => num
     scans: new Counter({ name: 'watch_folder_scans_total', help: 'Bucket scans by outcome (ok, error, aborted, lost)', labelNames: ['bucket', 'outcome'], registers }),
     objectsListed: new Counter({ name: 'watch_folder_objects_listed_total', help: 'Objects listed by scans', labelNames: ['bucket'], registers }),
     events: new Counter({ name: 'watch_folder_events_total', help: 'Change events enqueued, by type', labelNames: ['bucket', 'type'], registers }),
+    fastScans: new Counter({ name: 'watch_folder_fast_scans_total', help: 'Fast-lane scans (the keys after the highest one tracked) by outcome (ok, error, aborted)', labelNames: ['bucket', 'outcome'], registers }),
     scanErrors: new Counter({ name: 'watch_folder_scan_errors_total', help: 'Failed scans, by error kind', labelNames: ['bucket', 'kind'], registers }),
     detectionLag: new Histogram({ name: 'watch_folder_detection_lag_seconds', help: 'From an object\'s last_modified to the scan that announced its creation or update', labelNames: ['bucket'], buckets: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600], registers }),
     requestRate: new Gauge({ name: 'watch_folder_s3_request_rate_limit', help: 'S3 requests per second a bucket may receive now (its budget, lower after SlowDown)', labelNames: ['bucket'], registers }),

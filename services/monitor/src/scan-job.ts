@@ -75,7 +75,7 @@ export async function runClaimedScan (deps: JobDeps, bucket: Bucket, due: number
   return await finish(deps, bucket, due, progress, outcome, failure)
 }
 
-async function prepareTarget (deps: JobDeps, bucket: Bucket, signal: AbortSignal): Promise<ScanTarget> {
+export async function prepareTarget (deps: JobDeps, bucket: Bucket, signal: AbortSignal): Promise<ScanTarget> {
   const names = bucketSecretNames(bucket.name)
   const [accessKey, secretKey] = await Promise.all([deps.secrets.get(names.ACCESS_KEY), deps.secrets.get(names.SECRET_KEY)])
   if (!accessKey || !secretKey) throw new CredentialsMissingError(bucket.name)
@@ -108,11 +108,12 @@ function scanDeadline (deps: JobDeps, name: string, controller: AbortController)
   return { get passed () { return state.passed }, ms, stop: () => clearTimeout(timer) }
 }
 
-function keepLease (deps: JobDeps, name: string, controller: AbortController) {
+/** Renews the bucket's lease while a scan runs, pushing its takeover time in `schedule` along; a lost lease aborts the scan. */
+export function keepLease (deps: JobDeps, name: string, controller: AbortController, schedule: string = deps.keys.schedule) {
   const state = { lost: false, lastRenewed: deps.now() }
   const renew = async () => {
     try {
-      const held = await deps.scripts.renew([deps.keys.lease(name), deps.keys.schedule], deps.owner, deps.leaseTtlMs, deps.now(), name)
+      const held = await deps.scripts.renew([deps.keys.lease(name), schedule], deps.owner, deps.leaseTtlMs, deps.now(), name)
       if (held === 1) state.lastRenewed = deps.now()
       else state.lost = true
     } catch {
@@ -162,7 +163,7 @@ function describeError (err: Error): string {
  * the S3 error body onto the error, and servers echo the caller's AWSAccessKeyId there
  * (InvalidAccessKeyId, SignatureDoesNotMatch), which pino's serializer would log whole.
  */
-function loggableError (err: Error): Record<string, unknown> {
+export function loggableError (err: Error): Record<string, unknown> {
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
   return { type: err.name, message: err.message, ...(status !== undefined && { status }), stack: err.stack }
 }

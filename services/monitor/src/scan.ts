@@ -4,7 +4,7 @@ import { isRecent, encodeEvent, type EventType } from '@internal/events'
 import { encodeFingerprint, type ObjectVersion } from './fingerprint.ts'
 import type { ListedObject } from './lister.ts'
 import { buildEvent, headObject, NO_HEAD, type HeadInfo } from './events.ts'
-import { compareLex, compareRange, outsidePrefixes, type Missing } from './chunk-state.ts'
+import { compareLex, compareRange, highestTrackedKey, outsidePrefixes, type Missing } from './chunk-state.ts'
 import { listRange, type RangeCursor, type RangePage } from './range-listing.ts'
 import { planRanges, type PlannedRange } from './range-plan.ts'
 import { createRangePool, splitRange, SPLIT_AFTER_PAGES, type RangePool } from './range-pool.ts'
@@ -61,6 +61,32 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
     stopProgressLog()
     await ctx.deletions.discard().catch(() => {}) // it expires on its own
   }
+}
+
+/** Deletions are the full scan's: a fast-lane listing stages none. */
+const NO_DELETIONS: DeletionStage = { stage: async () => {}, apply: async () => {}, discard: async () => {} }
+
+/**
+ * The fast lane: lists only the keys after the highest one the state tracks (in each watched
+ * prefix), so new objects with ordered keys (timestamps, sequence numbers) are announced
+ * between full scans. Every change goes through the same compare-and-set commit as a full
+ * scan's, so the next full scan finds these objects recorded and announces nothing twice.
+ */
+export async function scanNewKeys (deps: ScanDeps, target: ScanTarget, progress: ScanProgress): Promise<void> {
+  const name = target.bucket.name
+  const [highest, disabled, scanned] = await Promise.all([
+    highestTrackedKey(deps, name), deps.redis.get(deps.keys.notificationsDisabled(name)), deps.redis.exists(deps.keys.lastScan(name))
+  ])
+  // Before the first full scan there is no state to follow: that scan decides what a first sight announces.
+  if (scanned === 0) return
+  progress.notificationsOn = disabled !== 'true'
+  const failed = new AbortController()
+  const signal = AbortSignal.any([target.signal, failed.signal])
+  setMaxListeners(0, signal)
+  const scanTarget = { ...target, signal }
+  const ctx: PageContext = { deps, target: scanTarget, progress, deletions: NO_DELETIONS, push: buildsEvents(target, progress) }
+  const prefixes = literalPrefixes(target.bucket.include) ?? [undefined]
+  await scanRanges(ctx, prefixes.map(prefix => ({ after: highest, prefix, splittable: true })), failed)
 }
 
 // Only the watched prefixes are listed, when the include patterns allow it; deletions are

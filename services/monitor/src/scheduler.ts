@@ -3,6 +3,7 @@ import type { Config } from '@internal/config'
 import { bucketSecretNames } from '@internal/buckets'
 import { toError } from '@internal/telemetry'
 import { runClaimedScan, intervalMs, DEFAULT_DEADLINES, type JobDeps } from './scan-job.ts'
+import { fastIntervalMs, runClaimedFastScan } from './fast-lane.ts'
 import { ScanCodes } from './errors.ts'
 import { firstDue, staggerOffsetMs } from './stagger.ts'
 import type { ScanReport } from './scan-status.ts'
@@ -65,26 +66,35 @@ export class Scheduler {
     this.#loop ??= this.#run()
   }
 
-  /** One round: schedules new buckets, claims due ones for the free slots, starts their scans. */
+  /**
+   * One round: schedules new buckets, claims due ones for the free slots and starts their
+   * scans, then fills the slots left with due fast-lane scans (a full scan due wins the lease).
+   */
   async tick (): Promise<string[]> {
     await this.#schedulePending()
     const free = this.#deps.maxWorkers - this.#running.size
     if (free <= 0 || this.#controller.signal.aborted) return []
+    const full = await this.#claim(this.#deps.keys.schedule, free)
+    for (const [name, due] of full) this.#startScan(name, due)
+    const fast = await this.#claim(this.#deps.keys.fastSchedule, free - full.length, b => b.fast_interval !== undefined)
+    for (const [name] of fast) this.#startFastScan(name)
+    return [...full, ...fast].map(([name]) => name)
+  }
+
+  // Claims up to `free` buckets due on `schedule` (leases are shared by both schedules).
+  async #claim (schedule: string, free: number, wanted: (b: Bucket) => boolean = () => true): Promise<Array<[string, number]>> {
+    if (free <= 0) return []
     const { redis, keys, registry } = this.#deps
     const now = this.#deps.now()
-    const due = await redis.zrangebyscore(keys.schedule, '-inf', now, 'LIMIT', 0, free * 2 + 10)
-    const stale = due.filter(name => !registry.get(name))
+    const due = await redis.zrangebyscore(schedule, '-inf', now, 'LIMIT', 0, free * 2 + 10)
+    const stale = due.filter(name => { const b = registry.get(name); return !b || !wanted(b) })
     // Deleted buckets leave the schedule (a bucket this registry has not seen yet is re-added NX when it arrives).
-    if (stale.length > 0) await redis.zrem(keys.schedule, ...stale)
-    const candidates = due.filter(name => registry.get(name) && !this.#running.has(name)).slice(0, free)
+    if (stale.length > 0) await redis.zrem(schedule, ...stale)
+    const candidates = due.filter(name => !stale.includes(name) && !this.#running.has(name)).slice(0, free)
     if (candidates.length === 0) return []
-    const reply = await this.#deps.scripts.claim([keys.schedule, ...candidates.map(keys.lease)], now, this.#deps.owner, this.#deps.leaseTtlMs, ...candidates)
-    const claimed: string[] = []
-    for (let i = 0; i < reply.length; i += 2) {
-      const name = String(reply[i])
-      this.#startScan(name, Number(reply[i + 1]))
-      claimed.push(name)
-    }
+    const reply = await this.#deps.scripts.claim([schedule, ...candidates.map(keys.lease)], now, this.#deps.owner, this.#deps.leaseTtlMs, ...candidates)
+    const claimed: Array<[string, number]> = []
+    for (let i = 0; i < reply.length; i += 2) claimed.push([String(reply[i]), Number(reply[i + 1])])
     return claimed
   }
 
@@ -145,6 +155,16 @@ export class Scheduler {
   }
 
   #startScan (name: string, due: number): void {
+    this.#track(name, (bucket, signal) => runClaimedScan(this.#deps, bucket, due, signal)
+      .then(report => { this.#noteTimeout(name, report); this.#deps.onScan?.(name, report) }))
+  }
+
+  #startFastScan (name: string): void {
+    this.#track(name, async (bucket, signal) => { await runClaimedFastScan(this.#deps, bucket, signal) })
+  }
+
+  // Runs a claimed bucket's scan as one of this replica's workers, until it has released the lease.
+  #track (name: string, scan: (bucket: Bucket, signal: AbortSignal) => Promise<void>): void {
     const { metrics, log, registry } = this.#deps
     const bucket = registry.get(name)
     if (!bucket) return
@@ -152,8 +172,7 @@ export class Scheduler {
     const stop = new AbortController() // a removed bucket's scan stops at once
     this.#stops.set(name, stop)
     this.#startedAt.set(name, performance.now())
-    const job = runClaimedScan(this.#deps, bucket, due, AbortSignal.any([this.#controller.signal, stop.signal]))
-      .then(report => { this.#noteTimeout(name, report); this.#deps.onScan?.(name, report) })
+    const job = scan(bucket, AbortSignal.any([this.#controller.signal, stop.signal]))
       .catch(err => log.error({ err: toError(err), bucket: name }, 'scan bookkeeping failed'))
       .finally(() => {
         metrics?.leasesHeld.dec()
@@ -184,9 +203,20 @@ export class Scheduler {
     const multi = this.#deps.redis.multi()
     for (const name of names) {
       const bucket = this.#deps.registry.get(name)
-      if (bucket) multi.zadd(this.#deps.keys.schedule, 'NX', this.#slotPassed(bucket, all, now), name)
+      if (!bucket) continue
+      multi.zadd(this.#deps.keys.schedule, 'NX', this.#slotPassed(bucket, all, now), name)
+      const fast = fastIntervalMs(bucket)
+      if (fast !== undefined) multi.zadd(this.#deps.keys.fastSchedule, 'NX', now + fast, name)
     }
     await multi.exec()
+  }
+
+  // A fast lane switched on starts one interval from now; switched off, it leaves the schedule.
+  #refastLane (bucket: Bucket): void {
+    const { redis, keys } = this.#deps
+    const every = fastIntervalMs(bucket)
+    const change = every === undefined ? redis.zrem(keys.fastSchedule, bucket.name) : redis.zadd(keys.fastSchedule, this.#deps.now() + every, bucket.name)
+    change.then(() => this.#wakeUp(), err => this.#deps.log.warn({ err, bucket: bucket.name }, 'fast-lane reschedule failed'))
   }
 
   #slotPassed (bucket: Bucket, all: string[], now: number): number {
@@ -223,6 +253,7 @@ export class Scheduler {
       const due = this.#slotPassed(after, this.#deps.registry.all().map(b => b.name), this.#deps.now())
       redis.zadd(keys.schedule, 'XX', 'LT', due, name).then(() => this.#wakeUp(), err => this.#deps.log.warn({ err, bucket: name }, 'reschedule failed'))
     }
+    if (before.fast_interval !== after.fast_interval) this.#refastLane(after)
     if (before.polling_interval !== after.polling_interval) {
       const due = this.#firstDue(after, this.#deps.registry.all().map(b => b.name), this.#deps.now())
       redis.zadd(keys.schedule, 'XX', due, name).catch(err => this.#deps.log.warn({ err, bucket: name }, 'reschedule failed'))

@@ -11,7 +11,8 @@ export function monitorScripts (redis: Redis) {
   const finish = defineScript<string[], number>(redis, 'wfFinishScan', lua('finishScan'), 8)
   const renew = defineScript<[string, number, number, string], number>(redis, 'wfRenewLease', lua('renewLease'), 2)
   const resync = defineScript<[string, number, string, string], number>(redis, 'wfResyncBucket', lua('resyncBucket'), 5)
-  return { compareRange, commit, finish, renew, resync, claim: claimCommand(redis) }
+  const finishFast = defineScript<string[], number>(redis, 'wfFinishFastScan', lua('finishFastScan'), 4)
+  return { compareRange, commit, finish, finishFast, renew, resync, claim: claimCommand(redis) }
 }
 
 // The claim script takes one lease key per candidate, so its key count varies per call.

@@ -194,6 +194,15 @@ test('request budget: max_requests_per_second is stored on add, shown, changed b
   assert.ok(after.status.request_rate >= 20 && after.status.request_rate <= 21, String(after.status.request_rate))
 })
 
+test('fast lane: fast_interval is stored, shown, refused below half a second, and null switches it off', async () => {
+  await s3.createBucket('fast-1')
+  assert.equal((await post('/api/buckets/add', seedBody('fast-1', { fast_interval: 0.1 }))).json().field, 'fast_interval')
+  assert.equal((await post('/api/buckets/add', seedBody('fast-1', { fast_interval: 5 }))).statusCode, 201)
+  assert.equal((await get('/api/buckets/fast-1')).json().bucket.fast_interval, 5)
+  assert.equal((await post('/api/buckets/update', { name: 'fast-1', fast_interval: null })).statusCode, 200)
+  assert.equal((await get('/api/buckets/fast-1')).json().bucket.fast_interval, undefined)
+})
+
 test('update: exists check before secrets, rotation checked against S3, version bumped, token_url kept', async () => {
   await s3.createBucket('rotate-1')
   assert.equal((await post('/api/buckets/add', seedBody('rotate-1', { client_id: 'c1', client_secret: 'first-client-secret', token_url: 'http://127.0.0.1:9/token' }))).statusCode, 201)

@@ -420,3 +420,43 @@ test('a scan whose wait ignores the abort (a secret store that never answers) co
   assert.equal(a.scheduler.stuckScans(), 0)
   assert.equal(a.scans[0]?.[1].errorCode, 'SCAN_TIMEOUT')
 })
+
+test('fast lane: an ordered new key is announced within two fast intervals, the next full scan does not announce it again, and it goes with the field', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const name = `fast-${randomUUID().slice(0, 8)}`
+  const { scheduler, deps } = await f.make('replica-fast')
+  await f.addBucket(name, { fresh: true })
+  await f.store.save({ name, endpoint: fake.endpoint, status: 'active', polling_interval: 3600, fast_interval: 2 }, 'put')
+  fake.put(name, 'logs/2026-12-01T00-00.json', 'a')
+  await waitFor(() => deps.registry.get(name)?.fast_interval === 2, { what: 'the registry sees the bucket' })
+  // The first tick makes the full scan (new bucket, due at once); the fast lane waits for it.
+  await scheduler.tick()
+  await scheduler.idle()
+  const queued = async () => (await redis.lrange(f.keys.queue, 0, -1)).map(r => JSON.parse(r).key as string)
+  assert.deepEqual(await queued(), ['logs/2026-12-01T00-00.json'])
+  fake.put(name, 'logs/2026-12-01T00-01.json', 'b')
+  const lists = fake.counts.list
+  // Within two fast intervals of the upload (ticks every half second of the clock).
+  let announcedAfterMs: number | undefined
+  for (let ms = 500; ms <= 4000 && announcedAfterMs === undefined; ms += 500) {
+    f.clock.t += 500
+    await scheduler.tick()
+    await scheduler.idle()
+    if ((await queued()).length === 2) announcedAfterMs = ms
+  }
+  assert.ok(announcedAfterMs !== undefined && announcedAfterMs <= 4000, `announced after ${announcedAfterMs} ms`)
+  assert.deepEqual((await queued()).at(-1), 'logs/2026-12-01T00-01.json')
+  assert.equal(fake.counts.list - lists, 1, 'one LIST after the highest key, not a listing of the bucket')
+  const fastScans = (await deps.metrics!.fastScans.get()).values.filter(v => v.labels.bucket === name && v.labels.outcome === 'ok')
+  assert.ok((fastScans[0]?.value ?? 0) >= 1, 'a fast-lane scan found it, not a full scan')
+  // The full scan (resynced now) finds it recorded: nothing announced twice.
+  await scheduler.resync(name, { forget: false })
+  await scheduler.tick()
+  await scheduler.idle()
+  assert.equal((await queued()).length, 2)
+  assert.equal((await readScanStatus(redis, f.keys, name)).events_created, 2, 'the fast lane\'s events are counted in the status')
+  // Switched off: the bucket leaves the fast-lane schedule.
+  await f.store.save({ name, endpoint: fake.endpoint, status: 'active', polling_interval: 3600 }, 'put')
+  await waitFor(async () => await redis.zscore(f.keys.fastSchedule, name) === null, { what: 'fast lane off' })
+})

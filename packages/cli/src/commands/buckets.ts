@@ -16,6 +16,7 @@ const BUCKET_FIELDS: Field[] = [
   { api: 'webhook_auth.token_url', kind: 'string', help: 'OAuth2 token URL for the webhook' },
   { api: 'webhook_auth.scope', kind: 'string', help: 'OAuth2 scope for the webhook' },
   { api: 'polling_interval', kind: 'number', help: 'seconds between scans' },
+  { api: 'fast_interval', kind: 'number', help: 'seconds between fast-lane scans of the keys after the highest one seen' },
   { api: 'max_requests_per_second', kind: 'number', help: 'S3 requests per second the bucket may receive from all replicas' },
   { api: 'include', kind: 'list', help: 'glob patterns of keys to track (repeat or comma-separate)' },
   { api: 'exclude', kind: 'list', help: 'glob patterns of keys to ignore' },

@@ -58,7 +58,8 @@ function planUpdate (ctx: BucketOpsContext, current: Bucket, input: UpdateBucket
   if (endpoint !== undefined) stored.endpoint = endpoint
   if (input.webhook_url !== undefined) stored.webhook_url = input.webhook_url
   for (const field of TUNING_FIELDS) {
-    if (input[field] !== undefined) (stored as Record<string, unknown>)[field] = input[field]
+    if (input[field] === null) delete stored[field]
+    else if (input[field] !== undefined) (stored as Record<string, unknown>)[field] = input[field]
   }
   if (input.access_key !== undefined && input.secret_key !== undefined) {
     plan.set.set(names.ACCESS_KEY, input.access_key).set(names.SECRET_KEY, input.secret_key)

@@ -42,7 +42,9 @@ const WebhookAuthUpdate = WebhookAuthInput.extend({
 export const UpdateBucketBody = BucketInputFields.partial().extend({
   name: BucketName,
   webhook_auth: WebhookAuthUpdate.nullable().optional(),
-  signing_secret: BucketInputFields.shape.signing_secret.unwrap().nullable().optional()
+  signing_secret: BucketInputFields.shape.signing_secret.unwrap().nullable().optional(),
+  /** null switches the fast lane off. */
+  fast_interval: BucketInputFields.shape.fast_interval.unwrap().nullable().optional()
 }).strict()
 export type UpdateBucketBody = z.infer<typeof UpdateBucketBody>
 
@@ -66,6 +68,7 @@ export const PublicBucket = z.object({
   has_signing_secret: z.boolean().optional(),
   polling_interval: z.number().optional(),
   max_requests_per_second: z.number().optional(),
+  fast_interval: z.number().optional(),
   include: z.array(z.string()).optional(),
   exclude: z.array(z.string()).optional(),
   first_scan: z.enum(['emit', 'baseline']).optional(),
