@@ -37,6 +37,8 @@ export interface ScanTarget {
   regionName: string
   filter: KeyFilter
   firstScan: 'emit' | 'baseline'
+  /** The epoch of the events' ids (set by a resync that forgot the state); none = the ids as always. */
+  idEpoch?: string
   signal: AbortSignal
   /** Whole-answer deadline of one S3 request, retries included (parallel.s3_request_deadline). */
   requestDeadlineMs?: number

@@ -10,8 +10,7 @@ export function monitorScripts (redis: Redis) {
   const commit = defineScript<string[], number[]>(redis, 'wfCommitChunks', lua('commitChunks'), 5)
   const finish = defineScript<string[], number>(redis, 'wfFinishScan', lua('finishScan'), 8)
   const renew = defineScript<[string, number, number, string], number>(redis, 'wfRenewLease', lua('renewLease'), 2)
-  const resync = defineScript<[string, number, string, string], number>(redis, 'wfResyncBucket', lua('resyncBucket'), 5)
-  return { compareRange, commit, finish, renew, resync, claim: claimCommand(redis) }
+  return { compareRange, commit, finish, renew, claim: claimCommand(redis) }
 }
 
 // The claim script takes one lease key per candidate, so its key count varies per call.

@@ -11,6 +11,7 @@ import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.ts'
 import { waitFor } from '../../../test/support/ports.ts'
 import { startS3 } from '../../../test/support/s3.ts'
 import { Scheduler, type SchedulerDeps } from '../src/scheduler.ts'
+import { createResync } from '../src/resync.ts'
 import { testScanDeps } from './scan-harness.ts'
 import { LimiterMap } from '../src/limiter.ts'
 import { S3ClientCache } from '../src/s3-clients.ts'
@@ -230,30 +231,39 @@ test('S3 errors are per bucket: recorded, backed off, and the other buckets go o
   assert.equal(await redis.llen(f.keys.queue), 2)
 })
 
-test('resync with forget re-announces; an endpoint change drops the cached client', async (t) => {
+const resyncFor = (f: Fixture, scheduler: Scheduler) => createResync({ redis, keys: f.keys, now: () => f.clock.t, wake: () => scheduler.wake() })
+
+test('resync with forget re-announces under new event ids, each forget a new series; an endpoint change drops the cached client', async (t) => {
   await redis.flushall()
   const f = await fixture(t)
   const name = `rs-${randomUUID().slice(0, 6)}`
   await f.addBucket(name)
   fake.put(name, 'a', '1')
   const a = await f.make('solo')
+  const resync = resyncFor(f, a.scheduler)
   a.scheduler.start()
   await sleep(50)
-  await a.scheduler.resync(name, { forget: false })
+  await resync.resync(name, { forget: false })
   await a.scheduler.tick()
   await a.scheduler.idle()
   assert.equal(await redis.llen(f.keys.queue), 1)
-  await a.scheduler.resync(name, { forget: true })
+  await resync.resync(name, { forget: true })
   assert.deepEqual(await a.scheduler.tick(), [name])
   await a.scheduler.idle()
-  assert.equal(await redis.llen(f.keys.queue), 2)
+  await resync.resync(name, { forget: true })
+  await a.scheduler.tick()
+  await a.scheduler.idle()
+  const queued = (await redis.lrange(f.keys.queue, 0, -1)).map(e => JSON.parse(e) as { event_id: string, key: string, etag: string })
+  assert.deepEqual(queued.map(e => e.key), ['a', 'a', 'a'])
+  assert.equal(new Set(queued.map(e => e.etag)).size, 1, 'the same object version each time')
+  assert.equal(new Set(queued.map(e => e.event_id)).size, 3, 'every forget announces under new ids')
   assert.equal(a.deps.clients.misses, 1)
-  assert.equal(a.deps.clients.hits, 1)
+  assert.equal(a.deps.clients.hits, 2)
 
   await f.store.save({ name, endpoint: fake.endpoint.replace('127.0.0.1', 'localhost'), status: 'active' }, 'put')
   await sleep(100)
   assert.equal(a.deps.clients.size, 0)
-  await a.scheduler.resync(name, { forget: false })
+  await resync.resync(name, { forget: false })
   await a.scheduler.tick()
   await a.scheduler.idle()
   assert.equal(a.deps.clients.misses, 2)
@@ -314,7 +324,7 @@ test('a resync asked for during a scan is kept: the bucket is scanned again righ
   await redis.zadd(f.keys.schedule, f.clock.t, name)
   assert.deepEqual(await a.scheduler.tick(), [name])
   await sleep(30)
-  await a.scheduler.resync(name, { forget: false })
+  await resyncFor(f, a.scheduler).resync(name, { forget: false })
   // The loop (woken by the finished scan) takes it again without the clock moving.
   await waitFor(() => a.scans.length === 2, { what: 'the second scan' })
   assert.ok(a.scans.every(([, report]) => report.outcome === 'ok'))
