@@ -24,6 +24,8 @@ export interface ScanDeps {
   headFailures?: HeadFailures
   /** Log a progress line this often during a long scan. */
   progressEveryMs?: number
+  /** Write the scan's progress into its status this often (PROGRESS_WRITE_MS when not given). */
+  progressWriteMs?: number
   now: () => number
 }
 
@@ -62,6 +64,9 @@ export interface ScanProgress {
   ordered: boolean
   /** Key ranges the listing was split into, listed concurrently. */
   ranges: number
+  /** While the listing runs: ranges listed to their end, and ranges known so far. */
+  rangesDone: number
+  rangesTotal: number
   deletionPass: boolean
   /** Objects the listing left out although HeadObject found them (a faulty listing). */
   missedByListing: number
@@ -80,6 +85,8 @@ export function newProgress (startedAt: number): ScanProgress {
     skipped: 0,
     ordered: true,
     ranges: 0,
+    rangesDone: 0,
+    rangesTotal: 0,
     deletionPass: false,
     missedByListing: 0,
     firstScan: false,

@@ -78,7 +78,9 @@ async function plan (deps: ScanDeps, target: ScanTarget, prefixes: string[] | un
  * listed alone).
  */
 async function scanRanges (ctx: PageContext, ranges: PlannedRange[], failed: AbortController): Promise<void> {
-  const pool = createRangePool(Math.max(1, ctx.target.region.limit), (range, p) => scanRange(ctx, range, p), failed)
+  const { progress } = ctx
+  const counts = (done: number, total: number) => { progress.rangesDone = done; progress.rangesTotal = total }
+  const pool = createRangePool(Math.max(1, ctx.target.region.limit), (range, p) => scanRange(ctx, range, p), failed, counts)
   try {
     await pool.run(ranges)
   } finally {

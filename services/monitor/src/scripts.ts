@@ -10,7 +10,8 @@ export function monitorScripts (redis: Redis) {
   const commit = defineScript<string[], number[]>(redis, 'wfCommitChunks', lua('commitChunks'), 5)
   const finish = defineScript<string[], number>(redis, 'wfFinishScan', lua('finishScan'), 8)
   const renew = defineScript<[string, number, number, string], number>(redis, 'wfRenewLease', lua('renewLease'), 2)
-  return { compareRange, commit, finish, renew, claim: claimCommand(redis) }
+  const progress = defineScript<string[], number>(redis, 'wfScanProgress', lua('scanProgress'), 2)
+  return { compareRange, commit, finish, renew, progress, claim: claimCommand(redis) }
 }
 
 // The claim script takes one lease key per candidate, so its key count varies per call.

@@ -269,22 +269,53 @@ test('resync with forget re-announces under new event ids, each forget a new ser
   assert.equal(a.deps.clients.misses, 2)
 })
 
-/** A 3,000-object bucket scanned slowly by one replica, 150 ms into its scan. */
-async function startLongScan (t: { after: (fn: () => void) => void }, f: Fixture, prefix: string) {
+/** A bucket of 3,000 objects on an S3 answering after `latencyMs`, its scan claimed by one replica (with its loop running, `loop`). */
+async function claimSlowScan (t: { after: (fn: () => void) => void }, f: Fixture, prefix: string, { latencyMs, loop = false, extra = {} }: { latencyMs: number, loop?: boolean, extra?: Partial<SchedulerDeps> }) {
   const name = `${prefix}-${randomUUID().slice(0, 6)}`
   await f.addBucket(name)
   fake.seed(name, Array.from({ length: 3000 }, (_, i) => ({ key: `k${String(i).padStart(5, '0')}`, lastModified: Date.now() - 2 * 86_400_000 })))
-  const a = await f.make('solo', { pageSize: 100 })
-  a.scheduler.start()
-  await sleep(50)
-  fake.latencyMs = 20
+  const a = await f.make('solo', { pageSize: 100, ...extra })
+  if (loop) {
+    a.scheduler.start()
+    await sleep(50)
+  }
+  fake.latencyMs = latencyMs
   t.after(() => { fake.latencyMs = 0 })
   await redis.zadd(f.keys.schedule, f.clock.t, name)
   assert.deepEqual(await a.scheduler.tick(), [name])
+  return { name, a }
+}
+
+/** A 3,000-object bucket scanned slowly by one replica, 150 ms into its scan. */
+async function startLongScan (t: { after: (fn: () => void) => void }, f: Fixture, prefix: string) {
+  const { name, a } = await claimSlowScan(t, f, prefix, { latencyMs: 20, loop: true })
   // Under way: some pages committed, most of the bucket still to list (30 pages of 20 ms each).
   await waitFor(async () => await redis.llen(f.keys.queue) > 0, { what: 'the first committed page', timeoutMs: 10_000 })
   return { name, a }
 }
+
+test('a slow scan shows its progress in the bucket status as it goes (objects listed, ranges, start), and none once it ends', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const { name, a } = await claimSlowScan(t, f, 'progress', { latencyMs: 30, extra: { progressWriteMs: 50 } })
+  const seen: Array<NonNullable<Awaited<ReturnType<typeof readScanStatus>>['scan_progress']>> = []
+  while (a.scans.length === 0) {
+    const live = (await readScanStatus(redis, f.keys, name)).scan_progress
+    if (live) seen.push(live)
+    await sleep(40)
+  }
+  const midway = seen.filter(p => p.objects_listed > 0 && p.objects_listed < 3000)
+  assert.ok(midway.length >= 3, `progress seen midway ${midway.length} times: ${JSON.stringify(seen.map(p => p.objects_listed))}`)
+  const listed = seen.map(p => p.objects_listed)
+  assert.deepEqual(listed, [...listed].sort((x, y) => x - y), 'objects listed only grows')
+  assert.ok(seen.every(p => p.started_at === seen[0]!.started_at && p.ranges_done <= p.ranges_total), JSON.stringify(seen))
+  assert.ok(midway.every(p => p.ranges_total >= 1 && p.pages >= 1), 'ranges planned and pages listed once objects are')
+  assert.ok(Date.parse(seen[0]!.started_at) <= Date.parse(seen.at(-1)!.updated_at))
+  const after = await readScanStatus(redis, f.keys, name)
+  assert.equal(after.scan_progress, null, 'the finished scan left no progress behind')
+  assert.equal(after.objects_listed, 3000)
+  assert.equal(after.last_scan_at, seen[0]!.started_at)
+})
 
 test('close() aborts a running scan, releases its lease and leaves the bucket due', async (t) => {
   await redis.flushall()

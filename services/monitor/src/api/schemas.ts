@@ -105,7 +105,15 @@ export const BucketStatusEntry = z.object({
   events: z.record(z.string(), z.number()),
   last_error: z.string().nullable(),
   last_error_at: z.string().nullable(),
-  endpoint_gone: z.boolean()
+  endpoint_gone: z.boolean(),
+  scan_progress: z.object({
+    started_at: z.string().describe('When the running scan started'),
+    objects_listed: z.number().describe('Objects listed so far'),
+    pages: z.number().describe('Listing pages so far'),
+    ranges_done: z.number().describe('Key ranges listed to their end'),
+    ranges_total: z.number().describe('Key ranges known so far (a split of a long range adds some)'),
+    updated_at: z.string().describe('When the scan last wrote this (about every second)')
+  }).nullable().describe('The scan running now, if any: how far it has got')
 })
 
 export const StatusAnswer = z.object({ buckets: z.array(BucketStatusEntry) })

@@ -29,7 +29,8 @@ export function statusEntry (bucket: Bucket, scan: ScanStatus, gone: Set<string>
     events: { created: scan.events_created, updated: scan.events_updated, detected: scan.events_detected, deleted: scan.events_deleted },
     last_error: scan.last_error,
     last_error_at: scan.last_error_at,
-    endpoint_gone: webhook !== null && isGone(webhook, gone)
+    endpoint_gone: webhook !== null && isGone(webhook, gone),
+    scan_progress: scan.scan_progress
   }
 }
 
@@ -48,7 +49,8 @@ export const UNREADABLE: ScanStatus = {
   consecutive_failures: 0,
   last_error: 'scan status unreadable',
   last_error_at: null,
-  next_scan_due: null
+  next_scan_due: null,
+  scan_progress: null
 }
 
 /** The scanner's status of these buckets (concurrent reads, pipelined by ioredis) and the consumer's gone endpoints. */
