@@ -108,7 +108,7 @@ test('a chosen subscription: tagged with it, only what its filters select; no bo
   assert.equal((await takeQueue())[0]!.subscription, 'default')
 })
 
-test('bad input: 400 naming the field and the reason; unknown bucket or subscription 404; read scope 403', async () => {
+test('bad input: 400 naming the field and the reason; unknown bucket or subscription 404; state not yet in chunks 409; read scope 403', async () => {
   const url = `/api/buckets/${BUCKET}/replay`
   const cases: Array<[unknown, string, RegExp]> = [
     [{ since: '2026-11-02T00:00:00Z', until: '2026-11-01T00:00:00Z' }, 'since', /after until/],
@@ -129,6 +129,10 @@ test('bad input: 400 naming the field and the reason; unknown bucket or subscrip
   assert.equal(unknownSub.statusCode, 404)
   assert.deepEqual([unknownSub.json().code, unknownSub.json().field], ['SUBSCRIPTION_NOT_FOUND', 'subscription'])
   assert.equal((await call('POST', '/api/buckets/nobody-here/replay', {})).statusCode, 404)
+  await h.redis.hset(h.keys.objectState(BUCKET), 'old/key', 'fp')
+  const unmigrated = await call('POST', url, {})
+  await h.redis.del(h.keys.objectState(BUCKET))
+  assert.deepEqual([unmigrated.statusCode, unmigrated.json().code], [409, 'STATE_NOT_MIGRATED'])
   assert.equal((await call('POST', url, {}, { authorization: `Bearer ${await h.token('read')}` })).statusCode, 403)
   assert.equal(await h.redis.llen(h.keys.queue), 0, 'nothing queued by a refused request')
 })

@@ -27,6 +27,10 @@ export function createReplay (ctx: BucketOpsContext) {
     if (input.subscription !== undefined && !subscription) {
       throw new ApiError(404, `Subscription ${input.subscription} not found in bucket ${name}`, { field: 'subscription', code: 'SUBSCRIPTION_NOT_FOUND' })
     }
+    // State of an earlier version (one hash per bucket) is moved into chunks by the bucket's next scan.
+    if (await ctx.redis.exists(ctx.keys.objectState(name)) === 1) {
+      throw new ApiError(409, `Bucket ${name}'s state is being moved to the current format by its next scan; try again after it`, { code: 'STATE_NOT_MIGRATED' })
+    }
     const target = { bucket, subscription, replayId: randomUUID(), nowMs: ctx.now() }
     const slice = { sinceMs: input.since, untilMs: input.until, prefix: input.prefix }
     const count = await replaySlice(ctx.redis, ctx.keys, target, slice, async entries => {

@@ -95,7 +95,7 @@ export function bucketRoutes (ctx: BucketOpsContext, scans: ScanControl): RouteS
       params: BucketParams,
       body: ReplayBody,
       bodyRequired: false,
-      responses: { 202: { description: 'queued', schema: ReplayAnswer }, 400: err('bad input'), 404: err('unknown bucket or subscription') },
+      responses: { 202: { description: 'queued', schema: ReplayAnswer }, 400: err('bad input'), 404: err('unknown bucket or subscription'), 409: err('state of an earlier version not yet moved by a scan') },
       handler: async (request, reply) => reply.code(202).send(await replay(request.params, request.body))
     }
   ]
