@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { Webhook } from 'standardwebhooks'
 import { HTTP, type CloudEvent } from 'cloudevents'
 import type { S3Event } from 'aws-lambda'
-import { startPipeline, type Pipeline } from './support/pipeline.ts'
+import { startPipeline, pipelineApi } from './support/pipeline.ts'
 import { startReceiver, type Receiver, type ReceivedRequest } from './support/receiver.ts'
 import { waitFor } from './support/ports.ts'
 
@@ -14,16 +14,6 @@ const SECRET_NEW = 'whsec_' + Buffer.from('the-new-signing-secret-32-bytes!').to
 const POLL_SEC = 1
 /** How long the s3 receiver answers 503: 20 s in the suite; SUBSCRIPTION_OUTAGE_MS=60000 for the full minute. */
 const OUTAGE_MS = Number(process.env.SUBSCRIPTION_OUTAGE_MS ?? 20_000)
-
-async function api (p: Pipeline) {
-  const base = `http://127.0.0.1:${p.monitors[0]!.port}`
-  const tokenRes = await fetch(`${base}/api/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: p.env.API_CLIENT_ID, client_secret: p.env.API_CLIENT_SECRET }) })
-  const { access_token: token } = await tokenRes.json() as { access_token: string }
-  return async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, ...(body !== undefined && { body: JSON.stringify(body) }) })
-    return { status: res.status, json: await res.json() as any }
-  }
-}
 
 const seen = (r: Receiver) => r.requests.map(req => `${eventOf(req).event_type} ${eventOf(req).key}`).sort()
 function eventOf (req: ReceivedRequest): Record<string, any> {
@@ -37,7 +27,7 @@ test('one bucket, three subscriptions: each receiver gets exactly what it select
   try {
     await p.startMonitor()
     await p.startConsumer()
-    const call = await api(p)
+    const call = await pipelineApi(p)
     const t = await call('POST', `/api/buckets/${p.bucket}/subscriptions`, { id: 'thumbs', webhook_url: thumbs.url, events: ['created', 'updated'], suffix: '.jpg', format: 's3', signing_secrets: [SECRET_OLD, SECRET_NEW] })
     assert.equal(t.status, 201, JSON.stringify(t.json))
     const d = await call('POST', `/api/buckets/${p.bucket}/subscriptions`, { id: 'deletions', webhook_url: deletions.url, events: ['deleted'], format: 'cloudevents' })

@@ -122,3 +122,14 @@ function buildConfig (opts: PipelineOptions, t: Targets): Record<string, unknown
   }
   return { ...base, buckets: [bucket, ...(opts.extraBuckets ?? []).map(extra => ({ ...bucket, ...extra }))] }
 }
+
+/** The monitor's API as the pipeline's client: a token for its API client, then calls answering status and JSON. */
+export async function pipelineApi (p: Pipeline) {
+  const base = `http://127.0.0.1:${p.monitors[0]!.port}`
+  const tokenRes = await fetch(`${base}/api/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: p.env.API_CLIENT_ID, client_secret: p.env.API_CLIENT_SECRET }) })
+  const { access_token: token } = await tokenRes.json() as { access_token: string }
+  return async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, ...(body !== undefined && { body: JSON.stringify(body) }) })
+    return { status: res.status, json: await res.json() as any }
+  }
+}

@@ -70,7 +70,7 @@ test('login: a wrong secret is exit 3 and one line; the right one (from stdin) c
   assert.ok(!ok.stdout.includes(env.API_CLIENT_SECRET!), 'the secret is never printed')
 })
 
-test('buckets: add (secrets from env), list, show, update, disable, enable, resync with progress, delete; exit codes per failure', async () => {
+test('buckets: add (secrets from env), list, show, update, disable, enable, resync with progress, replay, delete; exit codes per failure', async () => {
   const keys = { WATCH_FOLDER_ACCESS_KEY: s3.accessKey, WATCH_FOLDER_SECRET_KEY: s3.secretKey }
   const add = await cli(['buckets', 'add', 'cli-photos', '--endpoint', s3.endpoint, '--webhook-url', 'http://127.0.0.1:9/hook', '--include', '*.jpg,*.png', '-o', 'json'], { env: keys })
   assert.equal(add.code, 0, add.stderr)
@@ -110,6 +110,16 @@ test('buckets: add (secrets from env), list, show, update, disable, enable, resy
   assert.equal(resync.json().objects_tracked, 2)
   const noWait = await cli(['buckets', 'resync', 'cli-photos', '--no-wait', '-o', 'json'])
   assert.equal(noWait.json().status, 'success')
+
+  const replayed = await cli(['buckets', 'replay', 'cli-photos', '--prefix', 'a', '--since', '0', '--until', '2100-01-01T00:00:00Z', '-o', 'json'])
+  assert.equal(replayed.code, 0, replayed.stderr)
+  assert.deepEqual(replayed.json(), { count: 1 })
+  const badTime = await cli(['buckets', 'replay', 'cli-photos', '--since', 'last tuesday'])
+  assert.equal(badTime.code, EXIT.invalid)
+  assert.match(oneLine(badTime), /^watch-folder: Invalid field since: must be an ISO 8601 date-time .* \[HTTP 400\]$/)
+  const noSub = await cli(['buckets', 'replay', 'cli-photos', '--subscription', 'nobody'])
+  assert.equal(noSub.code, EXIT.notFound)
+  assert.match(oneLine(noSub), /Subscription nobody not found in bucket cli-photos \(field: subscription\) \[HTTP 404\]/)
 
   assert.equal((await cli(['buckets', 'delete', 'cli-photos', '-o', 'json'])).json().status, 'success')
   const gone = await cli(['buckets', 'show', 'cli-photos'])
@@ -174,7 +184,7 @@ test('--help works for every command, and says the exit codes', async () => {
   const paths: string[][] = []
   const walk = (cmd: ReturnType<typeof buildProgram>, path: string[]) => { paths.push(path); for (const sub of cmd.commands) if (sub.name() !== 'help') walk(sub, [...path, sub.name()]) }
   walk(buildProgram(io), [])
-  assert.equal(paths.length, 28, 'the program, login, and buckets, subscriptions, dead-letters and events with their commands')
+  assert.equal(paths.length, 29, 'the program, login, and buckets, subscriptions, dead-letters and events with their commands')
   for (const path of paths) {
     out.length = 0
     assert.equal(await run([...path, '--help'], io), 0, path.join(' '))

@@ -1,7 +1,9 @@
 /**
  * The bodies and extra headers of the three webhook formats. `original` is the body as it
  * always was; `s3` wraps it in the S3 event notification shape that Lambda, MinIO and RGW
- * handlers parse; `cloudevents` sends it in CloudEvents 1.0 binary content mode.
+ * handlers parse; `cloudevents` sends it in CloudEvents 1.0 binary content mode. A replayed
+ * event's `"replay": true` is in the original body, which both other formats carry whole (the
+ * s3 record's `watchFolder` field, the CloudEvent's data); CloudEvents also gets `ce-replay`.
  */
 
 /** ce-type is this prefix plus the event type (`created`, `updated`, `detected`, `deleted`, `test`). */
@@ -31,6 +33,8 @@ export interface OriginalFields {
   detection_time: number
   event_type: string
   request_id: string
+  /** An event re-announced from the recorded state (the original body says `"replay": true`). */
+  replay?: boolean
 }
 
 export interface Formatted { body: string, headers: Record<string, string> }
@@ -94,6 +98,8 @@ function headerValue (value: string): string {
     : Array.from(new TextEncoder().encode(c), b => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')).join('')
 }
 
+// A replayed event also carries the `replay` extension attribute (CloudEvents extension names
+// are lower-case letters and digits), so a receiver can tell it without reading the data.
 function cloudEventHeaders (fields: OriginalFields, ctx: FormatContext): Record<string, string> {
   return {
     'ce-specversion': '1.0',
@@ -101,6 +107,7 @@ function cloudEventHeaders (fields: OriginalFields, ctx: FormatContext): Record<
     'ce-source': ctx.source,
     'ce-type': `${CE_TYPE_PREFIX}${fields.event_type}`,
     'ce-subject': headerValue(fields.key),
-    'ce-time': new Date(eventTimeMs(fields)).toISOString()
+    'ce-time': new Date(eventTimeMs(fields)).toISOString(),
+    ...(fields.replay === true && { 'ce-replay': 'true' })
   }
 }

@@ -33,7 +33,12 @@ export const ChangeEvent = z.object({
   detection_time: z.number(),
   is_recent: z.boolean(),
   /** Only when HeadObject kept failing: its error; content_type and metadata are then the defaults. */
-  head_error: z.string().optional()
+  head_error: z.string().optional(),
+  /**
+   * Only on an event re-announced from the recorded state (POST /api/buckets/{name}/replay):
+   * a new message with its own event_id, content_type and metadata the defaults.
+   */
+  replay: z.literal(true).optional()
 })
 export type ChangeEvent = z.infer<typeof ChangeEvent>
 
@@ -53,13 +58,16 @@ export type QueuedEvent = z.infer<typeof QueuedEvent>
 
 /**
  * The same change always gets the same id, whoever detects it and however often:
- * it hashes what identifies the change, never when or by whom it was seen.
+ * it hashes what identifies the change, never when or by whom it was seen. `epoch` starts a
+ * new series of ids for the same changes (a resync that forgets the state, a replay), so a
+ * receiver deduplicating on webhook-id takes the re-announcement; without it the id is the
+ * one every earlier version of the service gave.
  */
-export function eventId (change: { bucket: string, key: string, etag: string, last_modified: number, event_type: EventType }): string {
+export function eventId (change: { bucket: string, key: string, etag: string, last_modified: number, event_type: EventType }, epoch?: string): string {
   const kind = change.event_type === 'deleted' ? 'deleted' : 'present'
-  return createHash('sha256')
-    .update([change.bucket, change.key, change.etag, String(change.last_modified), kind].join('\0'))
-    .digest('hex').slice(0, 32)
+  const parts = [change.bucket, change.key, change.etag, String(change.last_modified), kind]
+  if (epoch) parts.push(epoch)
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32)
 }
 
 /** Seconds within which an object first seen counts as `created` rather than `detected`. */

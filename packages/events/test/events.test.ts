@@ -24,6 +24,14 @@ test('the same change gets the same id; another change another', () => {
   assert.notEqual(a, eventId({ bucket: 'b', key: 'k', etag: 'e', last_modified: 1, event_type: 'deleted' }))
 })
 
+test('an epoch starts a new series of ids for the same changes; no epoch is the id as always', () => {
+  const change = { bucket: 'b', key: 'k', etag: 'e', last_modified: 1, event_type: 'created' } as const
+  assert.equal(eventId(change, undefined), eventId(change))
+  assert.equal(eventId(change, 'epoch-1'), eventId(change, 'epoch-1'))
+  assert.notEqual(eventId(change, 'epoch-1'), eventId(change))
+  assert.notEqual(eventId(change, 'epoch-1'), eventId(change, 'epoch-2'))
+})
+
 test('an entry the Python monitor queued (no event_id) decodes with a derived id', () => {
   const decoded = decodeEvent(JSON.stringify(original))
   assert.ok(decoded.ok)

@@ -43,4 +43,17 @@ test('cloudevents format: binary mode headers the SDK parses; the subject is per
   assert.equal(event.source, ctx.source)
   assert.equal(decodeURIComponent(event.subject ?? ''), fields.key)
   assert.match(headers['ce-subject']!, /^[\x21-\x7e]+$/)
+  assert.equal('ce-replay' in headers, false)
+})
+
+test('a replayed event: the s3 record\'s watchFolder and the CloudEvent\'s data say replay, and the CloudEvent has the replay extension', () => {
+  const replayed = { ...fields, event_type: 'created', replay: true }
+  const original = JSON.stringify(replayed)
+  const s3 = JSON.parse(formatWebhook('s3', original, replayed, ctx).body).Records[0]
+  assert.equal(s3.watchFolder.replay, true)
+  const { body, headers } = formatWebhook('cloudevents', original, replayed, ctx)
+  const event = HTTP.toEvent({ headers: { ...headers, 'content-type': 'application/json' }, body })
+  assert.ok(!Array.isArray(event))
+  assert.equal(event.replay, 'true')
+  assert.equal((event.data as { replay: boolean }).replay, true)
 })

@@ -1,7 +1,8 @@
 --[[
   Ends a scan: on success refreshes the state's TTL and the Python monitor's last_scan key; writes
-  the bucket's status; and, if the caller still holds the lease, releases it (compare-and-
-  delete) and sets the next due time, unless a resync made the bucket due during the scan.
+  the bucket's status (dropping the scan's live progress); and, if the caller still holds the
+  lease, releases it (compare-and-delete) and sets the next due time, unless a resync made the
+  bucket due during the scan.
   A bucket removed meanwhile gets nothing written back.
 
   KEYS[1] lease          string  owner token
@@ -38,6 +39,8 @@ if ARGV[5] == 'ok' then
   rcall('SET', lastScanKey, ARGV[7])
 end
 
+-- The scan is over: its live progress (see scanProgress.lua) goes.
+rcall('HDEL', statusKey, 'scan_started_at', 'scan_objects_listed', 'scan_pages', 'scan_ranges_done', 'scan_ranges_total', 'scan_updated_at')
 local tracked = tonumber(rcall('HGET', KEYS[8], 'objects') or '0') + rcall('HLEN', stateKey)
 rcall('HSET', statusKey, 'objects_tracked', tracked)
 local n = tonumber(ARGV[8])

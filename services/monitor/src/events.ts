@@ -15,7 +15,7 @@ export interface HeadInfo {
 export const NO_HEAD: HeadInfo = { contentType: 'application/octet-stream', metadata: {} }
 
 /** An event with exactly the Python monitor's payload fields plus `event_id`. */
-export function buildEvent (target: Pick<ScanTarget, 'bucket' | 'regionName'>, key: string, version: ObjectVersion, type: EventType, head: HeadInfo, nowMs: number): ChangeEvent {
+export function buildEvent (target: Pick<ScanTarget, 'bucket' | 'regionName' | 'idEpoch'>, key: string, version: ObjectVersion, type: EventType, head: HeadInfo, nowMs: number): ChangeEvent {
   const lastModified = version.lastModifiedMs / 1000
   const nowSec = nowMs / 1000
   const bucket = target.bucket.name
@@ -31,7 +31,7 @@ export function buildEvent (target: Pick<ScanTarget, 'bucket' | 'regionName'>, k
     metadata: head.metadata,
     detection_time: nowSec,
     is_recent: isRecent(lastModified, nowSec),
-    event_id: eventId({ bucket, key, etag: version.etag, last_modified: lastModified, event_type: type }),
+    event_id: eventId({ bucket, key, etag: version.etag, last_modified: lastModified, event_type: type }, target.idEpoch),
     ...(head.error !== undefined && { head_error: head.error })
   }
 }

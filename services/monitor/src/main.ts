@@ -15,6 +15,7 @@ import { LimiterMap } from './limiter.ts'
 import { RequestBudgets } from './request-budget.ts'
 import { HeadFailures } from './head-failures.ts'
 import { Scheduler } from './scheduler.ts'
+import { createResync } from './resync.ts'
 import { checkConfiguredBucketNetworks, createApiRedis, registerApi } from './api/index.ts'
 import { adoptOriginal } from './adopt.ts'
 
@@ -150,7 +151,9 @@ await registerApi(app, {
   registry,
   secrets,
   secretWriter: createSecretWriter(env, apiRedis, keys, createWriteDeadline(apiRedis, config.api.redis_timeout_ms)),
-  scans: scheduler,
+  // Resyncs go over the API's bounded connection: answered or refused in bounded time, never
+  // applied after a 503, and never queued behind a scan's commands on the scanner's connection.
+  scans: createResync({ redis: apiRedis, keys, now: Date.now, deadline: createWriteDeadline(apiRedis, config.api.redis_timeout_ms), wake: () => scheduler.wake() }),
   metrics: promRegistry,
   auth: { jwtSecret: env.JWT_SECRET, clientId: env.API_CLIENT_ID, clientSecret: env.API_CLIENT_SECRET }
 }).catch(fail)

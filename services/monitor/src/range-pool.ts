@@ -8,15 +8,19 @@ export const SPLIT_AFTER_PAGES = 20
 
 export type RangeRunner = (range: PlannedRange, pool: RangePool) => Promise<void>
 
+/** Told the ranges listed to their end and the ranges known (started or waiting) whenever either changes. */
+export type RangeCounter = (done: number, total: number) => void
+
 /**
  * Lists key ranges concurrently, at most `slots` at once; ranges can be added while it runs
  * (a split). The first failure aborts every other range through `failed`, and `run` rejects
  * with it once nothing is in flight any more.
  */
-export function createRangePool (slots: number, runner: RangeRunner, failed: AbortController) {
+export function createRangePool (slots: number, runner: RangeRunner, failed: AbortController, onCount: RangeCounter = () => {}) {
   const queue: PlannedRange[] = []
   let active = 0
   let started = 0
+  let done = 0
   let failure: { err: unknown } | undefined
   let settle = () => {}
   const settled = new Promise<void>(resolve => { settle = resolve })
@@ -27,9 +31,10 @@ export function createRangePool (slots: number, runner: RangeRunner, failed: Abo
       active++
       started++
       runner(range, pool)
-        .catch(err => { failure ??= { err }; failed.abort(err) })
+        .then(() => { done++ }, err => { failure ??= { err }; failed.abort(err) })
         .finally(() => { active--; pump() })
     }
+    onCount(done, started + queue.length)
     if (active === 0 && (queue.length === 0 || failure)) settle()
   }
 

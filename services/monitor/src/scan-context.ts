@@ -27,6 +27,8 @@ export interface ScanDeps {
   onDetectionLag?: (bucket: string, seconds: number) => void
   /** Log a progress line this often during a long scan. */
   progressEveryMs?: number
+  /** Write the scan's progress into its status this often (PROGRESS_WRITE_MS when not given). */
+  progressWriteMs?: number
   now: () => number
 }
 
@@ -40,6 +42,8 @@ export interface ScanTarget {
   regionName: string
   filter: KeyFilter
   firstScan: 'emit' | 'baseline'
+  /** The epoch of the events' ids (set by a resync that forgot the state); none = the ids as always. */
+  idEpoch?: string
   signal: AbortSignal
   /** Whole-answer deadline of one S3 request, retries included (parallel.s3_request_deadline). */
   requestDeadlineMs?: number
@@ -65,6 +69,9 @@ export interface ScanProgress {
   ordered: boolean
   /** Key ranges the listing was split into, listed concurrently. */
   ranges: number
+  /** While the listing runs: ranges listed to their end, and ranges known so far. */
+  rangesDone: number
+  rangesTotal: number
   deletionPass: boolean
   /** Objects the listing left out although HeadObject found them (a faulty listing). */
   missedByListing: number
@@ -83,6 +90,8 @@ export function newProgress (startedAt: number): ScanProgress {
     skipped: 0,
     ordered: true,
     ranges: 0,
+    rangesDone: 0,
+    rangesTotal: 0,
     deletionPass: false,
     missedByListing: 0,
     firstScan: false,

@@ -7,6 +7,7 @@ import { newProgress, type ScanDeps, type ScanTarget, type ScanProgress } from '
 import { createKeyFilter } from './patterns.ts'
 import { backoffMs, nextDue } from './stagger.ts'
 import { statusArgs, type ScanReport } from './scan-status.ts'
+import { reportProgress } from './scan-progress.ts'
 import type { S3ClientCache } from './s3-clients.ts'
 import type { LimiterMap } from './limiter.ts'
 import type { MonitorMetrics } from './metrics.ts'
@@ -61,6 +62,7 @@ export async function runClaimedScan (deps: JobDeps, bucket: Bucket, due: number
   if (shutdown.aborted) stop()
   const lease = keepLease(deps, bucket.name, controller)
   const deadline = scanDeadline(deps, bucket.name, controller)
+  const stopReports = reportProgress(deps, bucket.name, progress)
   let failure: Error | undefined
   try {
     await scanBucket(deps, await prepareTarget(deps, bucket, controller.signal), progress)
@@ -70,6 +72,7 @@ export async function runClaimedScan (deps: JobDeps, bucket: Bucket, due: number
     deadline.stop()
     lease.stop()
     shutdown.removeEventListener('abort', stop)
+    await stopReports()
   }
   const outcome = failure === undefined ? 'ok' : shutdown.aborted || abandonsScan(failure) ? 'aborted' : lease.lost ? 'lost' : 'error'
   return await finish(deps, bucket, due, progress, outcome, failure)

@@ -1,6 +1,18 @@
 import type { Redis, Keys } from '@internal/redis'
 import type { EventCounts } from './scan-context.ts'
 
+/** How far the scan running now has got (null when none runs). Times are ISO strings. */
+export interface LiveScanProgress {
+  started_at: string
+  objects_listed: number
+  pages: number
+  /** Key ranges listed to their end, and the ranges known so far (a split adds some). */
+  ranges_done: number
+  ranges_total: number
+  /** When the scan last wrote this (every second or so while it runs). */
+  updated_at: string
+}
+
 /** A bucket's scanning status, as the API shows it. Times are ISO strings. */
 export interface ScanStatus {
   last_scan_at: string | null
@@ -18,6 +30,7 @@ export interface ScanStatus {
   last_error: string | null
   last_error_at: string | null
   next_scan_due: string | null
+  scan_progress: LiveScanProgress | null
 }
 
 const num = (v: string | undefined) => v === undefined || v === '' ? null : Number(v)
@@ -41,7 +54,20 @@ export async function readScanStatus (redis: Redis, keys: Keys, name: string): P
     consecutive_failures: num(h.consecutive_failures) ?? 0,
     last_error: h.last_error || null,
     last_error_at: iso(h.last_error_at),
-    next_scan_due: iso(h.next_scan_due)
+    next_scan_due: iso(h.next_scan_due),
+    scan_progress: liveProgress(h)
+  }
+}
+
+function liveProgress (h: Record<string, string>): LiveScanProgress | null {
+  if (!h.scan_started_at) return null
+  return {
+    started_at: iso(h.scan_started_at)!,
+    objects_listed: num(h.scan_objects_listed) ?? 0,
+    pages: num(h.scan_pages) ?? 0,
+    ranges_done: num(h.scan_ranges_done) ?? 0,
+    ranges_total: num(h.scan_ranges_total) ?? 0,
+    updated_at: iso(h.scan_updated_at) ?? iso(h.scan_started_at)!
   }
 }
 

@@ -31,9 +31,9 @@ interface PageContext { deps: ScanDeps, target: ScanTarget, progress: ScanProgre
 export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: ScanProgress): Promise<void> {
   const { redis, keys } = deps
   const name = target.bucket.name
-  const [[, scannedBefore], [, hashState], [, disabled]] = await redis.multi()
-    .exists(keys.lastScan(name)).exists(keys.objectState(name)).get(keys.notificationsDisabled(name))
-    .exec() as [[null, number], [null, number], [null, string | null]]
+  const [[, scannedBefore], [, hashState], [, disabled], [, idEpoch]] = await redis.multi()
+    .exists(keys.lastScan(name)).exists(keys.objectState(name)).get(keys.notificationsDisabled(name)).hget(keys.stateMeta(name), 'id_epoch')
+    .exec() as [[null, number], [null, number], [null, string | null], [null, string | null]]
   progress.firstScan = scannedBefore === 0
   // The switch as Redis holds it, not as this replica's registry last heard it.
   progress.notificationsOn = disabled !== 'true'
@@ -43,7 +43,8 @@ export async function scanBucket (deps: ScanDeps, target: ScanTarget, progress: 
   const failed = new AbortController()
   const signal = AbortSignal.any([target.signal, failed.signal])
   setMaxListeners(0, signal) // each S3 request in flight listens on it
-  const scanTarget = { ...target, signal }
+  // Event ids of a state forgotten by a resync are of its new epoch (see resyncBucket.lua).
+  const scanTarget = { ...target, signal, ...(idEpoch && { idEpoch }) }
   const ctx: PageContext = { deps, target: scanTarget, progress, deletions: createDeletionStage(deps, scanTarget, randomUUID()), push }
   const stopProgressLog = logProgress(deps, target, progress)
   try {
@@ -103,7 +104,9 @@ async function plan (deps: ScanDeps, target: ScanTarget, prefixes: string[] | un
  * listed alone).
  */
 async function scanRanges (ctx: PageContext, ranges: PlannedRange[], failed: AbortController): Promise<void> {
-  const pool = createRangePool(Math.max(1, ctx.target.region.limit), (range, p) => scanRange(ctx, range, p), failed)
+  const { progress } = ctx
+  const counts = (done: number, total: number) => { progress.rangesDone = done; progress.rangesTotal = total }
+  const pool = createRangePool(Math.max(1, ctx.target.region.limit), (range, p) => scanRange(ctx, range, p), failed, counts)
   try {
     await pool.run(ranges)
   } finally {

@@ -98,11 +98,8 @@ export class Scheduler {
     return claimed
   }
 
-  /** Makes a bucket due now (ScanControl for the API); `forget` drops its state first. */
-  async resync (bucket: string, { forget }: { forget: boolean }): Promise<void> {
-    const { keys } = this.#deps
-    const state = [keys.objectState(bucket), keys.bucketStatus(bucket), keys.stateIndex(bucket), keys.stateMeta(bucket)]
-    await this.#deps.scripts.resync([keys.schedule, ...state], bucket, this.#deps.now(), forget ? '1' : '0', keys.stateChunkPrefix(bucket))
+  /** Polls the schedule now instead of at the next tick (a resync made a bucket due). */
+  wake (): void {
     this.#wakeUp()
   }
 

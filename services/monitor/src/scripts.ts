@@ -10,9 +10,9 @@ export function monitorScripts (redis: Redis) {
   const commit = defineScript<string[], number[]>(redis, 'wfCommitChunks', lua('commitChunks'), 5)
   const finish = defineScript<string[], number>(redis, 'wfFinishScan', lua('finishScan'), 8)
   const renew = defineScript<[string, number, number, string], number>(redis, 'wfRenewLease', lua('renewLease'), 2)
-  const resync = defineScript<[string, number, string, string], number>(redis, 'wfResyncBucket', lua('resyncBucket'), 5)
   const finishFast = defineScript<string[], number>(redis, 'wfFinishFastScan', lua('finishFastScan'), 4)
-  return { compareRange, commit, finish, finishFast, renew, resync, claim: claimCommand(redis) }
+  const progress = defineScript<string[], number>(redis, 'wfScanProgress', lua('scanProgress'), 2)
+  return { compareRange, commit, finish, finishFast, renew, progress, claim: claimCommand(redis) }
 }
 
 // The claim script takes one lease key per candidate, so its key count varies per call.

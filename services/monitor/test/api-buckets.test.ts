@@ -2,6 +2,8 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { bucketSecretNames, secretName } from '@internal/buckets'
 import { startApi, type Harness } from './api-harness.ts'
+import { newProgress } from '../src/scan-context.ts'
+import { progressFields } from '../src/scan-progress.ts'
 import { startS3, type S3TestServer } from '../../../test/support/s3.ts'
 import { waitFor } from '../../../test/support/ports.ts'
 
@@ -172,10 +174,17 @@ test('status: every bucket with switch, webhook, scan figures, last error, next 
     last_error: 'AccessDenied',
     last_error_at: '2026-11-22T00:58:00.000Z',
     endpoint_gone: true,
-    request_rate: 500
+    request_rate: 500,
+    scan_progress: null
   })
   const one = await get('/api/buckets/status-1')
   assert.equal(one.json().status.objects_tracked, 42)
+  // A scan under way writes its progress into the status hash, as the scanner's writer does.
+  const progress = { ...newProgress(Date.parse('2026-11-22T01:00:00Z')), listed: 17000, pages: 17, rangesDone: 3, rangesTotal: 8 }
+  await h.redis.hset(h.keys.bucketStatus('status-1'), ...progressFields(progress, Date.parse('2026-11-22T01:00:09Z')))
+  assert.deepEqual((await get('/api/buckets/status-1')).json().status.scan_progress, {
+    started_at: '2026-11-22T01:00:00.000Z', objects_listed: 17000, pages: 17, ranges_done: 3, ranges_total: 8, updated_at: '2026-11-22T01:00:09.000Z'
+  })
   assert.equal((await get('/api/buckets/nobody-here')).statusCode, 404)
   assert.equal((await get('/api/buckets/Bad_Name')).statusCode, 400)
 })

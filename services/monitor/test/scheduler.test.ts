@@ -11,6 +11,7 @@ import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.ts'
 import { waitFor } from '../../../test/support/ports.ts'
 import { startS3 } from '../../../test/support/s3.ts'
 import { Scheduler, type SchedulerDeps } from '../src/scheduler.ts'
+import { createResync } from '../src/resync.ts'
 import { testScanDeps } from './scan-harness.ts'
 import { LimiterMap } from '../src/limiter.ts'
 import { S3ClientCache } from '../src/s3-clients.ts'
@@ -230,51 +231,91 @@ test('S3 errors are per bucket: recorded, backed off, and the other buckets go o
   assert.equal(await redis.llen(f.keys.queue), 2)
 })
 
-test('resync with forget re-announces; an endpoint change drops the cached client', async (t) => {
+const resyncFor = (f: Fixture, scheduler: Scheduler) => createResync({ redis, keys: f.keys, now: () => f.clock.t, wake: () => scheduler.wake() })
+
+test('resync with forget re-announces under new event ids, each forget a new series; an endpoint change drops the cached client', async (t) => {
   await redis.flushall()
   const f = await fixture(t)
   const name = `rs-${randomUUID().slice(0, 6)}`
   await f.addBucket(name)
   fake.put(name, 'a', '1')
   const a = await f.make('solo')
+  const resync = resyncFor(f, a.scheduler)
   a.scheduler.start()
   await sleep(50)
-  await a.scheduler.resync(name, { forget: false })
+  await resync.resync(name, { forget: false })
   await a.scheduler.tick()
   await a.scheduler.idle()
   assert.equal(await redis.llen(f.keys.queue), 1)
-  await a.scheduler.resync(name, { forget: true })
+  await resync.resync(name, { forget: true })
   assert.deepEqual(await a.scheduler.tick(), [name])
   await a.scheduler.idle()
-  assert.equal(await redis.llen(f.keys.queue), 2)
+  await resync.resync(name, { forget: true })
+  await a.scheduler.tick()
+  await a.scheduler.idle()
+  const queued = (await redis.lrange(f.keys.queue, 0, -1)).map(e => JSON.parse(e) as { event_id: string, key: string, etag: string })
+  assert.deepEqual(queued.map(e => e.key), ['a', 'a', 'a'])
+  assert.equal(new Set(queued.map(e => e.etag)).size, 1, 'the same object version each time')
+  assert.equal(new Set(queued.map(e => e.event_id)).size, 3, 'every forget announces under new ids')
   assert.equal(a.deps.clients.misses, 1)
-  assert.equal(a.deps.clients.hits, 1)
+  assert.equal(a.deps.clients.hits, 2)
 
   await f.store.save({ name, endpoint: fake.endpoint.replace('127.0.0.1', 'localhost'), status: 'active' }, 'put')
   await sleep(100)
   assert.equal(a.deps.clients.size, 0)
-  await a.scheduler.resync(name, { forget: false })
+  await resync.resync(name, { forget: false })
   await a.scheduler.tick()
   await a.scheduler.idle()
   assert.equal(a.deps.clients.misses, 2)
 })
 
-/** A 3,000-object bucket scanned slowly by one replica, 150 ms into its scan. */
-async function startLongScan (t: { after: (fn: () => void) => void }, f: Fixture, prefix: string) {
+/** A bucket of 3,000 objects on an S3 answering after `latencyMs`, its scan claimed by one replica (with its loop running, `loop`). */
+async function claimSlowScan (t: { after: (fn: () => void) => void }, f: Fixture, prefix: string, { latencyMs, loop = false, extra = {} }: { latencyMs: number, loop?: boolean, extra?: Partial<SchedulerDeps> }) {
   const name = `${prefix}-${randomUUID().slice(0, 6)}`
   await f.addBucket(name)
   fake.seed(name, Array.from({ length: 3000 }, (_, i) => ({ key: `k${String(i).padStart(5, '0')}`, lastModified: Date.now() - 2 * 86_400_000 })))
-  const a = await f.make('solo', { pageSize: 100 })
-  a.scheduler.start()
-  await sleep(50)
-  fake.latencyMs = 20
+  const a = await f.make('solo', { pageSize: 100, ...extra })
+  if (loop) {
+    a.scheduler.start()
+    await sleep(50)
+  }
+  fake.latencyMs = latencyMs
   t.after(() => { fake.latencyMs = 0 })
   await redis.zadd(f.keys.schedule, f.clock.t, name)
   assert.deepEqual(await a.scheduler.tick(), [name])
+  return { name, a }
+}
+
+/** A 3,000-object bucket scanned slowly by one replica, 150 ms into its scan. */
+async function startLongScan (t: { after: (fn: () => void) => void }, f: Fixture, prefix: string) {
+  const { name, a } = await claimSlowScan(t, f, prefix, { latencyMs: 20, loop: true })
   // Under way: some pages committed, most of the bucket still to list (30 pages of 20 ms each).
   await waitFor(async () => await redis.llen(f.keys.queue) > 0, { what: 'the first committed page', timeoutMs: 10_000 })
   return { name, a }
 }
+
+test('a slow scan shows its progress in the bucket status as it goes (objects listed, ranges, start), and none once it ends', async (t) => {
+  await redis.flushall()
+  const f = await fixture(t)
+  const { name, a } = await claimSlowScan(t, f, 'progress', { latencyMs: 30, extra: { progressWriteMs: 50 } })
+  const seen: Array<NonNullable<Awaited<ReturnType<typeof readScanStatus>>['scan_progress']>> = []
+  while (a.scans.length === 0) {
+    const live = (await readScanStatus(redis, f.keys, name)).scan_progress
+    if (live) seen.push(live)
+    await sleep(40)
+  }
+  const midway = seen.filter(p => p.objects_listed > 0 && p.objects_listed < 3000)
+  assert.ok(midway.length >= 3, `progress seen midway ${midway.length} times: ${JSON.stringify(seen.map(p => p.objects_listed))}`)
+  const listed = seen.map(p => p.objects_listed)
+  assert.deepEqual(listed, [...listed].sort((x, y) => x - y), 'objects listed only grows')
+  assert.ok(seen.every(p => p.started_at === seen[0]!.started_at && p.ranges_done <= p.ranges_total), JSON.stringify(seen))
+  assert.ok(midway.every(p => p.ranges_total >= 1 && p.pages >= 1), 'ranges planned and pages listed once objects are')
+  assert.ok(Date.parse(seen[0]!.started_at) <= Date.parse(seen.at(-1)!.updated_at))
+  const after = await readScanStatus(redis, f.keys, name)
+  assert.equal(after.scan_progress, null, 'the finished scan left no progress behind')
+  assert.equal(after.objects_listed, 3000)
+  assert.equal(after.last_scan_at, seen[0]!.started_at)
+})
 
 test('close() aborts a running scan, releases its lease and leaves the bucket due', async (t) => {
   await redis.flushall()
@@ -314,7 +355,7 @@ test('a resync asked for during a scan is kept: the bucket is scanned again righ
   await redis.zadd(f.keys.schedule, f.clock.t, name)
   assert.deepEqual(await a.scheduler.tick(), [name])
   await sleep(30)
-  await a.scheduler.resync(name, { forget: false })
+  await resyncFor(f, a.scheduler).resync(name, { forget: false })
   // The loop (woken by the finished scan) takes it again without the clock moving.
   await waitFor(() => a.scans.length === 2, { what: 'the second scan' })
   assert.ok(a.scans.every(([, report]) => report.outcome === 'ok'))
@@ -426,6 +467,7 @@ test('fast lane: an ordered new key is announced within two fast intervals, the 
   const f = await fixture(t)
   const name = `fast-${randomUUID().slice(0, 8)}`
   const { scheduler, deps } = await f.make('replica-fast')
+  const resync = resyncFor(f, scheduler)
   await f.addBucket(name, { fresh: true })
   await f.store.save({ name, endpoint: fake.endpoint, status: 'active', polling_interval: 3600, fast_interval: 2 }, 'put')
   fake.put(name, 'logs/2026-12-01T00-00.json', 'a')
@@ -451,7 +493,7 @@ test('fast lane: an ordered new key is announced within two fast intervals, the 
   const fastScans = (await deps.metrics!.fastScans.get()).values.filter(v => v.labels.bucket === name && v.labels.outcome === 'ok')
   assert.ok((fastScans[0]?.value ?? 0) >= 1, 'a fast-lane scan found it, not a full scan')
   // The full scan (resynced now) finds it recorded: nothing announced twice.
-  await scheduler.resync(name, { forget: false })
+  await resync.resync(name, { forget: false })
   await scheduler.tick()
   await scheduler.idle()
   assert.equal((await queued()).length, 2)

@@ -27,7 +27,7 @@ const BUCKET_FIELDS: Field[] = [
 
 const LIST_COLUMNS = ['name', 'endpoint', 'webhook_url', 'notifications_enabled', 'polling_interval', 'status']
 
-/** buckets add|list|show|update|delete|enable|disable|resync */
+/** buckets add|list|show|update|delete|enable|disable|resync|replay */
 export function bucketCommands (program: Command, ctx: CliContext): void {
   const buckets = program.command('buckets').description('Add, change, inspect and scan the watched buckets')
   const read = (io: { secretsFromEnv: boolean }) => ({ env: ctx.io.env, readStdin: ctx.io.readStdin, ...io })
@@ -79,6 +79,21 @@ export function bucketCommands (program: Command, ctx: CliContext): void {
       if (!opts.wait) return print(ctx.io, ctx.format(cmd), answer)
       print(ctx.io, ctx.format(cmd), await waitForScan(client, ctx.io, name, requestedAt))
     })
+
+  buckets.command('replay <name>').description('Re-announce recorded objects as new messages (new event ids, "replay": true), without a scan')
+    .option('--since <time>', 'objects last modified at or after this (ISO 8601 or epoch seconds)')
+    .option('--until <time>', 'objects last modified at or before this (ISO 8601 or epoch seconds)')
+    .option('--prefix <prefix>', 'only keys starting with this')
+    .option('--subscription <id>', 'only this subscription gets them (default: every subscription)')
+    .action(async (name: string, opts: { since?: string, until?: string, prefix?: string, subscription?: string }, cmd: Command) => {
+      const body = { since: instant(opts.since), until: instant(opts.until), prefix: opts.prefix, subscription: opts.subscription }
+      print(ctx.io, ctx.format(cmd), await ctx.client().request('POST', `/api/buckets/${encodeURIComponent(name)}/replay`, { body }))
+    })
+}
+
+// Epoch seconds go as a number, anything else as the string given (the API says what is wrong with it).
+function instant (value: string | undefined): string | number | undefined {
+  return value !== undefined && /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : value
 }
 
 // The bucket's nested webhook_auth takes its type: oauth2 is the only one.

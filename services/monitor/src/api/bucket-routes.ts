@@ -1,8 +1,9 @@
 import { notFound, parseInput } from './errors.ts'
 import {
-  AddBucketBody, BucketAnswer, BucketListAnswer, BucketParams, BucketQuery, ErrorAnswer, ResyncBody, ResyncQuery,
+  AddBucketBody, BucketAnswer, BucketListAnswer, BucketParams, BucketQuery, ErrorAnswer, ReplayAnswer, ReplayBody, ResyncBody, ResyncQuery,
   SuccessAnswer, UpdateBucketBody
 } from './schemas.ts'
+import { createReplay } from './bucket-replay.ts'
 import { addBucket } from './bucket-add.ts'
 import { updateBucket } from './bucket-update.ts'
 import { deleteBucket } from './bucket-delete.ts'
@@ -14,6 +15,7 @@ const err = (description: string) => ({ description, schema: ErrorAnswer })
 
 /** Add, update, delete, list, show and resync buckets. */
 export function bucketRoutes (ctx: BucketOpsContext, scans: ScanControl): RouteSpec[] {
+  const replay = createReplay(ctx)
   return [
     {
       method: 'POST',
@@ -82,6 +84,19 @@ export function bucketRoutes (ctx: BucketOpsContext, scans: ScanControl): RouteS
       bodyRequired: false,
       responses: { 202: { description: 'scan requested', schema: SuccessAnswer }, 400: err('bad input'), 404: err('unknown bucket') },
       handler: async (request, reply) => reply.code(202).send(await resync(ctx, scans, request.params, request.query, request.body))
+    },
+    {
+      method: 'POST',
+      url: '/api/buckets/:name/replay',
+      auth: true,
+      operationId: 'replayBucket',
+      summary: 'Re-announce recorded objects as new messages',
+      description: 'Re-announces the objects of the bucket\'s recorded state whose last_modified is within `since`..`until` (ISO 8601 or epoch seconds, both inclusive) and whose key starts with `prefix`, without touching the state: new event ids, `"replay": true` in the body, event_type `created` (last_modified within a day) or `detected`, content_type and metadata the defaults. With `subscription` only that subscription gets them (the ones its filters select), else every subscription by its filters. Answers once every event is queued.',
+      params: BucketParams,
+      body: ReplayBody,
+      bodyRequired: false,
+      responses: { 202: { description: 'queued', schema: ReplayAnswer }, 400: err('bad input'), 404: err('unknown bucket or subscription'), 409: err('state of an earlier version not yet moved by a scan') },
+      handler: async (request, reply) => reply.code(202).send(await replay(request.params, request.body))
     }
   ]
 }

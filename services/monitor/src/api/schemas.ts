@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BucketInputFields, BucketName, HttpUrl, WebhookAuthInput } from '@internal/buckets'
+import { BucketInputFields, BucketName, HttpUrl, SubscriptionId, WebhookAuthInput } from '@internal/buckets'
 
 // Request and answer schemas of every route: the handlers parse with them and the OpenAPI
 // document is generated from them, so the two cannot drift apart.
@@ -55,6 +55,22 @@ const queryBool = z.enum(['true', 'false', '1', '0']).transform(v => v === 'true
 export const ResyncQuery = z.object({ forget: queryBool.optional() }).strict()
 export const ResyncBody = z.object({ forget: z.boolean().optional() }).strict()
 
+// An instant as ISO 8601 (a date, or a date-time with Z or an offset) or as epoch seconds; parsed to epoch ms.
+const INSTANT_REASON = 'must be an ISO 8601 date-time (with Z or an offset) or epoch seconds'
+const Instant = z.union([
+  z.number().finite().nonnegative({ error: 'epoch seconds must be 0 or more' }),
+  z.iso.datetime({ offset: true }),
+  z.iso.date()
+], { error: INSTANT_REASON }).transform(v => typeof v === 'number' ? Math.round(v * 1000) : Date.parse(v))
+
+export const ReplayBody = z.object({
+  since: Instant.optional().describe('Objects whose last_modified is at or after this'),
+  until: Instant.optional().describe('Objects whose last_modified is at or before this'),
+  prefix: z.string().min(1).max(1024).optional().describe('Only keys starting with this (literal, case-sensitive)'),
+  subscription: SubscriptionId.optional().describe('Only this subscription gets the events (default: every subscription, by its filters)')
+}).strict()
+export const ReplayAnswer = z.object({ count: z.number().int().nonnegative() })
+
 export const SuccessAnswer = z.object({ status: z.literal('success'), message: z.string().optional(), bucket: z.string().optional(), note: z.string().optional() }).loose()
 
 export const NotificationAnswer = z.object({ status: z.literal('success'), bucket: z.string(), notifications: z.enum(['enabled', 'disabled']) })
@@ -95,7 +111,15 @@ export const BucketStatusEntry = z.object({
   last_error_at: z.string().nullable(),
   endpoint_gone: z.boolean(),
   /** S3 requests per second the bucket may receive now: its budget, lower for a while after the store answered SlowDown. */
-  request_rate: z.number().nullable()
+  request_rate: z.number().nullable(),
+  scan_progress: z.object({
+    started_at: z.string().describe('When the running scan started'),
+    objects_listed: z.number().describe('Objects listed so far'),
+    pages: z.number().describe('Listing pages so far'),
+    ranges_done: z.number().describe('Key ranges listed to their end'),
+    ranges_total: z.number().describe('Key ranges known so far (a split of a long range adds some)'),
+    updated_at: z.string().describe('When the scan last wrote this (about every second)')
+  }).nullable().describe('The scan running now, if any: how far it has got')
 })
 
 export const StatusAnswer = z.object({ buckets: z.array(BucketStatusEntry) })
@@ -144,6 +168,8 @@ export const SCHEMA_DOCS: Record<string, { schema: z.ZodType, io: 'input' | 'out
   AddBucket: { schema: AddBucketBody, io: 'input', description: 'A new bucket: its name, keys, endpoint (or region) and webhook; unknown fields are refused' },
   UpdateBucket: { schema: UpdateBucketBody, io: 'input', description: 'The bucket\'s name and the fields to change; null removes webhook_auth or signing_secret' },
   Resync: { schema: ResyncBody, io: 'input', description: 'Resync options; the same as the query\'s forget' },
+  Replay: { schema: ReplayBody, io: 'input', description: 'The slice to re-announce: a last_modified window, a key prefix, one subscription; every field optional' },
+  ReplayCount: { schema: ReplayAnswer, io: 'output', description: 'How many objects were re-announced' },
   Success: { schema: SuccessAnswer, io: 'output', description: 'A change was made' },
   Notification: { schema: NotificationAnswer, io: 'output', description: 'A bucket\'s notification switch after the change' },
   Status: { schema: StatusAnswer, io: 'output', description: 'Every bucket\'s status' },

@@ -32,7 +32,8 @@ function statusEntry (bucket: Bucket, scan: ScanStatus, gone: Set<string>, fallb
     last_error: scan.last_error,
     last_error_at: scan.last_error_at,
     endpoint_gone: webhook !== null && isGone(webhook, gone),
-    request_rate: requestRate
+    request_rate: requestRate,
+    scan_progress: scan.scan_progress
   }
 }
 
@@ -51,7 +52,8 @@ const UNREADABLE: ScanStatus = {
   consecutive_failures: 0,
   last_error: 'scan status unreadable',
   last_error_at: null,
-  next_scan_due: null
+  next_scan_due: null,
+  scan_progress: null
 }
 
 export function statusDefaults (config: Config): StatusDefaults {
