@@ -1,11 +1,10 @@
 import type { BucketRegistry, BucketChange, Bucket } from '@internal/buckets'
 import type { Config } from '@internal/config'
-import { bucketSecretNames } from '@internal/buckets'
 import { toError } from '@internal/telemetry'
-import { runClaimedScan, intervalMs, DEFAULT_DEADLINES, type JobDeps } from './scan-job.ts'
+import { runClaimedScan, DEFAULT_DEADLINES, type JobDeps } from './scan-job.ts'
 import { fastIntervalMs, runClaimedFastScan } from './fast-lane.ts'
 import { ScanCodes } from './errors.ts'
-import { firstDue, staggerOffsetMs } from './stagger.ts'
+import { applyBucketUpdate, slotPassedMs } from './bucket-updates.ts'
 import type { ScanReport } from './scan-status.ts'
 
 type StaggerMethod = Config['parallel']['stagger_method']
@@ -195,38 +194,20 @@ export class Scheduler {
     if (this.#pending.size === 0) return
     const names = [...this.#pending]
     this.#pending.clear()
-    const all = this.#deps.registry.all().map(b => b.name)
     const now = this.#deps.now()
     const multi = this.#deps.redis.multi()
     for (const name of names) {
       const bucket = this.#deps.registry.get(name)
       if (!bucket) continue
-      multi.zadd(this.#deps.keys.schedule, 'NX', this.#slotPassed(bucket, all, now), name)
+      multi.zadd(this.#deps.keys.schedule, 'NX', slotPassedMs(this.#deps, bucket), name)
       const fast = fastIntervalMs(bucket)
       if (fast !== undefined) multi.zadd(this.#deps.keys.fastSchedule, 'NX', now + fast, name)
     }
     await multi.exec()
   }
 
-  // A fast lane switched on starts one interval from now; switched off, it leaves the schedule.
-  #refastLane (bucket: Bucket): void {
-    const { redis, keys } = this.#deps
-    const every = fastIntervalMs(bucket)
-    const change = every === undefined ? redis.zrem(keys.fastSchedule, bucket.name) : redis.zadd(keys.fastSchedule, this.#deps.now() + every, bucket.name)
-    change.then(() => this.#wakeUp(), err => this.#deps.log.warn({ err, bucket: bucket.name }, 'fast-lane reschedule failed'))
-  }
-
-  #slotPassed (bucket: Bucket, all: string[], now: number): number {
-    return this.#firstDue(bucket, all, now) - intervalMs(this.#deps, bucket)
-  }
-
-  #firstDue (bucket: Bucket, all: string[], now: number): number {
-    const interval = intervalMs(this.#deps, bucket)
-    return firstDue(now, interval, staggerOffsetMs(this.#deps.staggerMethod, bucket.name, interval, all, this.#deps.random))
-  }
-
   #onChange ({ name, before, after }: BucketChange): void {
-    const { clients, secrets, redis, keys } = this.#deps
+    const { clients } = this.#deps
     if (!after) {
       this.#timingOut.delete(name)
       this.#stops.get(name)?.abort(new Error('bucket removed'))
@@ -239,21 +220,6 @@ export class Scheduler {
       this.#pending.add(name)
       return this.#wakeUp()
     }
-    if (before.endpoint !== after.endpoint || before.updated_at !== after.updated_at) {
-      // Credentials may have changed with the update: read them again and build a new client.
-      const cached = secrets as { invalidate?: (name?: string) => void }
-      for (const secret of Object.values(bucketSecretNames(name))) cached.invalidate?.(secret)
-      clients.drop(name)
-    }
-    if (!before.notifications_enabled && after.notifications_enabled) {
-      // Re-enabled: scanned at once, like a new bucket, then on its stagger slot again.
-      const due = this.#slotPassed(after, this.#deps.registry.all().map(b => b.name), this.#deps.now())
-      redis.zadd(keys.schedule, 'XX', 'LT', due, name).then(() => this.#wakeUp(), err => this.#deps.log.warn({ err, bucket: name }, 'reschedule failed'))
-    }
-    if (before.fast_interval !== after.fast_interval) this.#refastLane(after)
-    if (before.polling_interval !== after.polling_interval) {
-      const due = this.#firstDue(after, this.#deps.registry.all().map(b => b.name), this.#deps.now())
-      redis.zadd(keys.schedule, 'XX', due, name).catch(err => this.#deps.log.warn({ err, bucket: name }, 'reschedule failed'))
-    }
+    applyBucketUpdate(this.#deps, before, after, () => this.#wakeUp())
   }
 }
