@@ -47,3 +47,10 @@ test('every Lua script opens with a header naming its keys', () => {
   const offenders = scripts.filter(f => !/^--\[\[[\s\S]*KEYS\[1\][\s\S]*\]\]/.test(readFileSync(f, 'utf8')))
   assert.deepEqual(offenders, [])
 })
+
+test('every Lua script is registered one way: defineScript', () => {
+  const offenders = [...serviceSources, ...packageSources]
+    .filter(f => !f.endsWith('packages/redis/src/scripts.ts'))
+    .filter(f => /\.defineCommand\(|\.eval(sha)?\(/.test(readFileSync(f, 'utf8')))
+  assert.deepEqual(offenders, [])
+})

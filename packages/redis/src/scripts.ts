@@ -10,14 +10,16 @@ function scriptText (file: URL): string {
 /**
  * Registers a Lua file as a command on the connection (EVALSHA with a fallback to EVAL,
  * which ioredis handles) and returns a typed caller. A line `--- @include "name"` puts in the
- * shared code of `includes/name.lua`, so helpers are written once.
+ * shared code of `includes/name.lua`, so helpers are written once. `numberOfKeys` is the
+ * script's key count, or 'variadic' for a script that takes any number (one per bucket, say).
  */
 export function defineScript<Args extends Array<string | number | Buffer>, Result> (
-  redis: Redis, name: string, file: URL, numberOfKeys: number
+  redis: Redis, name: string, file: URL, numberOfKeys: number | 'variadic'
 ): (keys: string[], ...args: Args) => Promise<Result> {
   if (typeof (redis as any)[name] !== 'function') {
-    redis.defineCommand(name, { numberOfKeys, lua: scriptText(file) })
+    redis.defineCommand(name, { lua: scriptText(file), ...(numberOfKeys !== 'variadic' && { numberOfKeys }) })
   }
+  if (numberOfKeys === 'variadic') return (keys, ...args) => (redis as any)[name](keys.length, ...keys, ...args) as Promise<Result>
   return (keys, ...args) => {
     if (keys.length !== numberOfKeys) throw new Error(`${name} takes ${numberOfKeys} keys, got ${keys.length}`)
     return (redis as any)[name](...keys, ...args) as Promise<Result>

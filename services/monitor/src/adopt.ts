@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import type { Config } from '@internal/config'
-import type { Keys, Redis } from '@internal/redis'
+import { defineScript, type Keys, type Redis } from '@internal/redis'
 import { BucketName, StoredBucket, bucketSecretNames, type BucketStore, type SecretStore } from '@internal/buckets'
 import type { Logger } from '@internal/telemetry'
 import { bareEtag, encodeFingerprint } from './fingerprint.ts'
@@ -132,10 +131,8 @@ function fingerprint (raw: string | null): string {
 }
 
 function adoptScript (redis: Redis) {
-  if (typeof (redis as any).wfAdoptState !== 'function') {
-    redis.defineCommand('wfAdoptState', { lua: readFileSync(new URL('../lua/adoptState.lua', import.meta.url), 'utf8') })
-  }
-  return (keys: string[], args: string[]): Promise<number> => (redis as any).wfAdoptState(keys.length, ...keys, ...args)
+  const adopt = defineScript<string[], number>(redis, 'wfAdoptState', new URL('../lua/adoptState.lua', import.meta.url), 'variadic')
+  return (keys: string[], args: string[]): Promise<number> => adopt(keys, ...args)
 }
 
 async function scanKeys (redis: Redis, pattern: string): Promise<string[]> {

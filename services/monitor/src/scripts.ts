@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
 import { defineScript } from '@internal/redis'
 
@@ -12,16 +11,7 @@ export function monitorScripts (redis: Redis) {
   const renew = defineScript<[string, number, number, string], number>(redis, 'wfRenewLease', lua('renewLease'), 2)
   const finishFast = defineScript<string[], number>(redis, 'wfFinishFastScan', lua('finishFastScan'), 4)
   const progress = defineScript<string[], number>(redis, 'wfScanProgress', lua('scanProgress'), 2)
-  return { compareRange, commit, finish, finishFast, renew, progress, claim: claimCommand(redis) }
-}
-
-// The claim script takes one lease key per candidate, so its key count varies per call.
-function claimCommand (redis: Redis) {
-  if (typeof (redis as any).wfClaimBuckets !== 'function') {
-    redis.defineCommand('wfClaimBuckets', { lua: readFileSync(lua('claimBuckets'), 'utf8') })
-  }
-  return (keys: string[], ...args: Array<string | number>): Promise<string[]> =>
-    (redis as any).wfClaimBuckets(keys.length, ...keys, ...args)
+  return { compareRange, commit, finish, finishFast, renew, progress, claim: defineScript<Array<string | number>, string[]>(redis, 'wfClaimBuckets', lua('claimBuckets'), 'variadic') }
 }
 
 export type MonitorScripts = ReturnType<typeof monitorScripts>
