@@ -89,21 +89,25 @@ export function createHandler (deps: HandlerDeps) {
     if (route.kind === 'error') return await settleAttempt(d, undefined, ACTIVE, { error: route.error }, now(), now())
     if (route.kind === 'none') {
       if (route.why !== 'filtered') log.info({ bucket: event.bucket, event_id: event.event_id, subscription: d.subscription, why: route.why }, 'event not delivered')
-      return await settle(d, decideNow({ kind: 'unrouted' }, d, undefined, ACTIVE), undefined, ack)
+      await settle(d, decideNow({ kind: 'unrouted' }, d, undefined, ACTIVE), undefined, ack)
+      return
     }
     d.subscription = route.sub.id
     d.configDisabled = !route.sub.enabled
-    const view = await states.get(event.bucket, route.sub)
-    const admitted = await admit(d, route.bucket, route.sub, view)
+    let view = await states.get(event.bucket, route.sub)
+    if (view.disabled) {
+      if (await settle(d, decideNow({ kind: 'claimed' }, d, route.sub, view), undefined, ack)) return
+      view = { ...view, disabled: null } // Redis holds it active: enabled since this replica looked
+    }
+    const admitted = await admit(d, route.bucket, route.sub)
     if (admitted.kind === 'attempted') return await settleAttempt(d, route.sub, view, admitted.result, now(), now())
     const decision = decideNow(admitted, d, route.sub, view)
-    if (decision.action !== 'attempt') return await settle(d, decision, undefined, ack)
-    await attempt(d, route.sub, view, release)
+    if (decision.action !== 'attempt') await settle(d, decision, undefined, ack)
+    else await attempt(d, route.sub, view, release)
   }
 
-  /** Admit: a disabled subscription's entry goes no further; then its target, circuit and endpoint slot. */
-  async function admit (d: Delivery, bucket: Bucket, sub: Subscription, view: SubscriptionView): Promise<Outcome> {
-    if (view.disabled) return { kind: 'claimed' }
+  /** Admit (a disabled subscription's entry is parked before): its target, circuit and endpoint slot. */
+  async function admit (d: Delivery, bucket: Bucket, sub: Subscription): Promise<Outcome> {
     try {
       d.target = await deps.resolveTarget(bucket, sub)
     } catch (err) {
@@ -147,7 +151,9 @@ export function createHandler (deps: HandlerDeps) {
     if (decision.action !== 'wait') logAttempt(d, result, decision, finished - started)
     else log.warn({ bucket: d.event.bucket, event_id: d.event.event_id, attempt: d.attemptNo, err: 'error' in result ? result.error : undefined }, 'token endpoint unavailable; event waits')
     if (d.target && 'status' in result) deps.metrics?.duration.observe((finished - started) / 1000)
-    await settle(d, decision, attempted, ack)
+    if (await settle(d, decision, attempted, ack)) return
+    // Parking refused: the subscription is active again, so the attempt is settled as for one.
+    await settle(d, decideNow({ kind: 'attempted', result }, d, sub, { ...view, disabled: null }), attempted, ack)
   }
 
   function logAttempt (d: Delivery, result: AttemptResult, decision: Decision, durationMs: number): void {

@@ -52,11 +52,7 @@ export function taggedText (d: Delivery, extra: Record<string, unknown> = {}): s
   return JSON.stringify({ ...d.fields, ...extra, ...(d.subscription !== undefined && { subscription: d.subscription }) })
 }
 
-/**
- * Carries out a decision in Redis (one script each), then counts it and tells the observer.
- * Returns false when the entry was kept for later instead (a park refused by an enable the
- * config view has not seen yet): the caller has nothing more to do either way.
- */
+/** Carries out a decision in Redis (one script each), then counts it and tells the observer. */
 export function createSettler (deps: SettleDeps) {
   const { queue, consumerId, now } = deps
   const count = (outcome: string) => deps.metrics?.deliveries.inc({ outcome })
@@ -93,14 +89,17 @@ export function createSettler (deps: SettleDeps) {
     report(d, 'scheduled', { attempt: attempted?.record, next_at: atMs })
   }
 
-  async function park (d: Delivery, reason: string, disable: 'gone' | 'failing' | undefined, attempted?: Attempted): Promise<void> {
+  async function park (d: Delivery, reason: string, disable: 'gone' | 'failing' | undefined, attempted?: Attempted): Promise<boolean> {
     const sub = d.subscription!
     const { bucket } = d.event
     // Parked with a fresh schedule: enabling the subscription starts its delivery over.
     const text = taggedText(d, { retry_count: 0, request_id: d.requestId })
     const parked = await deps.lifecycle.park(consumerId, d.entry, text, { bucket, subscription: sub, nowMs: now(), maxParked: deps.maxParked, disable, configDisabled: d.configDisabled === true, graceMs: ENABLE_GRACE_MS })
-    if (parked.kind === 'active') return await wait(d, now() + 1000)
-    if (parked.kind === 'lost') return
+    if (parked.kind === 'active') {
+      deps.states.note(bucket, sub, { disabled: null })
+      return false
+    }
+    if (parked.kind === 'lost') return true
     if (disable) {
       deps.states.note(bucket, sub, { disabled: disable })
       deps.log.warn({ bucket, subscription: sub, reason: disable }, 'subscription disabled')
@@ -109,6 +108,7 @@ export function createSettler (deps: SettleDeps) {
     count('parked')
     if (parked.overflowed > 0) deps.metrics?.deliveries.inc({ outcome: 'dead' }, parked.overflowed)
     report(d, 'parked', { attempt: attempted?.record, reason })
+    return true
   }
 
   /** An entry that is not an event: dead-lettered as it is, with the reason. */
@@ -119,15 +119,20 @@ export function createSettler (deps: SettleDeps) {
 
   return { buryMalformed, settle }
 
-  async function settle (d: Delivery, decision: Decision, attempted?: Attempted, ack?: (entry: string) => Promise<boolean>): Promise<void> {
+  /**
+   * Returns false only for a park that Redis refused because the subscription is active (an
+   * enable this replica has not seen yet): the entry is still ours, to be decided again.
+   */
+  async function settle (d: Delivery, decision: Decision, attempted: Attempted | undefined, ack: (entry: string) => Promise<boolean>): Promise<boolean> {
     switch (decision.action) {
       case 'attempt': throw new Error('an attempt is not a settlement')
-      case 'ack': return await acknowledge(d, decision.delivered, attempted, ack!)
-      case 'wait': return await wait(d, decision.untilMs, attempted)
-      case 'retry': return await retry(d, decision.atMs, decision.failure, attempted)
       case 'park': return await park(d, decision.reason, decision.disable, attempted)
-      case 'dead': return await bury(d, decision.reason, attempted)
+      case 'ack': await acknowledge(d, decision.delivered, attempted, ack); break
+      case 'wait': await wait(d, decision.untilMs, attempted); break
+      case 'retry': await retry(d, decision.atMs, decision.failure, attempted); break
+      case 'dead': await bury(d, decision.reason, attempted); break
     }
+    return true
   }
 
   async function acknowledge (d: Delivery, delivered: boolean, attempted: Attempted | undefined, ack: (entry: string) => Promise<boolean>): Promise<void> {
