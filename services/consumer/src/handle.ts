@@ -133,7 +133,7 @@ export function createHandler (deps: HandlerDeps) {
   async function attempt (d: Delivery, sub: Subscription, view: SubscriptionView, release: () => void): Promise<void> {
     const target = d.target!
     const started = now()
-    observer.report({ event: reportedEvent(d), subscription: d.subscription!, state: 'in_flight' })
+    if (observer !== noObserver) observer.report({ event: reportedEvent(d), subscription: d.subscription!, state: 'in_flight' })
     const result = await sendWithAuth(webhookRequest(d, target), target.credentials, deps.tokens, deps.post) // never throws
     const finished = now()
     // The endpoint's slot stays taken while its connection is (a 2xx body still draining).

@@ -6,7 +6,7 @@ import { describe, type Decision } from './decide.ts'
 import type { Target } from './target.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import type { SubscriptionStates } from './subscription-states.ts'
-import type { AttemptRecord, DeliveryObserver, DeliveryState } from './observer.ts'
+import { noObserver, type AttemptRecord, type DeliveryObserver, type DeliveryState } from './observer.ts'
 
 /**
  * A claimed entry on its way: `fields` are the event's without the subscription tag (the
@@ -58,7 +58,7 @@ export function createSettler (deps: SettleDeps) {
   const count = (outcome: string) => deps.metrics?.deliveries.inc({ outcome })
 
   function report (d: Delivery, state: DeliveryState, extra: { attempt?: AttemptRecord | undefined, next_at?: number, reason?: string }): void {
-    if (d.subscription === undefined) return
+    if (d.subscription === undefined || deps.observer === noObserver) return
     deps.observer.report({ event: reportedEvent(d), subscription: d.subscription, state, ...extra })
   }
 

@@ -111,7 +111,8 @@ test('410: the subscription is disabled (gone) and its events parked; enable del
   let gone = true
   r.respond = (_req, res) => { res.statusCode = gone ? 410 : 200; res.end() }
   const bucket = name()
-  const h = await harness({ buckets: [bucketConfig(bucket, r.url)], consumer: { webhook_threads: 1, batch_size: 1 } })
+  const reports: DeliveryReport[] = []
+  const h = await harness({ buckets: [bucketConfig(bucket, r.url)], consumer: { webhook_threads: 1, batch_size: 1 }, observer: { report: x => reports.push(x) } })
   await h.push(makeEvent(bucket, 0))
   const lifecycle = createLifecycle(h.redis, h.keys)
   await waitFor(async () => (await lifecycle.read(bucket, 'default')).parked === 1, { what: 'the 410 event parked' })
@@ -136,6 +137,15 @@ test('410: the subscription is disabled (gone) and its events parked; enable del
   assert.deepEqual(keys, [makeEvent(bucket, 0), ...more, ...newer].map(e => e.key), 'parked oldest first, then new ones, each once')
   assert.deepEqual(await lifecycle.read(bucket, 'default'), { state: 'active', disabled_reason: null, failing_since: null, parked: 0 })
   assert.deepEqual(await deadRecords(h), [])
+  // The observer: the 410 attempt parked, the others parked without an attempt, then 51 deliveries.
+  const [inFlight, gonePark, ...rest] = reports
+  assert.deepEqual([inFlight!.state, gonePark!.state, gonePark!.reason, gonePark!.attempt?.status], ['in_flight', 'parked', 'receiver answered 410', 410])
+  const parkedAfter = rest.filter(x => x.state === 'parked')
+  assert.equal(parkedAfter.length, 40)
+  assert.ok(parkedAfter.every(x => x.reason === 'subscription disabled (gone)' && x.attempt === undefined && x.subscription === 'default'))
+  const deliveries = rest.filter(x => x.state === 'delivered')
+  assert.equal(deliveries.length, 51)
+  assert.ok(deliveries.every(x => x.attempt?.status === 200 && x.attempt.error === null && typeof x.event.event_id === 'string' && !('subscription' in x.event)))
 })
 
 test('failing without a success for webhook.disable_after disables the subscription (failing) and parks; a disabled one parks new events', async () => {
