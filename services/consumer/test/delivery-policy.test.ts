@@ -31,6 +31,15 @@ function seeded (seed: number) {
   }
 }
 
+/** A receiver that always answers `status`, recording the injected clock's time of each attempt. */
+async function refusingReceiver (status: number) {
+  const clock = createClock()
+  const r = await receiver()
+  const attempts: number[] = []
+  r.respond = (_req, res) => { attempts.push(clock.t); res.statusCode = status; res.end() }
+  return { clock, r, attempts }
+}
+
 /** Moves the clock to the next retry's due time; false when none is waiting. */
 async function toNextRetry (h: Harness, clock: { t: number }): Promise<boolean> {
   const [, score] = await h.redis.zrange(h.keys.retry, 0, 0, 'WITHSCORES')
@@ -77,10 +86,7 @@ test('a receiver failing at random half the time for 10 minutes: nothing dead-le
 })
 
 test('the default schedule: waits of 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (±20 %), then the dead-letter list', async () => {
-  const clock = createClock()
-  const r = await receiver()
-  const attempts: number[] = []
-  r.respond = (_req, res) => { attempts.push(clock.t); res.statusCode = 500; res.end() }
+  const { clock, r, attempts } = await refusingReceiver(500)
   const bucket = name()
   const reports: DeliveryReport[] = []
   const h = await harness({ buckets: [bucketConfig(bucket, r.url)], webhook: { max_retries: undefined }, consumer: LONG, now: clock.now, random: Math.random, observer: { report: x => reports.push(x) } })
@@ -191,4 +197,16 @@ test('parking is bounded by webhook.max_parked: the oldest go to the dead-letter
   const parked = (await h.redis.lrange(h.keys.parked(bucket, 'default'), 0, -1)).map(p => JSON.parse(p).event_id)
   assert.deepEqual(parked, events.slice(3).map(e => e.event_id))
   assert.equal(r.requests.length, 0)
+})
+
+test('a subscription\'s own retry_schedule replaces the global one', async () => {
+  const { clock, r, attempts } = await refusingReceiver(502)
+  const bucket = name()
+  const h = await harness({ buckets: [bucketConfig(bucket, r.url, { default_subscription: { retry_schedule: [90] } })], webhook: { retry_schedule: [5, 5, 5] }, consumer: LONG, now: clock.now })
+  await h.push(makeEvent(bucket, 1))
+  await waitFor(async () => await h.redis.zcard(h.keys.retry) === 1, { what: 'the retry' })
+  assert.ok(await toNextRetry(h, clock))
+  await waitFor(async () => (await deadRecords(h)).length === 1, { what: 'the dead letter after its one retry' })
+  assert.deepEqual(attempts.map(at => (at - attempts[0]!) / SEC), [0, 90])
+  assert.equal((await deadRecords(h))[0].reason, 'gave up after 2 attempts: receiver answered 502')
 })
