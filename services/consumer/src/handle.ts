@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { decodeEvent } from '@internal/events'
+import { decodeEvent, type QueuedEvent } from '@internal/events'
 import type { Bucket, Subscription } from '@internal/buckets'
 import type { DeliveryQueue, Lifecycle } from '@internal/redis'
 import type { Logger } from '@internal/telemetry'
@@ -10,13 +10,13 @@ import type { Breakers } from './breaker.ts'
 import type { EndpointSlots } from './endpoint-slots.ts'
 import type { TokenSource } from './oauth.ts'
 import type { WebhookRequest } from './deliver.ts'
-import { safeUrl, type Target, type TargetResolver } from './target.ts'
+import type { Target, TargetResolver } from './target.ts'
 import type { Router } from './route.ts'
 import type { ConsumerMetrics } from './metrics.ts'
-import { sendWithAuth } from './send.ts'
+import { sendWithAuth, webhookRequest } from './send.ts'
 import { createAckBatcher } from './ack-batcher.ts'
 import { createSubscriptionStates } from './subscription-states.ts'
-import { attemptRecord, createSettler, reportedEvent, type Attempted, type Delivery } from './settle.ts'
+import { attemptRecord, createSettler, logAttempt, reportedEvent, type Attempted, type Delivery } from './settle.ts'
 import { noObserver, type DeliveryObserver } from './observer.ts'
 
 export interface HandlerDeps {
@@ -44,6 +44,11 @@ export interface HandlerDeps {
 }
 
 const ACTIVE: SubscriptionView = { disabled: null, failingSinceMs: null }
+
+/** A delivery admitted for an attempt (`sub` absent for an event no subscription took). */
+interface Ready { d: Delivery, sub?: Subscription | undefined, view: SubscriptionView }
+/** An attempt's result and when it started and ended. */
+interface Tried { result: AttemptResult, started: number, finished: number }
 
 /**
  * Takes one claimed entry to a settled state in three steps: admit (route it, check its
@@ -75,39 +80,60 @@ export function createHandler (deps: HandlerDeps) {
   }
 
   return async function handle (entry: string, release: () => void = () => {}): Promise<void> {
-    const decoded = decodeEvent(entry)
-    if (!decoded.ok) {
-      log.warn({ reason: decoded.reason }, 'malformed queue entry dead-lettered')
-      const decision = decide({ kind: 'malformed', reason: decoded.reason }, 0, deps.policy, ACTIVE, { nowMs: now(), random: 0 })
-      return await buryMalformed(entry, decision.action === 'dead' ? decision.reason : decoded.reason)
-    }
-    const { subscription: _tag, ...fields } = JSON.parse(entry) as Record<string, unknown>
-    const { event } = decoded
-    const d: Delivery = { entry, event, fields, subscription: event.subscription, attemptNo: event.retry_count + 1, requestId: event.request_id ?? requestIdFor(entry) }
-    const route = await deps.route(event)
-    if (route.kind === 'fan-out') return await fanOut(d, route.subs.map(sub => sub.id))
-    if (route.kind === 'error') return await settleAttempt(d, undefined, ACTIVE, { error: route.error }, now(), now())
-    if (route.kind === 'none') {
-      if (route.why !== 'filtered') log.info({ bucket: event.bucket, event_id: event.event_id, subscription: d.subscription, why: route.why }, 'event not delivered')
-      await settle(d, decideNow({ kind: 'unrouted' }, d, undefined, ACTIVE), undefined, ack)
-      return
-    }
-    d.subscription = route.sub.id
-    d.configDisabled = !route.sub.enabled
-    let view = await states.get(event.bucket, route.sub)
-    if (view.disabled) {
-      if (await settle(d, decideNow({ kind: 'claimed' }, d, route.sub, view), undefined, ack)) return
-      view = { ...view, disabled: null } // Redis holds it active: enabled since this replica looked
-    }
-    const admitted = await admit(d, route.bucket, route.sub)
-    if (admitted.kind === 'attempted') return await settleAttempt(d, route.sub, view, admitted.result, now(), now())
-    const decision = decideNow(admitted, d, route.sub, view)
-    if (decision.action !== 'attempt') await settle(d, decision, undefined, ack)
-    else await attempt(d, route.sub, view, release)
+    const ready = await admit(entry)
+    if (!ready) return
+    const tried = await attempt(ready.d, release)
+    await settleAttempt(ready, tried)
   }
 
-  /** Admit (a disabled subscription's entry is parked before): its target, circuit and endpoint slot. */
-  async function admit (d: Delivery, bucket: Bucket, sub: Subscription): Promise<Outcome> {
+  /**
+   * Admit: decode, route (a fan-out replaces the entry by one per subscription), then the
+   * subscription's state (a disabled one's entry is parked), its target, circuit and endpoint
+   * slot. Returns the delivery when it is to be attempted now; otherwise it is settled already.
+   */
+  async function admit (entry: string): Promise<Ready | undefined> {
+    const decoded = decodeEvent(entry)
+    if (!decoded.ok) {
+      await malformed(entry, decoded.reason)
+      return
+    }
+    const d = deliveryOf(entry, decoded.event)
+    const route = await deps.route(d.event)
+    if (route.kind === 'deliver') return await admitFor(d, route.bucket, route.sub)
+    if (route.kind === 'fan-out') await fanOut(d, route.subs.map(sub => sub.id))
+    else if (route.kind === 'error') await settleAttempt({ d, view: ACTIVE }, { result: { error: route.error }, started: now(), finished: now() })
+    else {
+      if (route.why !== 'filtered') log.info({ bucket: d.event.bucket, event_id: d.event.event_id, subscription: d.subscription, why: route.why }, 'event not delivered')
+      await settle(d, decideNow({ kind: 'unrouted' }, d, undefined, ACTIVE), undefined, ack)
+    }
+  }
+
+  async function malformed (entry: string, reason: string): Promise<void> {
+    log.warn({ reason }, 'malformed queue entry dead-lettered')
+    const decision = decide({ kind: 'malformed', reason }, 0, deps.policy, ACTIVE, { nowMs: now(), random: 0 })
+    await buryMalformed(entry, decision.action === 'dead' ? decision.reason : reason)
+  }
+
+  async function admitFor (d: Delivery, bucket: Bucket, sub: Subscription): Promise<Ready | undefined> {
+    d.subscription = sub.id
+    d.configDisabled = !sub.enabled
+    let view = await states.get(d.event.bucket, sub)
+    if (view.disabled) {
+      if (await settle(d, decideNow({ kind: 'claimed' }, d, sub, view), undefined, ack)) return
+      view = { ...view, disabled: null } // Redis holds it active: enabled since this replica looked
+    }
+    const outcome = await admission(d, bucket, sub)
+    if (outcome.kind === 'attempted') {
+      await settleAttempt({ d, sub, view }, { result: outcome.result, started: now(), finished: now() })
+      return
+    }
+    const decision = decideNow(outcome, d, sub, view)
+    if (decision.action === 'attempt') return { d, sub, view }
+    await settle(d, decision, undefined, ack)
+  }
+
+  /** Its target (secrets, token credentials), its circuit and a slot of its endpoint. */
+  async function admission (d: Delivery, bucket: Bucket, sub: Subscription): Promise<Outcome> {
     try {
       d.target = await deps.resolveTarget(bucket, sub)
     } catch (err) {
@@ -129,8 +155,8 @@ export function createHandler (deps: HandlerDeps) {
     deps.metrics?.deliveries.inc({ outcome: 'fanned_out' })
   }
 
-  /** Attempt: one POST (with its token when configured), then settle by its result. */
-  async function attempt (d: Delivery, sub: Subscription, view: SubscriptionView, release: () => void): Promise<void> {
+  /** Attempt: one POST (with its token when configured); frees the slot and the worker. */
+  async function attempt (d: Delivery, release: () => void): Promise<Tried> {
     const target = d.target!
     const started = now()
     if (observer !== noObserver) observer.report({ event: reportedEvent(d), subscription: d.subscription!, state: 'in_flight' })
@@ -142,53 +168,25 @@ export function createHandler (deps: HandlerDeps) {
     else free()
     breakers.record(target.breakerKey, breakerOutcome(result))
     release()
-    await settleAttempt(d, sub, view, result, started, finished)
+    return { result, started, finished }
   }
 
-  async function settleAttempt (d: Delivery, sub: Subscription | undefined, view: SubscriptionView, result: AttemptResult, started: number, finished: number): Promise<void> {
+  /** Settle: what decide() says of the attempt, carried out in Redis. */
+  async function settleAttempt ({ d, sub, view }: Ready, { result, started, finished }: Tried): Promise<void> {
     const decision = decideNow({ kind: 'attempted', result }, d, sub, view)
     const attempted: Attempted = { result, record: attemptRecord(result, started, finished - started) }
-    if (decision.action !== 'wait') logAttempt(d, result, decision, finished - started)
+    if (decision.action !== 'wait') logAttempt(log, d, result, decision, finished - started)
     else log.warn({ bucket: d.event.bucket, event_id: d.event.event_id, attempt: d.attemptNo, err: 'error' in result ? result.error : undefined }, 'token endpoint unavailable; event waits')
     if (d.target && 'status' in result) deps.metrics?.duration.observe((finished - started) / 1000)
     if (await settle(d, decision, attempted, ack)) return
     // Parking refused: the subscription is active again, so the attempt is settled as for one.
     await settle(d, decideNow({ kind: 'attempted', result }, d, sub, { ...view, disabled: null }), attempted, ack)
   }
-
-  function logAttempt (d: Delivery, result: AttemptResult, decision: Decision, durationMs: number): void {
-    const fields = {
-      bucket: d.event.bucket,
-      object_key: d.event.key,
-      event_type: d.event.event_type,
-      event_id: d.event.event_id,
-      subscription: d.target?.subscription ?? null,
-      webhook_url: d.target ? safeUrl(d.target.url) : null,
-      response_code: 'status' in result ? result.status : null,
-      duration_ms: durationMs,
-      request_id: d.requestId,
-      attempt: d.attemptNo,
-      outcome: decision.action === 'ack' ? 'delivered' : decision.action
-    }
-    if (decision.action === 'ack') log.info(fields, 'webhook delivered')
-    else log.warn({ ...fields, err: 'error' in result ? result.error : undefined }, 'webhook delivery failed')
-  }
 }
 
-function webhookRequest (d: Delivery, target: Target): WebhookRequest {
-  return {
-    url: target.url,
-    fields: d.fields,
-    raw: d.event.subscription === undefined ? d.entry : undefined,
-    eventId: d.event.event_id,
-    bucket: d.event.bucket,
-    eventType: d.event.event_type,
-    attempt: d.attemptNo,
-    requestId: d.requestId,
-    signingKeys: target.signingKeys,
-    format: target.format,
-    formatContext: target.formatContext
-  }
+function deliveryOf (entry: string, event: QueuedEvent): Delivery {
+  const { subscription: _tag, ...fields } = JSON.parse(entry) as Record<string, unknown>
+  return { entry, event, fields, subscription: event.subscription, attemptNo: event.retry_count + 1, requestId: event.request_id ?? requestIdFor(entry) }
 }
 
 /**

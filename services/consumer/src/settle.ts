@@ -3,7 +3,7 @@ import { deadLetterRecord, type DeadLetterInput, type DeliveryQueue, type Lifecy
 import type { Logger } from '@internal/telemetry'
 import type { AttemptResult } from './classify.ts'
 import { describe, type Decision } from './decide.ts'
-import type { Target } from './target.ts'
+import { safeUrl, type Target } from './target.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import type { SubscriptionStates } from './subscription-states.ts'
 import { noObserver, type AttemptRecord, type DeliveryObserver, type DeliveryState } from './observer.ts'
@@ -161,4 +161,23 @@ export function reportedEvent (d: Delivery) {
 export function attemptRecord (result: AttemptResult, startedMs: number, durationMs: number): AttemptRecord {
   const answer = 'status' in result ? result : undefined
   return { at: startedMs, status: answer?.status ?? null, duration_ms: durationMs, error: answer ? null : describe(result), excerpt: answer?.excerpt?.slice(0, 1024) ?? null }
+}
+
+/** The attempt's one log line: delivered at info, anything else at warn with the error. */
+export function logAttempt (log: Logger, d: Delivery, result: AttemptResult, decision: Decision, durationMs: number): void {
+  const fields = {
+    bucket: d.event.bucket,
+    object_key: d.event.key,
+    event_type: d.event.event_type,
+    event_id: d.event.event_id,
+    subscription: d.target?.subscription ?? null,
+    webhook_url: d.target ? safeUrl(d.target.url) : null,
+    response_code: 'status' in result ? result.status : null,
+    duration_ms: durationMs,
+    request_id: d.requestId,
+    attempt: d.attemptNo,
+    outcome: decision.action === 'ack' ? 'delivered' : decision.action
+  }
+  if (decision.action === 'ack') log.info(fields, 'webhook delivered')
+  else log.warn({ ...fields, err: 'error' in result ? result.error : undefined }, 'webhook delivery failed')
 }
