@@ -46,7 +46,7 @@ function reasonOf (value: string | null): DisabledReason | null {
 export function createLifecycle (redis: Redis, keys: Keys) {
   const park = defineScript<string[], [number, number]>(redis, 'wfParkEntry', lua('parkEntry'), 4)
   const retryFailing = defineScript<[string, number, string, number], number>(redis, 'wfRetryFailing', lua('retryFailing'), 3)
-  const enable = defineScript<[number], number>(redis, 'wfEnableSubscription', lua('enableSubscription'), 3)
+  const enable = defineScript<[number, string], number>(redis, 'wfEnableSubscription', lua('enableSubscription'), 4)
   const stateKey = keys.subscriptionState
 
   return {
@@ -78,8 +78,12 @@ export function createLifecycle (redis: Redis, keys: Keys) {
       await redis.hdel(stateKey(bucket, id), 'failing_since')
     },
 
-    /** Enables the subscription and moves its parked entries to the queue head, oldest first; returns how many. */
-    enable: (bucket: string, id: string, nowMs: number) => enable([stateKey(bucket, id), keys.parked(bucket, id), keys.queue], Math.round(nowMs)),
+    /**
+     * Enables the subscription, clears its URL's 410 mark (the status answer's `gone`) and moves
+     * its parked entries to the queue head, oldest first; returns how many.
+     */
+    enable: (bucket: string, id: string, nowMs: number, webhookUrl = '') =>
+      enable([stateKey(bucket, id), keys.parked(bucket, id), keys.queue, keys.endpointStatus], Math.round(nowMs), webhookUrl),
 
     /** Disables the subscription (one key: its state hash). */
     async disable (bucket: string, id: string, reason: DisabledReason, nowMs: number): Promise<void> {

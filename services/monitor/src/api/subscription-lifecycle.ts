@@ -18,10 +18,12 @@ export async function withState (ctx: BucketOpsContext, bucket: string, sub: Sub
 /**
  * Applies an operator's enable or disable to the delivery state, after the config is saved:
  * an enable moves the parked events to the queue head, oldest first (the consumers deliver
- * them before newer events); a disable parks the events from now on (reason operator).
+ * them before newer events) and clears the receiver's 410 mark; a disable parks the events
+ * from now on (reason operator).
  */
-export async function applyEnabled (ctx: BucketOpsContext, bucket: string, id: string, enabled: boolean): Promise<void> {
+export async function applyEnabled (ctx: BucketOpsContext, bucket: string, sub: Pick<Subscription, 'id' | 'webhook_url'>, enabled: boolean): Promise<void> {
+  const { id } = sub
   if (!enabled) return await ctx.lifecycle.disable(bucket, id, 'operator', ctx.now())
-  const moved = await ctx.lifecycle.enable(bucket, id, ctx.now())
+  const moved = await ctx.lifecycle.enable(bucket, id, ctx.now(), sub.webhook_url)
   if (moved > 0) ctx.log.info({ bucket, subscription: id, parked: moved }, 'parked events queued for delivery')
 }

@@ -85,7 +85,7 @@ export async function patchSubscription (ctx: BucketOpsContext, name: string, id
     const plan: SecretPlan = { set: new Map(), remove: [] }
     planSecrets(plan, name, id, auth, signing)
     await commit(ctx, withSubscription(bucket, next), plan, await currentValues(ctx, plan))
-    if (input.enabled !== undefined) await applyEnabled(ctx, name, id, input.enabled)
+    if (input.enabled !== undefined) await applyEnabled(ctx, name, { id, webhook_url: next.webhook_url ?? current.webhook_url }, input.enabled)
     ctx.log.info({ bucket: name, subscription: id, fields: Object.keys(input) }, 'subscription updated')
     return await withState(ctx, name, findSubscription(await loadBucket(ctx, name), id, ctx.config.webhook.url) ?? next)
   })
