@@ -23,6 +23,6 @@ export { invalidateSecretsOnChange } from './secret-rotation.ts'
 export { createKeyFilter, patternProblem, MAX_STARS_PER_SEGMENT, type KeyFilter } from './patterns.ts'
 export {
   SubscriptionId, DEFAULT_SUBSCRIPTION, SUBSCRIPTION_FORMATS, SubscriptionFormat, ALL_EVENTS, MAX_SUBSCRIPTIONS, Affix, SubscriptionRules,
-  StoredSubscription, DefaultSubscriptionRules
+  StoredSubscription, DefaultSubscriptionRules, RetrySchedule
 } from './schema.ts'
-export { subscriptionsOf, findSubscription, matchesSubscription, encodeSigningSecrets, decodeSigningSecrets, type Subscription } from './subscriptions.ts'
+export { subscriptionsOf, findSubscription, matchesSubscription, selectsChange, encodeSigningSecrets, decodeSigningSecrets, type Subscription } from './subscriptions.ts'

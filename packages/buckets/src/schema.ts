@@ -84,6 +84,9 @@ export const MAX_SUBSCRIPTIONS = 100
 /** S3 filter-rule `prefix`/`suffix`: literal and case-sensitive. */
 export const Affix = z.string().min(1).max(1024)
 
+/** Waits between a subscription's attempts, seconds: one more attempt than delays. */
+export const RetrySchedule = z.array(z.number().positive().max(7 * 86_400)).max(50)
+
 /** What a subscription selects, beside its receiver: shared by the default and the others. */
 export const SubscriptionRules = z.object({
   events: z.array(EventType).min(1).max(ALL_EVENTS.length),
@@ -92,7 +95,9 @@ export const SubscriptionRules = z.object({
   include: z.array(Pattern).max(100).optional(),
   exclude: z.array(Pattern).max(100).optional(),
   format: SubscriptionFormat,
-  enabled: z.boolean()
+  enabled: z.boolean(),
+  /** Waits between attempts, seconds (±20 % jitter), instead of webhook.retry_schedule. */
+  retry_schedule: RetrySchedule.optional()
 })
 
 /**

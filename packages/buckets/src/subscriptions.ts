@@ -35,6 +35,7 @@ function defaultSubscription (bucket: Bucket, fallbackUrl: string | null): Subsc
     ...(rules.exclude !== undefined && { exclude: rules.exclude }),
     format: rules.format ?? 'original',
     enabled: rules.enabled ?? true,
+    ...(rules.retry_schedule !== undefined && { retry_schedule: rules.retry_schedule }),
     ...(bucket.webhook_url && bucket.webhook_auth && { webhook_auth: bucket.webhook_auth }),
     ...(bucket.has_signing_secret && { signing_secret_count: Number(bucket.signing_secret_count ?? 1) }),
     ...(!bucket.webhook_url && { inherited: true }),
@@ -61,7 +62,12 @@ function keyFilter (sub: Subscription): KeyFilter | null {
 
 /** Whether a change is for this subscription: enabled, one of its events, and its key filters. */
 export function matchesSubscription (sub: Subscription, change: { event_type: string, key: string }): boolean {
-  if (!sub.enabled || !(sub.events as string[]).includes(change.event_type)) return false
+  return sub.enabled && selectsChange(sub, change)
+}
+
+/** Whether a subscription's events and key filters select a change, enabled or not (a disabled one parks it). */
+export function selectsChange (sub: Subscription, change: { event_type: string, key: string }): boolean {
+  if (!(sub.events as string[]).includes(change.event_type)) return false
   if (sub.prefix !== undefined && !change.key.startsWith(sub.prefix)) return false
   if (sub.suffix !== undefined && !change.key.endsWith(sub.suffix)) return false
   return keyFilter(sub)?.(change.key) ?? false

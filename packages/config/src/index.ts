@@ -8,7 +8,7 @@ import {
 import { ConfigError, describeIssues } from './errors.ts'
 
 export { ConfigError, describeIssues } from './errors.ts'
-export { ApiClient, StaggerMethod } from './schema.ts'
+export { ApiClient, StaggerMethod, DEFAULT_RETRY_SCHEDULE } from './schema.ts'
 export { DEMO_SECRETS, DEMO_FLAG, allowsDemoSecrets, envFlag, secretEnv } from './secrets.ts'
 
 export const ConfigFile = z.object({

@@ -71,11 +71,26 @@ export const OAuthSection = z.object({
   scope: z.string().optional()
 }).loose()
 
+/** The retry waits, seconds, when neither webhook.retry_schedule nor max_retries is configured (about 27.6 h in all). */
+export const DEFAULT_RETRY_SCHEDULE: readonly number[] = [5, 300, 1800, 7200, 18_000, 36_000, 36_000]
+
 export const WebhookSection = z.object({
   url: z.string().url().nullable().default(null),
   timeout: seconds.default(10),
-  max_retries: z.coerce.number().int().min(0).default(3),
-  backoff_factor: z.coerce.number().min(1).default(2),
+  /**
+   * Waits between attempts, seconds, each jittered by ±20 %: the attempts are one more than
+   * its length. Unset, with max_retries and backoff_factor unset too, the consumer uses
+   * DEFAULT_RETRY_SCHEDULE; unset with either of them set, their exponential backoff.
+   */
+  retry_schedule: z.array(seconds).max(50).optional(),
+  /** Retries after the first attempt with exponential backoff (the consumer defaults it to 3 when backoff_factor alone is set). */
+  max_retries: z.coerce.number().int().min(0).optional(),
+  /** Growth of the exponential backoff's ceiling per attempt (the consumer defaults it to 2 when max_retries alone is set). */
+  backoff_factor: z.coerce.number().min(1).optional(),
+  /** A subscription failing without a single success for this long, seconds, is disabled (reason `failing`). */
+  disable_after: seconds.default(5 * 86_400),
+  /** Events kept per disabled subscription; beyond it the oldest go to the dead-letter list. */
+  max_parked: count.default(100_000),
   /** Upper bound of one backoff wait, seconds. */
   max_backoff: seconds.default(3600),
   /** Upper bound honoured for a receiver's Retry-After, seconds. */

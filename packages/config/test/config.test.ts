@@ -18,7 +18,10 @@ test('defaults match the Python services\'', () => {
   assert.equal(c.redis.queue_name, 'linode:notifications:queue')
   assert.equal(c.redis.state_prefix, 'linode:objstore:state:')
   assert.equal(c.redis.ttl, 2592000)
-  assert.deepEqual([c.webhook.timeout, c.webhook.max_retries, c.webhook.backoff_factor, c.webhook.circuit_threshold, c.webhook.circuit_reset_time], [10, 3, 2, 5, 60])
+  assert.deepEqual([c.webhook.timeout, c.webhook.circuit_threshold, c.webhook.circuit_reset_time], [10, 5, 60])
+  // Unset (not defaulted), so the consumer can tell an old exponential config from none at all.
+  assert.deepEqual([c.webhook.retry_schedule, c.webhook.max_retries, c.webhook.backoff_factor], [undefined, undefined, undefined])
+  assert.deepEqual([c.webhook.disable_after, c.webhook.max_parked], [432_000, 100_000])
   assert.deepEqual([c.consumer.polling_interval, c.consumer.batch_size, c.consumer.webhook_threads, c.consumer.max_empty_polls], [1, 10, 20, 10])
   assert.equal(c.httpPort, 8080)
 })

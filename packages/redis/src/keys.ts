@@ -71,6 +71,10 @@ export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptio
     consumers: `${queueName}:consumers`,
     retry: `${queueName}:retry`,
     deadLetter: deadLetterName,
+    /** A subscription's lifecycle (lifecycle.ts): hash of state, reason, changed_at, failing_since. */
+    subscriptionState: (bucket: string, id: string) => `${queueName}:subscription:${bucket}:${id}`,
+    /** A disabled subscription's parked entries, oldest first. */
+    parked: (bucket: string, id: string) => `${queueName}:parked:${bucket}:${id}`,
     endpointStatus: 'linode:notifications:endpoints'
   } as const
 }

@@ -1,9 +1,11 @@
 import { BucketRegistry, createBucketStore, createNetworkPolicy, type SecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
-import { createDeliveryQueue, createKeys, type DeliveryQueue, type Keys, type Redis } from '@internal/redis'
+import { createDeliveryQueue, createKeys, createLifecycle, type DeliveryQueue, type Keys, type Lifecycle, type Redis } from '@internal/redis'
 import { toError, type Logger, type Registry } from '@internal/telemetry'
 import { createBreakers } from './breaker.ts'
-import type { RetryPolicy } from './backoff.ts'
+import { configuredSchedule } from './backoff.ts'
+import type { DeliveryPolicy } from './decide.ts'
+import type { DeliveryObserver } from './observer.ts'
 import { createEndpointSlots } from './endpoint-slots.ts'
 import { createGuardedAgent } from './network-guard.ts'
 import { createTokenSource } from './oauth.ts'
@@ -15,6 +17,7 @@ import { createHandler } from './handle.ts'
 import { startWorker, type Worker } from './worker.ts'
 import { createConsumerMetrics, type ConsumerMetrics } from './metrics.ts'
 import { trackEndpoints } from './known-endpoints.ts'
+import { subscriptionGauges } from './subscription-gauges.ts'
 
 export interface ConsumerDeps {
   config: Config
@@ -34,6 +37,8 @@ export interface ConsumerDeps {
   retryBaseMs?: number
   /** Timer periods, ms (tests shorten them). */
   timers?: { heartbeatMs?: number, promoteMs?: number, reapMs?: number }
+  /** Told each step of each delivery (the attempt history, the activity stream); default none. */
+  observer?: DeliveryObserver | undefined
   /** Entries claimed ahead of free worker slots; default one batch (measured: half a batch left slots idle waiting for claims). */
   prefetch?: number
 }
@@ -62,7 +67,8 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   })
   await buckets.start()
 
-  const metrics = deps.registry ? createConsumerMetrics(deps.registry, () => queue.depths()) : undefined
+  const lifecycle = createLifecycle(redis, keys)
+  const metrics = deps.registry ? createConsumerMetrics(deps.registry, () => queue.depths(), () => subscriptionGauges(buckets, lifecycle, config.webhook.url)) : undefined
   const wh = config.webhook
   const c = config.consumer
   const endpoints = trackEndpoints(buckets, wh.url)
@@ -70,7 +76,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   // events through Redis (measured: 0.9 deferrals per delivery, 45% less throughput).
   const threadLimit = () => wh.max_per_endpoint * endpoints.count()
   const pool = { size: () => Math.max(1, Math.min(c.webhook_threads, threadLimit())), endpoints: endpoints.count }
-  const { handle, agent, prune } = createDelivery(deps, keys, queue, { get: n => buckets.get(n), fetch: n => store.get(n) }, pool, metrics)
+  const { handle, agent, prune } = createDelivery(deps, keys, queue, lifecycle, { get: n => buckets.get(n), fetch: n => store.get(n) }, pool, metrics)
   const worker = startWorker({
     queue,
     blocking: deps.blocking,
@@ -110,7 +116,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
 }
 
 /** The delivery side: the guarded HTTP agent, tokens, breakers, endpoint caps and the handler. */
-function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: RouterDeps['buckets'], pool: { size: () => number, endpoints: () => number }, metrics: ConsumerMetrics | undefined) {
+function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, lifecycle: Lifecycle, buckets: RouterDeps['buckets'], pool: { size: () => number, endpoints: () => number }, metrics: ConsumerMetrics | undefined) {
   const { config, redis, log } = deps
   const now = deps.now ?? Date.now
   const wh = config.webhook
@@ -122,6 +128,7 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
   const slots = createEndpointSlots({ maxPerEndpoint: wh.max_per_endpoint, poolSize: pool.size, knownEndpoints: pool.endpoints, maxDeferMs: Math.min(2000, timeoutMs), now })
   const handle = createHandler({
     queue,
+    lifecycle,
     consumerId: deps.consumerId,
     route: createRouter({ buckets, defaultUrl: wh.url }),
     resolveTarget: createTargetResolver({ oauth: config.oauth, signingRegion: config.defaults.signing_region }, deps.secrets, { now }),
@@ -129,13 +136,14 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
     breakers,
     slots,
     post: req => postWebhook(req, { dispatcher: agent, policy, timeoutMs, userAgent: wh.user_agent, now }),
-    retry: retryPolicy(config, deps.retryBaseMs ?? 1000),
+    policy: deliveryPolicy(config, deps.retryBaseMs ?? 1000),
+    maxParked: wh.max_parked,
     markGone: createGoneMarker(redis, keys, now),
+    observer: deps.observer,
     metrics,
     log,
     now,
-    random: deps.random ?? Math.random,
-    tokenWaitMs: Math.min(wh.circuit_reset_time, wh.max_backoff) * 1000
+    random: deps.random ?? Math.random
   })
   /** Forgets circuits (and their metric series) and slot timings of origins no bucket uses. */
   const prune = (inUse: Set<string>) => {
@@ -145,8 +153,13 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
   return { handle, agent, prune }
 }
 
-/** The retry schedule from the webhook section: 3 retries, factor 2, by default (the Python consumer's schedule). */
-export function retryPolicy (config: Config, baseMs: number): RetryPolicy {
+/** The delivery policy from the webhook section (a subscription's retry_schedule replaces its schedule). */
+export function deliveryPolicy (config: Config, baseMs: number): DeliveryPolicy {
   const wh = config.webhook
-  return { maxRetries: wh.max_retries, factor: wh.backoff_factor, baseMs, maxBackoffMs: wh.max_backoff * 1000, maxRetryAfterMs: wh.max_retry_after * 1000 }
+  return {
+    schedule: configuredSchedule(wh, baseMs),
+    maxRetryAfterMs: wh.max_retry_after * 1000,
+    tokenWaitMs: Math.min(wh.circuit_reset_time, wh.max_backoff) * 1000,
+    disableAfterMs: wh.disable_after * 1000
+  }
 }

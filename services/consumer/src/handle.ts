@@ -1,22 +1,27 @@
 import { createHash } from 'node:crypto'
 import { decodeEvent, type QueuedEvent } from '@internal/events'
-import { deadLetterRecord, type DeadLetterInput, type DeliveryQueue } from '@internal/redis'
+import type { Bucket, Subscription } from '@internal/buckets'
+import type { DeliveryQueue, Lifecycle } from '@internal/redis'
 import type { Logger } from '@internal/telemetry'
-import { breakerOutcome, classify, type AttemptResult, type Verdict } from './classify.ts'
-import { planRetry, type RetryPolicy } from './backoff.ts'
+import { breakerOutcome, type AttemptResult } from './classify.ts'
+import { fixedSchedule } from './backoff.ts'
+import { decide, type Decision, type DeliveryPolicy, type Outcome, type SubscriptionView } from './decide.ts'
 import type { Breakers } from './breaker.ts'
 import type { EndpointSlots } from './endpoint-slots.ts'
 import type { TokenSource } from './oauth.ts'
 import type { WebhookRequest } from './deliver.ts'
-import { safeUrl, type Target, type TargetResolver } from './target.ts'
+import type { Target, TargetResolver } from './target.ts'
 import type { Router } from './route.ts'
-import { findDeliveryError, WebhookTimeoutError } from './errors.ts'
 import type { ConsumerMetrics } from './metrics.ts'
-import { sendWithAuth } from './send.ts'
+import { sendWithAuth, webhookRequest } from './send.ts'
 import { createAckBatcher } from './ack-batcher.ts'
+import { createSubscriptionStates } from './subscription-states.ts'
+import { attemptRecord, createSettler, logAttempt, reportedEvent, type Attempted, type Delivery } from './settle.ts'
+import { noObserver, type DeliveryObserver } from './observer.ts'
 
 export interface HandlerDeps {
   queue: DeliveryQueue
+  lifecycle: Lifecycle
   consumerId: string
   /** Which subscriptions an entry goes to. */
   route: Router
@@ -25,199 +30,170 @@ export interface HandlerDeps {
   breakers: Breakers
   slots: EndpointSlots
   post: (req: WebhookRequest) => Promise<AttemptResult>
-  retry: RetryPolicy
+  /** The policy of a subscription without its own retry_schedule. */
+  policy: DeliveryPolicy
+  /** webhook.max_parked. */
+  maxParked: number
   /** Records (or clears) that an endpoint answered 410 Gone. */
   markGone: (target: Target, bucket: string, gone: boolean) => Promise<void>
+  observer?: DeliveryObserver | undefined
   metrics?: ConsumerMetrics | undefined
   log: Logger
   now: () => number
   random: () => number
-  /** How long an event waits while its token endpoint is unavailable, ms (jittered down to half). */
-  tokenWaitMs?: number
 }
 
-/**
- * A claimed entry: `fields` are the event's without the subscription tag (the body never
- * carries it); `subscription` is the one it is delivered to, written into the entry on a retry
- * or a dead letter, so those go back to that subscription only.
- */
-interface Claimed { entry: string, event: QueuedEvent, fields: Record<string, unknown>, subscription?: string | undefined }
+const ACTIVE: SubscriptionView = { disabled: null, failingSinceMs: null }
 
-/** The entry as its subscription's own: what a retry, a dead letter and a replay carry. */
-function taggedText (claimed: Claimed, extra: Record<string, unknown> = {}): string {
-  if (claimed.subscription === undefined && Object.keys(extra).length === 0) return claimed.entry
-  return JSON.stringify({ ...claimed.fields, ...extra, ...(claimed.subscription !== undefined && { subscription: claimed.subscription }) })
-}
+/** A delivery admitted for an attempt (`sub` absent for an event no subscription took). */
+interface Ready { d: Delivery, sub?: Subscription | undefined, view: SubscriptionView }
+/** An attempt's result and when it started and ended. */
+interface Tried { result: AttemptResult, started: number, finished: number }
 
 /**
- * Takes one claimed entry to a settled state: delivered (ack), deferred or retried later
- * (retry set), or dead-lettered. Throws only when Redis fails; the entry then stays in the
- * processing list and the worker's stale check returns it to the queue.
+ * Takes one claimed entry to a settled state in three steps: admit (route it, check its
+ * subscription's state, its circuit and its endpoint's slots), attempt (one POST), settle
+ * (what decide() says: acknowledge, wait, retry, park or dead-letter). Throws only when Redis
+ * fails; the entry then stays in the processing list and the stale check returns it.
  */
 export function createHandler (deps: HandlerDeps) {
-  const { queue, consumerId, breakers, slots, now } = deps
-  const ack = createAckBatcher(queue, consumerId)
+  const { breakers, slots, now } = deps
+  const ack = createAckBatcher(deps.queue, deps.consumerId)
   // The per-delivery line carries only fields built here (no secret, no token, no query
   // string), so it needs only a short redaction list; the service-wide list of wildcard
   // paths costs about 50 us per line, a third of a delivery's CPU at thousands per second.
   const log = deps.log.child({}, { redact: { paths: ['token', 'authorization', 'err.headers', 'err.cause.headers'], censor: '[REDACTED]' } })
+  const observer = deps.observer ?? noObserver
+  const states = createSubscriptionStates(deps.lifecycle, now)
+  const { settle, buryMalformed } = createSettler({ ...deps, states, observer, log })
+  const policies = new WeakMap<Subscription, DeliveryPolicy>()
 
-  async function bury (entry: string, fields: DeadLetterInput, recorded = entry): Promise<void> {
-    const record = deadLetterRecord(recorded, fields, new Date(now()))
-    await queue.deadLetter(consumerId, entry, JSON.stringify(record))
-    deps.metrics?.deliveries.inc({ outcome: 'dead' })
+  function policyOf (sub: Subscription | undefined): DeliveryPolicy {
+    if (sub?.retry_schedule === undefined) return deps.policy
+    let policy = policies.get(sub)
+    if (!policy) policies.set(sub, policy = { ...deps.policy, schedule: fixedSchedule(sub.retry_schedule) })
+    return policy
   }
 
-  // Waiting for the breaker or a free endpoint slot spends no attempt: the entry is unchanged
-  // but for the subscription it is now for.
-  async function defer (claimed: Claimed, dueMs: number): Promise<void> {
-    await queue.retryLater(consumerId, claimed.entry, dueMs, taggedText(claimed))
-    deps.metrics?.deliveries.inc({ outcome: 'deferred' })
+  function decideNow (outcome: Outcome, d: Delivery, sub: Subscription | undefined, view: SubscriptionView): Decision {
+    return decide(outcome, d.attemptNo, policyOf(sub), view, { nowMs: now(), random: deps.random() })
   }
 
   return async function handle (entry: string, release: () => void = () => {}): Promise<void> {
+    const ready = await admit(entry)
+    if (!ready) return
+    const tried = await attempt(ready.d, release)
+    await settleAttempt(ready, tried)
+  }
+
+  /**
+   * Admit: decode, route (a fan-out replaces the entry by one per subscription), then the
+   * subscription's state (a disabled one's entry is parked), its target, circuit and endpoint
+   * slot. Returns the delivery when it is to be attempted now; otherwise it is settled already.
+   */
+  async function admit (entry: string): Promise<Ready | undefined> {
     const decoded = decodeEvent(entry)
     if (!decoded.ok) {
-      log.warn({ reason: decoded.reason }, 'malformed queue entry dead-lettered')
-      return bury(entry, { reason: `malformed entry: ${decoded.reason}`, attempts: 0, last_status: null, response_excerpt: null })
+      await malformed(entry, decoded.reason)
+      return
     }
-    const { subscription: _tag, ...fields } = JSON.parse(entry) as Record<string, unknown>
-    const claimed: Claimed = { entry, event: decoded.event, fields, subscription: decoded.event.subscription }
-    const attemptNo = decoded.event.retry_count + 1
-    const route = await deps.route(decoded.event)
-    if (route.kind === 'error') return settle(claimed, undefined, attemptNo, requestIdOf(claimed), { error: route.error }, 0)
-    if (route.kind === 'none') return skip(claimed, route.why)
-    if (route.kind === 'fan-out') return fanOut(claimed, route.subs.map(sub => sub.id))
-    claimed.subscription = route.sub.id
-    let target: Target
+    const d = deliveryOf(entry, decoded.event)
+    const route = await deps.route(d.event)
+    if (route.kind === 'deliver') return await admitFor(d, route.bucket, route.sub)
+    if (route.kind === 'fan-out') await fanOut(d, route.subs.map(sub => sub.id))
+    else if (route.kind === 'error') await settleAttempt({ d, view: ACTIVE }, { result: { error: route.error }, started: now(), finished: now() })
+    else {
+      if (route.why !== 'filtered') log.info({ bucket: d.event.bucket, event_id: d.event.event_id, subscription: d.subscription, why: route.why }, 'event not delivered')
+      await settle(d, decideNow({ kind: 'unrouted' }, d, undefined, ACTIVE), undefined, ack)
+    }
+  }
+
+  async function malformed (entry: string, reason: string): Promise<void> {
+    log.warn({ reason }, 'malformed queue entry dead-lettered')
+    const decision = decide({ kind: 'malformed', reason }, 0, deps.policy, ACTIVE, { nowMs: now(), random: 0 })
+    await buryMalformed(entry, decision.action === 'dead' ? decision.reason : reason)
+  }
+
+  async function admitFor (d: Delivery, bucket: Bucket, sub: Subscription): Promise<Ready | undefined> {
+    d.subscription = sub.id
+    d.configDisabled = !sub.enabled
+    let view = await states.get(d.event.bucket, sub)
+    if (view.disabled) {
+      if (await settle(d, decideNow({ kind: 'claimed' }, d, sub, view), undefined, ack)) return
+      view = { ...view, disabled: null } // Redis holds it active: enabled since this replica looked
+    }
+    const outcome = await admission(d, bucket, sub)
+    if (outcome.kind === 'attempted') {
+      await settleAttempt({ d, sub, view }, { result: outcome.result, started: now(), finished: now() })
+      return
+    }
+    const decision = decideNow(outcome, d, sub, view)
+    if (decision.action === 'attempt') return { d, sub, view }
+    await settle(d, decision, undefined, ack)
+  }
+
+  /** Its target (secrets, token credentials), its circuit and a slot of its endpoint. */
+  async function admission (d: Delivery, bucket: Bucket, sub: Subscription): Promise<Outcome> {
     try {
-      target = await deps.resolveTarget(route.bucket, route.sub)
+      d.target = await deps.resolveTarget(bucket, sub)
     } catch (err) {
-      return settle(claimed, undefined, attemptNo, requestIdOf(claimed), { error: err as Error }, 0)
+      return { kind: 'attempted', result: { error: err as Error } }
     }
-    const admission = breakers.admit(target.breakerKey)
-    if (!admission.allowed) return defer(claimed, admission.retryAtMs)
-    if (!slots.tryAcquire(target.endpoint)) {
-      breakers.record(target.breakerKey, undefined)
-      return defer(claimed, now() + slots.deferMs(target.endpoint, deps.random))
+    const admission = breakers.admit(d.target.breakerKey)
+    if (!admission.allowed) return { kind: 'held', untilMs: admission.retryAtMs }
+    if (!slots.tryAcquire(d.target.endpoint)) {
+      breakers.record(d.target.breakerKey, undefined)
+      return { kind: 'held', untilMs: now() + slots.deferMs(d.target.endpoint, deps.random) }
     }
-    await attempt(claimed, target, release)
+    return { kind: 'claimed' }
   }
 
   // One entry per matching subscription replaces this one, each then settled on its own.
-  async function fanOut (claimed: Claimed, ids: string[]): Promise<void> {
-    const parts = ids.map(id => JSON.stringify({ ...claimed.fields, subscription: id }))
-    await queue.fanOut(consumerId, claimed.entry, parts)
+  async function fanOut (d: Delivery, ids: string[]): Promise<void> {
+    const parts = ids.map(id => JSON.stringify({ ...d.fields, subscription: id }))
+    await deps.queue.fanOut(deps.consumerId, d.entry, parts)
     deps.metrics?.deliveries.inc({ outcome: 'fanned_out' })
   }
 
-  async function skip (claimed: Claimed, why: string): Promise<void> {
-    await ack(claimed.entry)
-    deps.metrics?.deliveries.inc({ outcome: 'skipped' })
-    if (why !== 'filtered') log.info({ bucket: claimed.event.bucket, event_id: claimed.event.event_id, subscription: claimed.subscription, why }, 'event not delivered')
-  }
-
-  async function attempt (claimed: Claimed, target: Target, release: () => void): Promise<void> {
-    const { event } = claimed
-    const attemptNo = event.retry_count + 1
-    const requestId = requestIdOf(claimed)
+  /** Attempt: one POST (with its token when configured); frees the slot and the worker. */
+  async function attempt (d: Delivery, release: () => void): Promise<Tried> {
+    const target = d.target!
     const started = now()
-    const request: WebhookRequest = {
-      url: target.url,
-      fields: claimed.fields,
-      raw: event.subscription === undefined ? claimed.entry : undefined,
-      eventId: event.event_id,
-      bucket: event.bucket,
-      eventType: event.event_type,
-      attempt: attemptNo,
-      requestId,
-      signingKeys: target.signingKeys,
-      format: target.format,
-      formatContext: target.formatContext
-    }
-    const result = await sendWithAuth(request, target.credentials, deps.tokens, deps.post) // never throws
-    const durationMs = now() - started
+    if (observer !== noObserver) observer.report({ event: reportedEvent(d), subscription: d.subscription!, state: 'in_flight' })
+    const result = await sendWithAuth(webhookRequest(d, target), target.credentials, deps.tokens, deps.post) // never throws
+    const finished = now()
     // The endpoint's slot stays taken while its connection is (a 2xx body still draining).
     const free = () => slots.release(target.endpoint, now() - started)
     if ('status' in result && result.done) void result.done.then(free)
     else free()
     breakers.record(target.breakerKey, breakerOutcome(result))
     release()
-    await settle(claimed, target, attemptNo, requestId, result, durationMs)
+    return { result, started, finished }
   }
 
-  async function settle (claimed: Claimed, target: Target | undefined, attemptNo: number, requestId: string, result: AttemptResult, durationMs: number): Promise<void> {
-    const verdict = classify(result, now())
-    if (verdict.kind === 'wait') {
-      // The token endpoint is down, not the receiver: wait, as for an open circuit.
-      log.warn({ bucket: claimed.event.bucket, event_id: claimed.event.event_id, attempt: attemptNo, err: 'error' in result ? result.error : undefined }, 'token endpoint unavailable; event waits')
-      return defer(claimed, now() + Math.round((deps.tokenWaitMs ?? 5000) * (0.5 + 0.5 * deps.random())))
-    }
-    logAttempt(claimed.event, target, requestId, attemptNo, result, verdict, durationMs)
-    if (target && 'status' in result) deps.metrics?.duration.observe(durationMs / 1000)
-    if (verdict.kind === 'delivered') return delivered(claimed, target)
-    if (verdict.kind === 'dead') return refusedFor(claimed, target, attemptNo, result, verdict.gone)
-    const plan = planRetry(attemptNo, verdict.retryAfterMs, deps.retry, deps.random)
-    if (!plan.retry) return bury(claimed.entry, deadFields(`gave up after ${attemptNo} attempts: ${describe(result)}`, attemptNo, result), taggedText(claimed))
-    const updated = taggedText(claimed, { retry_count: attemptNo, request_id: requestId })
-    await queue.retryLater(consumerId, claimed.entry, now() + plan.delayMs, updated)
-    deps.metrics?.deliveries.inc({ outcome: 'retry' })
-    deps.metrics?.retries.inc()
-  }
-
-  async function delivered (claimed: Claimed, target: Target | undefined): Promise<void> {
-    await ack(claimed.entry)
-    deps.metrics?.deliveries.inc({ outcome: 'delivered' })
-    deps.metrics?.latency.observe(Math.max(0, now() / 1000 - claimed.event.detection_time))
-    if (target) await deps.markGone(target, claimed.event.bucket, false)
-  }
-
-  async function refusedFor (claimed: Claimed, target: Target | undefined, attemptNo: number, result: AttemptResult, gone: boolean): Promise<void> {
-    await bury(claimed.entry, deadFields(describe(result), attemptNo, result), taggedText(claimed))
-    if (gone && target) await deps.markGone(target, claimed.event.bucket, true)
-  }
-
-  function logAttempt (event: QueuedEvent, target: Target | undefined, requestId: string, attemptNo: number, result: AttemptResult, verdict: Verdict, durationMs: number): void {
-    const fields = {
-      bucket: event.bucket,
-      object_key: event.key,
-      event_type: event.event_type,
-      event_id: event.event_id,
-      subscription: target?.subscription ?? null,
-      webhook_url: target ? safeUrl(target.url) : null,
-      response_code: 'status' in result ? result.status : null,
-      duration_ms: durationMs,
-      request_id: requestId,
-      attempt: attemptNo,
-      outcome: verdict.kind
-    }
-    if (verdict.kind === 'delivered') log.info(fields, 'webhook delivered')
-    else log.warn({ ...fields, err: 'error' in result ? result.error : undefined }, 'webhook delivery failed')
+  /** Settle: what decide() says of the attempt, carried out in Redis. */
+  async function settleAttempt ({ d, sub, view }: Ready, { result, started, finished }: Tried): Promise<void> {
+    const decision = decideNow({ kind: 'attempted', result }, d, sub, view)
+    const attempted: Attempted = { result, record: attemptRecord(result, started, finished - started) }
+    if (decision.action !== 'wait') logAttempt(log, d, result, decision, finished - started)
+    else log.warn({ bucket: d.event.bucket, event_id: d.event.event_id, attempt: d.attemptNo, err: 'error' in result ? result.error : undefined }, 'token endpoint unavailable; event waits')
+    if (d.target && 'status' in result) deps.metrics?.duration.observe((finished - started) / 1000)
+    if (await settle(d, decision, attempted, ack)) return
+    // Parking refused: the subscription is active again, so the attempt is settled as for one.
+    await settle(d, decideNow({ kind: 'attempted', result }, d, sub, { ...view, disabled: null }), attempted, ack)
   }
 }
 
-// request_id is per delivery: kept across retries, derived from the entry on a first attempt
-// (a fanned-out entry's text names its subscription, so each subscription has its own).
-function requestIdOf (claimed: Claimed): string {
-  return claimed.event.request_id ?? requestIdFor(claimed.entry)
-}
-
-function describe (result: AttemptResult): string {
-  if ('status' in result) return `receiver answered ${result.status}`
-  const known = findDeliveryError(result.error) ?? (result.error instanceof WebhookTimeoutError ? result.error : undefined)
-  return known ? `${known.code}: ${known.message}` : `request failed: ${result.error.message}`
-}
-
-function deadFields (reason: string, attempts: number, result: AttemptResult): DeadLetterInput {
-  const status = 'status' in result ? result.status : null
-  const excerpt = 'status' in result ? result.excerpt ?? null : null
-  return { reason, attempts, last_status: status, response_excerpt: excerpt }
+function deliveryOf (entry: string, event: QueuedEvent): Delivery {
+  const { subscription: _tag, ...fields } = JSON.parse(entry) as Record<string, unknown>
+  return { entry, event, fields, subscription: event.subscription, attemptNo: event.retry_count + 1, requestId: event.request_id ?? requestIdFor(entry) }
 }
 
 /**
  * The request_id of an entry that has none yet (a first attempt): derived from the entry's
  * text rather than random, so a delivery cut short by a crash keeps its X-Request-ID when
- * the reclaimed entry is delivered again. Formatted as a name-based UUID.
+ * the reclaimed entry is delivered again (a fanned-out entry's text names its subscription,
+ * so each subscription has its own). Formatted as a name-based UUID.
  */
 export function requestIdFor (entry: string): string {
   const h = createHash('sha256').update(entry).digest('hex')

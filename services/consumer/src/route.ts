@@ -1,4 +1,4 @@
-import { findSubscription, matchesSubscription, subscriptionsOf, type Bucket, type Subscription } from '@internal/buckets'
+import { findSubscription, selectsChange, subscriptionsOf, type Bucket, type Subscription } from '@internal/buckets'
 import type { QueuedEvent } from '@internal/events'
 import { noTarget } from './target.ts'
 import type { DeliveryError } from './errors.ts'
@@ -8,8 +8,8 @@ export type Route =
   | { kind: 'deliver', bucket: Bucket, sub: Subscription }
   /** Several subscriptions match: one tagged entry each, delivered independently. */
   | { kind: 'fan-out', bucket: Bucket, subs: Subscription[] }
-  /** Nothing to deliver: no subscription selects the change, or its subscription is gone or disabled. */
-  | { kind: 'none', why: 'filtered' | 'subscription gone' | 'subscription disabled' }
+  /** Nothing to deliver: no subscription selects the change, or its subscription is gone. */
+  | { kind: 'none', why: 'filtered' | 'subscription gone' }
   | { kind: 'error', error: DeliveryError }
 
 export interface RouterDeps {
@@ -22,7 +22,8 @@ export interface RouterDeps {
 /**
  * Decides which subscriptions receive an entry. An entry the monitor wrote carries no
  * subscription: it goes to every subscription it matches (the one decision point for
- * filters). A tagged entry goes to its subscription only, if that still exists and is on.
+ * filters), enabled or not (a disabled subscription parks its events). A tagged entry goes to
+ * its subscription only, if that still exists.
  */
 export function createRouter ({ buckets, defaultUrl }: RouterDeps) {
   async function bucketOf (name: string, fresh = false): Promise<Bucket | undefined> {
@@ -39,7 +40,6 @@ export function createRouter ({ buckets, defaultUrl }: RouterDeps) {
       sub = findSubscription(bucket, id, defaultUrl)
     }
     if (!sub) return { kind: 'none', why: 'subscription gone' }
-    if (!sub.enabled) return { kind: 'none', why: 'subscription disabled' }
     return { kind: 'deliver', bucket, sub }
   }
 
@@ -48,7 +48,7 @@ export function createRouter ({ buckets, defaultUrl }: RouterDeps) {
     const bucket = await bucketOf(event.bucket)
     const all = bucket ? subscriptionsOf(bucket, defaultUrl) : []
     if (!bucket || all.length === 0) return { kind: 'error', error: noTarget(event.bucket, bucket) }
-    const subs = all.filter(sub => matchesSubscription(sub, event))
+    const subs = all.filter(sub => selectsChange(sub, event)) // a disabled one's are parked
     if (subs.length === 0) return { kind: 'none', why: 'filtered' }
     if (subs.length === 1) return { kind: 'deliver', bucket, sub: subs[0]! }
     return { kind: 'fan-out', bucket, subs }

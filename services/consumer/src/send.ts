@@ -1,5 +1,7 @@
 import type { AttemptResult } from './classify.ts'
 import type { WebhookRequest } from './deliver.ts'
+import type { Target } from './target.ts'
+import type { Delivery } from './settle.ts'
 import type { ClientCredentials, TokenSource } from './oauth.ts'
 
 /**
@@ -19,5 +21,22 @@ export async function sendWithAuth (
     return await post({ ...request, token: await tokens.get(credentials) })
   } catch (err) {
     return { error: err as Error }
+  }
+}
+
+/** The POST of one attempt of a delivery to its target. */
+export function webhookRequest (d: Delivery, target: Target): WebhookRequest {
+  return {
+    url: target.url,
+    fields: d.fields,
+    raw: d.event.subscription === undefined ? d.entry : undefined,
+    eventId: d.event.event_id,
+    bucket: d.event.bucket,
+    eventType: d.event.event_type,
+    attempt: d.attemptNo,
+    requestId: d.requestId,
+    signingKeys: target.signingKeys,
+    format: target.format,
+    formatContext: target.formatContext
   }
 }

@@ -22,6 +22,7 @@ export interface HarnessOptions {
   now?: () => number
   retryBaseMs?: number
   consumerId?: string
+  observer?: ConsumerDeps['observer']
   /** Use the queue of another harness (a second consumer on the same Redis lists). */
   shared?: { prefix: string }
 }
@@ -42,7 +43,9 @@ export interface Harness {
 export function testConfig (port: number, prefix: string, opts: HarnessOptions): Config {
   const file = ConfigFile.parse({
     redis: { host: '127.0.0.1', port, queue_name: `${prefix}:queue`, dead_letter_queue: `${prefix}:dead` },
-    webhook: { allowed_networks: ['127.0.0.0/8'], timeout: 2, ...opts.webhook },
+    // The exponential schedule of 3 retries (its base shortened by retryBaseMs): the tests of
+    // other behaviour need failures to settle in milliseconds, not the default day and more.
+    webhook: { allowed_networks: ['127.0.0.0/8'], timeout: 2, max_retries: 3, ...opts.webhook },
     consumer: { polling_interval: 0.2, visibility_timeout: 5, ...opts.consumer },
     oauth: opts.oauth ?? {}
   })
@@ -80,6 +83,7 @@ export async function startHarness (opts: HarnessOptions): Promise<Harness> {
     consumerId: opts.consumerId ?? `c-${randomUUID().slice(0, 8)}`,
     now: opts.now,
     random: opts.random,
+    observer: opts.observer,
     retryBaseMs: opts.retryBaseMs ?? 50,
     timers: { heartbeatMs: 200, promoteMs: 20, reapMs: 300 }
   }

@@ -58,20 +58,24 @@ test('500 then 200: delivered on the second attempt with the same request_id and
   assert.equal((await deadRecords(h)).length, 0)
 })
 
-test('400 goes to the dead-letter list at once, with status, excerpt and attempts; 410 marks the endpoint gone', async () => {
+test('400 goes to the dead-letter list at once, with status, excerpt and attempts; 410 parks the event, disables the subscription and marks the endpoint gone', async () => {
   const r = await receiver()
   r.respond = (req, res) => { res.statusCode = req.json.key.endsWith('1.dat') ? 400 : 410; res.end('bad payload: missing thing') }
   const bucket = name()
   const h = await harness({ buckets: [bucketConfig(bucket, r.url)] })
-  await h.push(makeEvent(bucket, 1), makeEvent(bucket, 2))
-  await waitFor(async () => (await deadRecords(h)).length === 2, { what: 'two dead letters' })
+  await h.push(makeEvent(bucket, 1))
+  await waitFor(async () => (await deadRecords(h)).length === 1, { what: 'a dead letter' })
+  await h.push(makeEvent(bucket, 2))
+  await waitFor(async () => await h.redis.llen(h.keys.parked(bucket, 'default')) === 1, { what: 'a parked event' })
   assert.equal(r.requests.length, 2)
-  const dead = (await deadRecords(h)).sort((a, b) => a.last_status - b.last_status)
+  const dead = await deadRecords(h)
+  assert.equal(dead.length, 1)
   assert.equal(dead[0].reason, 'receiver answered 400')
   assert.equal(dead[0].attempts, 1)
   assert.equal(dead[0].response_excerpt, 'bad payload: missing thing')
   assert.equal(dead[0].event.bucket, bucket)
   assert.match(dead[0].dead_at, /Z$/)
+  assert.deepEqual(await h.redis.hmget(h.keys.subscriptionState(bucket, 'default'), 'state', 'reason'), ['disabled', 'gone'])
   const gone = JSON.parse(await h.redis.hget(h.keys.endpointStatus, r.url) ?? '{}')
   assert.equal(gone.gone, true)
   assert.equal(gone.status, 410)

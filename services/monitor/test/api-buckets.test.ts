@@ -288,6 +288,8 @@ test('delete: secrets, config, switch, schedule, state, status and the Python mo
   await h.redis.zadd(h.keys.schedule, 1, 'doomed-1')
   await h.redis.zadd(h.keys.requestGrants('doomed-1'), Date.now(), 'replica.1:5')
   await h.redis.hset(h.keys.requestRate('doomed-1'), { rate: '10', lowered_at: String(Date.now()) })
+  await h.redis.hset(h.keys.subscriptionState('doomed-1', 'default'), 'state', 'disabled', 'reason', 'gone')
+  await h.redis.rpush(h.keys.parked('doomed-1', 'default'), '{"bucket":"doomed-1"}')
   for (let i = 0; i < 30; i++) await h.redis.set(`${h.config.redis.state_prefix}doomed-1:dir/obj-${i}`, '{"etag":"x"}')
   await h.redis.set(`${h.config.redis.state_prefix}doomed-10:keep`, '{"etag":"x"}')
   assert.equal((await post('/api/buckets/delete')).statusCode, 400)

@@ -137,6 +137,8 @@ test('deleting a subscription leaves nothing of it in Redis or the secret store'
   await h.redis.zadd(h.keys.retry, Date.now() + 60_000, entry('thumbs'))
   await h.redis.lpush(h.keys.deadLetter, JSON.stringify({ id: 'd1', subscription: 'doomed', event: JSON.parse(entry('doomed')) }))
   await h.redis.hset(h.keys.endpointStatus, 'http://127.0.0.1:7/doomed', '{"gone":true}')
+  await h.redis.rpush(h.keys.parked('photos', 'doomed'), entry('doomed'))
+  await h.redis.hset(h.keys.subscriptionState('photos', 'doomed'), 'state', 'disabled', 'reason', 'gone')
   assert.ok(await h.secrets.get('PHOTOS_subDOOMED_SIGNING_SECRET'))
   const res = await call('DELETE', '/api/buckets/photos/subscriptions/doomed')
   assert.equal(res.statusCode, 200, res.body)
@@ -149,6 +151,40 @@ test('deleting a subscription leaves nothing of it in Redis or the secret store'
   assert.equal(await h.secrets.get('PHOTOS_subDOOMED_WEBHOOK_CLIENT_SECRET'), undefined)
   assert.equal((await call('DELETE', '/api/buckets/photos/subscriptions/doomed')).statusCode, 404)
 })
+
+test('a subscription shows its delivery state; disable parks (operator), enable queues the parked events oldest first at the head; retry_schedule is kept', async () => {
+  const created = await call('POST', '/api/buckets/photos/subscriptions', { id: 'lifecycle', webhook_url: receiver.url, retry_schedule: [2, 60] })
+  assert.equal(created.statusCode, 201, created.body)
+  assert.deepEqual(created.json().retry_schedule, [2, 60])
+  const bad = await call('PATCH', '/api/buckets/photos/subscriptions/lifecycle', { retry_schedule: [-1] })
+  assert.equal(bad.statusCode, 400)
+  assert.match(bad.body, /retry_schedule/)
+  const get = async () => (await call('GET', '/api/buckets/photos/subscriptions/lifecycle')).json()
+  assert.deepEqual(pick(await get()), { state: 'active', disabled_reason: null, parked: 0, retry_schedule: [2, 60] })
+
+  const disabled = (await call('POST', '/api/buckets/photos/subscriptions/lifecycle/disable')).json()
+  assert.deepEqual(pick(disabled), { state: 'disabled', disabled_reason: 'operator', parked: 0, retry_schedule: [2, 60] })
+  // The consumer parks (parkEntry.lua) and may disable on its own (a 410: gone).
+  const parked = (i: number) => JSON.stringify({ event_id: `p${i}`, bucket: 'photos', key: `k${i}`, subscription: 'lifecycle', retry_count: 0 })
+  await h.redis.rpush(h.keys.parked('photos', 'lifecycle'), parked(1), parked(2), parked(3))
+  await h.redis.hset(h.keys.subscriptionState('photos', 'lifecycle'), 'reason', 'gone')
+  await h.redis.hset(h.keys.endpointStatus, receiver.url, JSON.stringify({ gone: true, status: 410 }))
+  assert.deepEqual(pick(await get()), { state: 'disabled', disabled_reason: 'gone', parked: 3, retry_schedule: [2, 60] })
+
+  await h.redis.rpush(h.keys.queue, 'newer')
+  const enabled = (await call('POST', '/api/buckets/photos/subscriptions/lifecycle/enable')).json()
+  assert.deepEqual(pick(enabled), { state: 'active', disabled_reason: null, parked: 0, retry_schedule: [2, 60] })
+  assert.deepEqual(await h.redis.lrange(h.keys.queue, 0, -1), [parked(1), parked(2), parked(3), 'newer'])
+  assert.equal(await h.redis.hexists(h.keys.endpointStatus, receiver.url), 0, 'the 410 mark is cleared')
+  await h.redis.del(h.keys.queue)
+  const patched = (await call('PATCH', '/api/buckets/photos/subscriptions/lifecycle', { retry_schedule: null })).json()
+  assert.equal(patched.retry_schedule, undefined)
+  assert.equal((await call('DELETE', '/api/buckets/photos/subscriptions/lifecycle')).statusCode, 200)
+})
+
+function pick (sub: Record<string, unknown>) {
+  return { state: sub.state, disabled_reason: sub.disabled_reason, parked: sub.parked, retry_schedule: sub.retry_schedule }
+}
 
 /** Every key and value in Redis, as text (the embedded secret store's blobs are encrypted). */
 async function dumpRedis (harness: Harness): Promise<Record<string, unknown>> {

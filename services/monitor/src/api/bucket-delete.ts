@@ -1,4 +1,4 @@
-import { SECRET_KINDS, SUBSCRIPTION_SECRET_KINDS, bucketSecretNames, subscriptionSecretName } from '@internal/buckets'
+import { DEFAULT_SUBSCRIPTION, SECRET_KINDS, SUBSCRIPTION_SECRET_KINDS, bucketSecretNames, subscriptionSecretName } from '@internal/buckets'
 import { ApiError, notFound, parseInput } from './errors.ts'
 import { BucketQuery } from './schemas.ts'
 import type { BucketOpsContext } from './context.ts'
@@ -7,8 +7,8 @@ const SCAN_COUNT = 1000
 
 /**
  * POST /api/buckets/delete?bucket=NAME: the secrets first (so a failure leaves the bucket in
- * place to retry), then config, switch, schedule, lease, state and status in one script, then
- * the per-object state strings the Python monitor kept. Afterwards Redis holds nothing of the bucket.
+ * place to retry), then config, switch, schedule, lease, state and status in one script, its
+ * subscriptions' delivery state and parked events, then the per-object state strings the Python monitor kept. Afterwards Redis holds nothing of the bucket.
  */
 export async function deleteBucket (ctx: BucketOpsContext, query: unknown) {
   const { bucket } = parseInput(BucketQuery, query, 'query')
@@ -25,6 +25,9 @@ export async function deleteBucket (ctx: BucketOpsContext, query: unknown) {
       throw new ApiError(500, `Failed to delete bucket credentials: ${(err as Error).message}`)
     }
     await ctx.store.remove(bucket)
+    // Its subscriptions' delivery state and parked events (one command, so one step).
+    const ids = [DEFAULT_SUBSCRIPTION, ...(current?.subscriptions ?? []).map(s => s.id)]
+    await ctx.redis.unlink(...ids.flatMap(id => [ctx.keys.subscriptionState(bucket, id), ctx.keys.parked(bucket, id)]))
     const legacy = await removeLegacyState(ctx, bucket)
     ctx.log.info({ bucket, legacyStateKeys: legacy }, 'bucket deleted')
     return { status: 'success', message: `Bucket ${bucket} deleted completely` }

@@ -1,5 +1,5 @@
 import type { Config } from '@internal/config'
-import type { DropSubscription, Keys, Redis } from '@internal/redis'
+import type { DropSubscription, Keys, Lifecycle, Redis } from '@internal/redis'
 import type { BucketStore, CachedSecretStore } from '@internal/buckets'
 import type { Logger } from '@internal/telemetry'
 import type { NetworkGuard } from './network-guard.ts'
@@ -26,6 +26,8 @@ export interface BucketOpsContext {
   withBucketLock: BucketLock
   /** Removes a deleted subscription's retries, dead letters and endpoint mark from Redis. */
   dropSubscription: DropSubscription
+  /** Subscriptions' delivery state: active or disabled (with the reason), and parked events. */
+  lifecycle: Lifecycle
   now: () => number
   /** When a write sent now must be refused by Redis (its clock, ms): the API has answered 503 by then. */
   deadline: () => number

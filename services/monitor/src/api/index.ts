@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fastifyRateLimit from '@fastify/rate-limit'
-import { boundedRedisOptions, createDeadLetters, createRedis, createSubscriptionCleanup, createWriteDeadline, type DeadLetters, type Redis, type Keys } from '@internal/redis'
+import { boundedRedisOptions, createDeadLetters, createLifecycle, createRedis, createSubscriptionCleanup, createWriteDeadline, type DeadLetters, type Redis, type Keys } from '@internal/redis'
 import { createBucketStore, createNetworkPolicy, writeThrough, type BucketRegistry, type CachedSecretStore, type SecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
 import type { Logger, Registry } from '@internal/telemetry'
@@ -90,7 +90,8 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
     guard: createNetworkGuard(policy, deps.lookup),
     checkCredentials: deps.checkCredentials ?? createCredentialCheck({ policy }),
     withBucketLock: createBucketLock(deps.redis, deps.keys, deadline),
-    dropSubscription: createSubscriptionCleanup(deps.redis, deps.keys, { deadline })
+    dropSubscription: createSubscriptionCleanup(deps.redis, deps.keys, { deadline }),
+    lifecycle: createLifecycle(deps.redis, deps.keys)
   }
   const tester = createSubscriptionTester(config, policy, deps.secrets, now)
   app.addHook('onClose', async () => { await tester.close() })

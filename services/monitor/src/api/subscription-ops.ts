@@ -6,6 +6,7 @@ import {
 import { ApiError, badRequest, notFound, parseInput } from './errors.ts'
 import { CreateSubscriptionBody, PatchSubscriptionBody } from './subscription-schemas.ts'
 import { assertReachable, nowIso, writeSecrets, type BucketOpsContext } from './context.ts'
+import { applyEnabled, withState, type SubscriptionWithState } from './subscription-lifecycle.ts'
 
 /** Secret name -> new value, and names to delete once the config is saved. */
 interface SecretPlan { set: Map<string, string>, remove: string[] }
@@ -59,8 +60,11 @@ export async function createSubscription (ctx: BucketOpsContext, name: string, b
   })
 }
 
-/** PATCH (and enable/disable): merges the fields given into the subscription. */
-export async function patchSubscription (ctx: BucketOpsContext, name: string, id: string, body: unknown): Promise<Subscription> {
+/**
+ * PATCH (and enable/disable): merges the fields given into the subscription; `enabled` also
+ * changes its delivery state (an enable delivers its parked events first).
+ */
+export async function patchSubscription (ctx: BucketOpsContext, name: string, id: string, body: unknown): Promise<SubscriptionWithState> {
   const input = parseInput(PatchSubscriptionBody, body)
   return await ctx.withBucketLock(name, async () => {
     const bucket = await loadBucket(ctx, name)
@@ -81,8 +85,9 @@ export async function patchSubscription (ctx: BucketOpsContext, name: string, id
     const plan: SecretPlan = { set: new Map(), remove: [] }
     planSecrets(plan, name, id, auth, signing)
     await commit(ctx, withSubscription(bucket, next), plan, await currentValues(ctx, plan))
+    if (input.enabled !== undefined) await applyEnabled(ctx, name, { id, webhook_url: next.webhook_url ?? current.webhook_url }, input.enabled)
     ctx.log.info({ bucket: name, subscription: id, fields: Object.keys(input) }, 'subscription updated')
-    return findSubscription(await loadBucket(ctx, name), id, ctx.config.webhook.url) ?? next
+    return await withState(ctx, name, findSubscription(await loadBucket(ctx, name), id, ctx.config.webhook.url) ?? next)
   })
 }
 

@@ -5,6 +5,7 @@ import {
 } from './subscription-schemas.ts'
 import { createSubscription, deleteSubscription, listSubscriptions, loadBucket, patchSubscription, subscriptionOr404 } from './subscription-ops.ts'
 import type { SubscriptionTester } from './subscription-test.ts'
+import { withState } from './subscription-lifecycle.ts'
 import type { BucketOpsContext } from './context.ts'
 import type { RouteSpec } from './route-spec.ts'
 
@@ -55,12 +56,12 @@ export function subscriptionRoutes (ctx: BucketOpsContext, tester: SubscriptionT
       auth: true,
       operationId: 'getSubscription',
       summary: 'One subscription (never a secret)',
-      description: 'One subscription\'s filters, format and state.',
+      description: 'One subscription\'s filters, format, retry schedule and delivery state: `state` (active or disabled), `disabled_reason` (gone: its receiver answered 410; failing: no success for webhook.disable_after; operator: disabled through the API or its config) and `parked` (events kept while disabled).',
       params: SubscriptionParams,
       responses: { 200: { description: 'subscription', schema: SubscriptionAnswer }, 404: err('unknown bucket or id') },
       handler: async request => {
         const { name, id } = one(request.params)
-        return subscriptionOr404(ctx, await loadBucket(ctx, name), id)
+        return await withState(ctx, name, subscriptionOr404(ctx, await loadBucket(ctx, name), id))
       }
     },
     {
@@ -97,8 +98,8 @@ export function subscriptionRoutes (ctx: BucketOpsContext, tester: SubscriptionT
       url: `${ONE}/enable`,
       auth: true,
       operationId: 'enableSubscription',
-      summary: 'Deliver to this subscription again',
-      description: 'Turns deliveries to this receiver back on.',
+      summary: 'Deliver to this subscription again, its parked events first',
+      description: 'Turns deliveries to this receiver back on, whatever disabled it (gone, failing, operator): its parked events are delivered first, oldest first, then new ones.',
       params: SubscriptionParams,
       responses: { 200: { description: 'enabled', schema: SubscriptionAnswer }, 404: err('unknown bucket or id') },
       handler: toggle(true)
@@ -108,8 +109,8 @@ export function subscriptionRoutes (ctx: BucketOpsContext, tester: SubscriptionT
       url: `${ONE}/disable`,
       auth: true,
       operationId: 'disableSubscription',
-      summary: 'Stop delivering to this subscription (changes meanwhile are not sent later)',
-      description: 'Stops deliveries to this receiver; changes made meanwhile are not sent later.',
+      summary: 'Stop delivering to this subscription; its events are parked until enable',
+      description: 'Stops deliveries to this receiver (disabled_reason operator); its events are parked meanwhile (at most webhook.max_parked, beyond it the oldest are dead-lettered) and delivered by enable.',
       params: SubscriptionParams,
       responses: { 200: { description: 'disabled', schema: SubscriptionAnswer }, 404: err('unknown bucket or id') },
       handler: toggle(false)

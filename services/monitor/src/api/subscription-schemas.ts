@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { Affix, BucketName, HttpUrl, SubscriptionFormat, SubscriptionId, UsablePattern, WebhookAuthInput } from '@internal/buckets'
+import { Affix, BucketName, HttpUrl, RetrySchedule, SubscriptionFormat, SubscriptionId, UsablePattern, WebhookAuthInput } from '@internal/buckets'
 import { EventType } from '@internal/events'
 
 // Request and answer schemas of the subscription routes (the handlers parse with them and the
@@ -23,7 +23,9 @@ export const CreateSubscriptionBody = z.object({
   format: SubscriptionFormat.optional(),
   webhook_auth: WebhookAuthInput.optional(),
   signing_secrets: SigningSecrets.optional(),
-  enabled: z.boolean().optional()
+  enabled: z.boolean().optional(),
+  /** Waits between attempts, seconds (±20 % jitter), instead of webhook.retry_schedule. */
+  retry_schedule: RetrySchedule.optional()
 }).strict()
 export type CreateSubscriptionBody = z.infer<typeof CreateSubscriptionBody>
 
@@ -38,7 +40,8 @@ export const PatchSubscriptionBody = z.object({
   format: SubscriptionFormat.optional(),
   webhook_auth: WebhookAuthInput.nullable().optional(),
   signing_secrets: SigningSecrets.nullable().optional(),
-  enabled: z.boolean().optional()
+  enabled: z.boolean().optional(),
+  retry_schedule: RetrySchedule.nullable().optional()
 }).strict().refine(b => Object.keys(b).length > 0, 'give at least one field to change')
 export type PatchSubscriptionBody = z.infer<typeof PatchSubscriptionBody>
 
@@ -58,6 +61,12 @@ export const SubscriptionAnswer = z.object({
   /** How many signing secrets sign (the secrets themselves are never shown). */
   signing_secret_count: z.number().optional(),
   enabled: z.boolean(),
+  retry_schedule: z.array(z.number()).optional(),
+  /** Delivery state (GET of one subscription, enable, disable, PATCH): disabled by a 410 (gone), failing for webhook.disable_after, or an operator. */
+  state: z.enum(['active', 'disabled']).optional(),
+  disabled_reason: z.enum(['gone', 'failing', 'operator']).nullable().optional(),
+  /** Events parked while disabled, delivered by enable. */
+  parked: z.number().int().optional(),
   /** The default subscription delivers to webhook.url because the bucket has no webhook_url. */
   inherited: z.boolean().optional(),
   created_at: z.string().optional(),
