@@ -65,7 +65,15 @@ export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptio
     consumers: `${queueName}:consumers`,
     retry: `${queueName}:retry`,
     deadLetter: deadLetterName,
-    endpointStatus: 'linode:notifications:endpoints'
+    endpointStatus: 'linode:notifications:endpoints',
+
+    // Attempt history and the live activity stream.
+    /** One string per event: its fields (JSON), a newline, its deliveries per subscription (JSON). */
+    historyEvent: (eventId: string) => `${OBJSTORE}:history:event:${eventId}`,
+    /** A bucket's recorded events: a sorted set, all scores 0, member = newest-first sort key + event id. */
+    historyBucket: (bucket: string) => `${OBJSTORE}:history:bucket:${bucket}`,
+    /** The pub/sub channel every replica publishes detections, attempts and state changes on. */
+    activityChannel: `${OBJSTORE}:activity`
   } as const
 }
 

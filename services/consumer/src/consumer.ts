@@ -1,6 +1,6 @@
 import { BucketRegistry, createBucketStore, createNetworkPolicy, type SecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
-import { createDeliveryQueue, createKeys, type DeliveryQueue, type Keys, type Redis } from '@internal/redis'
+import { createDeliveryQueue, createHistory, createKeys, createRecorder, type DeliveryQueue, type Keys, type Recorder, type Redis } from '@internal/redis'
 import { toError, type Logger, type Registry } from '@internal/telemetry'
 import { createBreakers } from './breaker.ts'
 import type { RetryPolicy } from './backoff.ts'
@@ -15,6 +15,7 @@ import { createHandler } from './handle.ts'
 import { startWorker, type Worker } from './worker.ts'
 import { createConsumerMetrics, type ConsumerMetrics } from './metrics.ts'
 import { trackEndpoints } from './known-endpoints.ts'
+import { createHistoryObserver } from './history-observer.ts'
 
 export interface ConsumerDeps {
   config: Config
@@ -42,6 +43,8 @@ export interface Consumer {
   keys: Keys
   worker: Worker
   buckets: BucketRegistry
+  /** Writes the attempt history and publishes activity in the background. */
+  recorder: Recorder
   close (deadlineMs: number): Promise<boolean>
 }
 
@@ -70,7 +73,14 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
   // events through Redis (measured: 0.9 deferrals per delivery, 45% less throughput).
   const threadLimit = () => wh.max_per_endpoint * endpoints.count()
   const pool = { size: () => Math.max(1, Math.min(c.webhook_threads, threadLimit())), endpoints: endpoints.count }
-  const { handle, agent, prune } = createDelivery(deps, keys, queue, { get: n => buckets.get(n), fetch: n => store.get(n) }, pool, metrics)
+  const recorder = createRecorder({
+    redis,
+    keys,
+    history: createHistory(redis, keys, { ttlMs: c.history_ttl * 1000 }),
+    now,
+    onError: (err, counts) => log.warn({ err, ...counts }, 'attempt history or activity not written')
+  })
+  const { handle, agent, prune } = createDelivery(deps, keys, queue, { get: n => buckets.get(n), fetch: n => store.get(n) }, pool, metrics, recorder)
   const worker = startWorker({
     queue,
     blocking: deps.blocking,
@@ -93,11 +103,13 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
     keys,
     worker,
     buckets,
+    recorder,
     close (deadlineMs) {
       closing ??= (async () => {
         const finished = await worker.close(deadlineMs)
         endpoints.close()
         await buckets.close()
+        await recorder.flush()
         // Deliveries still running past the deadline are abandoned (their entries return after the
         // visibility timeout), and so are 2xx bodies still draining (their events are settled):
         // close() would wait for them, up to webhook.timeout beyond the deadline.
@@ -110,7 +122,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
 }
 
 /** The delivery side: the guarded HTTP agent, tokens, breakers, endpoint caps and the handler. */
-function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: RouterDeps['buckets'], pool: { size: () => number, endpoints: () => number }, metrics: ConsumerMetrics | undefined) {
+function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, buckets: RouterDeps['buckets'], pool: { size: () => number, endpoints: () => number }, metrics: ConsumerMetrics | undefined, recorder: Recorder) {
   const { config, redis, log } = deps
   const now = deps.now ?? Date.now
   const wh = config.webhook
@@ -135,7 +147,8 @@ function createDelivery (deps: ConsumerDeps, keys: Keys, queue: DeliveryQueue, b
     log,
     now,
     random: deps.random ?? Math.random,
-    tokenWaitMs: Math.min(wh.circuit_reset_time, wh.max_backoff) * 1000
+    tokenWaitMs: Math.min(wh.circuit_reset_time, wh.max_backoff) * 1000,
+    observer: createHistoryObserver(recorder, now)
   })
   /** Forgets circuits (and their metric series) and slot timings of origins no bucket uses. */
   const prune = (inUse: Set<string>) => {

@@ -14,6 +14,7 @@ import { findDeliveryError, WebhookTimeoutError } from './errors.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { sendWithAuth } from './send.ts'
 import { createAckBatcher } from './ack-batcher.ts'
+import type { AttemptRecord, DeliveryObserver, DeliveryState } from './observer.ts'
 
 export interface HandlerDeps {
   queue: DeliveryQueue
@@ -34,6 +35,8 @@ export interface HandlerDeps {
   random: () => number
   /** How long an event waits while its token endpoint is unavailable, ms (jittered down to half). */
   tokenWaitMs?: number
+  /** Told of every settled step (history, activity); nothing by default. */
+  observer?: DeliveryObserver | undefined
 }
 
 /**
@@ -73,6 +76,12 @@ export function createHandler (deps: HandlerDeps) {
   async function defer (claimed: Claimed, dueMs: number): Promise<void> {
     await queue.retryLater(consumerId, claimed.entry, dueMs, taggedText(claimed))
     deps.metrics?.deliveries.inc({ outcome: 'deferred' })
+  }
+
+  function observe (claimed: Claimed, state: DeliveryState, attempt?: AttemptRecord, extra: { next_at?: number, reason?: string } = {}): void {
+    if (!deps.observer) return
+    const { retry_count: _n, request_id: _r, delivery_attempt_time: _t, ...event } = claimed.fields
+    deps.observer.report({ event: event as any, subscription: claimed.subscription ?? 'default', state, ...(attempt && { attempt }), ...extra })
   }
 
   return async function handle (entry: string, release: () => void = () => {}): Promise<void> {
@@ -122,6 +131,7 @@ export function createHandler (deps: HandlerDeps) {
     const attemptNo = event.retry_count + 1
     const requestId = requestIdOf(claimed)
     const started = now()
+    observe(claimed, 'in_flight')
     const request: WebhookRequest = {
       url: target.url,
       fields: claimed.fields,
@@ -155,12 +165,19 @@ export function createHandler (deps: HandlerDeps) {
     }
     logAttempt(claimed.event, target, requestId, attemptNo, result, verdict, durationMs)
     if (target && 'status' in result) deps.metrics?.duration.observe(durationMs / 1000)
-    if (verdict.kind === 'delivered') return delivered(claimed, target)
-    if (verdict.kind === 'dead') return refusedFor(claimed, target, attemptNo, result, verdict.gone)
+    const record = attemptRecord(result, now() - durationMs, durationMs)
+    if (verdict.kind === 'delivered') return delivered(claimed, target).then(() => observe(claimed, 'delivered', record))
+    if (verdict.kind === 'dead') return refusedFor(claimed, target, attemptNo, result, verdict.gone).then(() => observe(claimed, 'dead', record, { reason: describe(result) }))
     const plan = planRetry(attemptNo, verdict.retryAfterMs, deps.retry, deps.random)
-    if (!plan.retry) return bury(claimed.entry, deadFields(`gave up after ${attemptNo} attempts: ${describe(result)}`, attemptNo, result), taggedText(claimed))
+    if (!plan.retry) {
+      const reason = `gave up after ${attemptNo} attempts: ${describe(result)}`
+      await bury(claimed.entry, deadFields(reason, attemptNo, result), taggedText(claimed))
+      return observe(claimed, 'dead', record, { reason })
+    }
     const updated = taggedText(claimed, { retry_count: attemptNo, request_id: requestId })
-    await queue.retryLater(consumerId, claimed.entry, now() + plan.delayMs, updated)
+    const dueMs = now() + plan.delayMs
+    await queue.retryLater(consumerId, claimed.entry, dueMs, updated)
+    observe(claimed, 'scheduled', record, { next_at: dueMs })
     deps.metrics?.deliveries.inc({ outcome: 'retry' })
     deps.metrics?.retries.inc()
   }
@@ -206,6 +223,11 @@ function describe (result: AttemptResult): string {
   if ('status' in result) return `receiver answered ${result.status}`
   const known = findDeliveryError(result.error) ?? (result.error instanceof WebhookTimeoutError ? result.error : undefined)
   return known ? `${known.code}: ${known.message}` : `request failed: ${result.error.message}`
+}
+
+function attemptRecord (result: AttemptResult, at: number, durationMs: number): AttemptRecord {
+  if ('status' in result) return { at, status: result.status, duration_ms: durationMs, error: null, excerpt: result.excerpt ?? null }
+  return { at, status: null, duration_ms: durationMs, error: describe(result), excerpt: null }
 }
 
 function deadFields (reason: string, attempts: number, result: AttemptResult): DeadLetterInput {
