@@ -24,6 +24,8 @@ export interface ScanDeps {
   headFailures?: HeadFailures
   /** Log a progress line this often during a long scan. */
   progressEveryMs?: number
+  /** Told of the events each commit enqueued (their JSON), once Redis holds them; must not throw or wait. */
+  onEvents?: (events: string[]) => void
   now: () => number
 }
 
