@@ -1,43 +1,34 @@
 --[[
-  Records one step of an event in the attempt history: the event's fields (kept from its
-  first record), the subscription's state and its last attempts, and the event's place in its
-  bucket's index. Every key touched expires at ARGV[1], so an event
-  stays for the history TTL after its last step; the index drops entries older than the TTL
-  and beyond a maximum count.
+  Records steps of events in the attempt history, a batch at once: per event its fields (kept
+  from its first step), per subscription its state and its last attempts, and the event's place
+  in its bucket's index. An event expires at ARGV[1], so it stays for the history TTL after its
+  last step; an index, written at an event's first step, expires with its newest event and
+  drops entries older than the TTL and beyond a maximum count.
 
   An event's string is its fields' JSON, a newline, and a JSON object of its deliveries:
   { subscription: { state, next_at, reason, attempts: [ { at, status, duration_ms, error, excerpt } ] } }
   (the fields' JSON, written by JSON.stringify, holds no raw newline).
 
-  KEYS[1] event  string  fields JSON .. "\n" .. deliveries JSON
-  KEYS[2] index  zset    all scores 0; member = newest-first sort key .. ":" .. event id
+  KEYS[2i-1] event  string  fields JSON .. "\n" .. deliveries JSON
+  KEYS[2i]   index  zset    all scores 0; member = newest-first sort key .. ":" .. event id
   ARGV[1] expire-at (epoch ms): the caller's now plus the history TTL
   ARGV[2] index floor: members sorting after it are older than the TTL and are removed
   ARGV[3] most index entries per bucket
   ARGV[4] most attempts kept per subscription
-  ARGV[5] fields JSON
-  ARGV[6] index member
-  ARGV[7] subscription ('' = a detection, no delivery)
-  ARGV[8] state
-  ARGV[9] attempt JSON ('' = none)
-  ARGV[10] next_at (epoch ms, '' = none)
-  ARGV[11] reason ('' = none)
+  ARGV[5..] per step, 7 values: fields JSON, index member, subscription ('' = a detection,
+            no delivery), state, attempt JSON ('' = none), next_at (epoch ms, '' = none),
+            reason ('' = none)
 
-  Returns 1.
+  Returns the number of events that were new (their index entry written).
 ]]
 local rcall = redis.call
 local expireAt, floor = ARGV[1], ARGV[2]
 local maxIndex, maxAttempts = tonumber(ARGV[3]), tonumber(ARGV[4])
 
-local function split (doc)
-  local cut = string.find(doc, '\n', 1, true)
-  return string.sub(doc, 1, cut - 1), string.sub(doc, cut + 1)
-end
-
 local function withDelivery (text, sub, state, attempt, nextAt, reason)
   local deliveries = {}
   if text ~= '' then deliveries = cjson.decode(text) end
-  local d = deliveries[sub] or { attempts = {} }
+  local d = deliveries[sub] or {}
   if type(d.attempts) ~= 'table' or next(d.attempts) == nil then d.attempts = {} end
   d.state = state
   d.next_at = nextAt ~= '' and tonumber(nextAt) or nil
@@ -50,16 +41,31 @@ local function withDelivery (text, sub, state, attempt, nextAt, reason)
   return cjson.encode(deliveries)
 end
 
-local eventKey, indexKey = KEYS[1], KEYS[2]
-local doc = rcall('GET', eventKey)
-local fields, deliveries = ARGV[5], ''
-if doc then fields, deliveries = split(doc) end
-if ARGV[7] ~= '' then
-  deliveries = withDelivery(deliveries, ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11])
+local created = 0
+local indexes = {}
+for i = 1, #KEYS / 2 do
+  local a = 5 + (i - 1) * 7
+  local eventKey = KEYS[2 * i - 1]
+  local doc = rcall('GET', eventKey)
+  local fields, deliveries = ARGV[a], ''
+  if doc then
+    local cut = string.find(doc, '\n', 1, true)
+    fields, deliveries = string.sub(doc, 1, cut - 1), string.sub(doc, cut + 1)
+  end
+  if ARGV[a + 2] ~= '' then
+    deliveries = withDelivery(deliveries, ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6])
+  end
+  rcall('SET', eventKey, fields .. '\n' .. deliveries, 'PXAT', expireAt)
+  -- The index member never changes, so an index is written at an event's first step only.
+  if not doc then
+    rcall('ZADD', KEYS[2 * i], 0, ARGV[a + 1])
+    indexes[KEYS[2 * i]] = true
+    created = created + 1
+  end
 end
-rcall('SET', eventKey, fields .. '\n' .. deliveries, 'PXAT', expireAt)
-rcall('ZADD', indexKey, 0, ARGV[6])
-rcall('ZREMRANGEBYLEX', indexKey, '(' .. floor, '+')
-rcall('ZREMRANGEBYRANK', indexKey, maxIndex, -1)
-rcall('PEXPIREAT', indexKey, expireAt)
-return 1
+for indexKey in pairs(indexes) do
+  rcall('ZREMRANGEBYLEX', indexKey, '(' .. floor, '+')
+  rcall('ZREMRANGEBYRANK', indexKey, maxIndex, -1)
+  rcall('PEXPIREAT', indexKey, expireAt)
+end
+return created

@@ -31,6 +31,8 @@ export interface RecorderOptions {
   /** Steps waiting to be written at most; beyond it new ones are dropped (Redis slow or down). */
   maxPending?: number
   errorEveryMs?: number
+  /** How long steps gather before they are written together, ms. */
+  flushEveryMs?: number
 }
 
 export interface Recorder {
@@ -41,14 +43,18 @@ export interface Recorder {
 }
 
 /**
- * Writes history steps and publishes activity in the background: what arrives in one turn
- * of the event loop goes out together (the script calls pipelined, one PUBLISH of them all),
- * so a delivery never waits for either, and a failure is only counted and reported.
+ * Writes history steps and publishes activity in the background: what arrives within
+ * `flushEveryMs` goes out together (the script calls pipelined, one PUBLISH of them all), so
+ * a delivery never waits for either, and a failure is only counted and reported. A step
+ * without an attempt (in flight) that a later step of the same delivery follows within the
+ * window is not written: the later one says where the delivery stands.
  */
 export function createRecorder (opts: RecorderOptions): Recorder {
   const maxPending = opts.maxPending ?? 10_000
   const errorEveryMs = opts.errorEveryMs ?? 10_000
-  let steps: HistoryStep[] = []
+  const flushEveryMs = opts.flushEveryMs ?? 50
+  let steps: Array<HistoryStep | undefined> = []
+  let open = new Map<string, number>() // delivery -> index in steps of its step without an attempt
   let lines: ActivityEvent[] = []
   let scheduled = false
   let pending = 0 // queued or written but not yet answered
@@ -74,8 +80,12 @@ export function createRecorder (opts: RecorderOptions): Recorder {
     const published = lines
     steps = []
     lines = []
+    open = new Map()
     const nowMs = opts.now()
-    const writes: Array<Promise<unknown>> = batch.map(s => opts.history.record(s, nowMs))
+    const writes: Array<Promise<unknown>> = []
+    const recorded = batch.filter(s => s !== undefined)
+    // One script call per few hundred steps: one call holds Redis for well under a millisecond.
+    for (let i = 0; i < recorded.length; i += 200) writes.push(opts.history.record(recorded.slice(i, i + 200), nowMs))
     if (published.length > 0) writes.push(opts.redis.publish(opts.keys.activityChannel, JSON.stringify(published)))
     const done = Promise.allSettled(writes).then(results => {
       pending -= published.length
@@ -85,6 +95,19 @@ export function createRecorder (opts: RecorderOptions): Recorder {
     return done.finally(() => inFlight.delete(done))
   }
 
+  function queue (step: HistoryStep): void {
+    if (step.subscription === undefined) {
+      steps.push(step)
+      return
+    }
+    const delivery = `${step.event.event_id}\n${step.subscription}`
+    const superseded = open.get(delivery)
+    if (superseded !== undefined) steps[superseded] = undefined
+    if (step.attempt) open.delete(delivery)
+    else open.set(delivery, steps.length)
+    steps.push(step)
+  }
+
   return {
     add (step, activity) {
       if (pending >= maxPending) {
@@ -92,12 +115,12 @@ export function createRecorder (opts: RecorderOptions): Recorder {
         report(new Error('history writes pending beyond the bound; steps dropped'))
         return
       }
-      if (step) steps.push(step)
+      if (step) queue(step)
       lines.push(activity)
       pending++
       if (!scheduled) {
         scheduled = true
-        setImmediate(() => { void write() })
+        setTimeout(() => { void write() }, flushEveryMs).unref()
       }
     },
     async flush () {

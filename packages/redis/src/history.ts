@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { defineScript } from './scripts.ts'
+import { ANY_KEYS, defineScript } from './scripts.ts'
 import type { Keys } from './keys.ts'
 
 /** Attempts kept per event and subscription (older ones are dropped first). */
@@ -88,7 +88,7 @@ export function parseHistory (doc: string): HistoryRecord {
  * step that last touched it, counted from the caller's clock.
  */
 export function createHistory (redis: Redis, keys: Keys, { ttlMs }: { ttlMs: number }) {
-  const record = defineScript<string[], number>(redis, 'wfRecordHistory', new URL('../lua/recordHistory.lua', import.meta.url), 2)
+  const record = defineScript<string[], number>(redis, 'wfRecordHistory', new URL('../lua/recordHistory.lua', import.meta.url), ANY_KEYS)
 
   async function fetchSlice (bucket: string, min: string, max: string, count: number): Promise<Array<{ member: string, doc: string | null }>> {
     const members = await redis.zrangebylex(keys.historyBucket(bucket), min, max, 'LIMIT', 0, count)
@@ -98,14 +98,17 @@ export function createHistory (redis: Redis, keys: Keys, { ttlMs }: { ttlMs: num
   }
 
   return {
-    /** Records one step; resolves once Redis holds it. */
-    record (step: HistoryStep, nowMs: number): Promise<number> {
-      const e = step.event
-      const member = `${sortKey(detectedMs(e, nowMs))}:${e.event_id}`
-      return record([keys.historyEvent(e.event_id), keys.historyBucket(e.bucket)],
-        String(Math.round(nowMs + ttlMs)), sortKey(nowMs - ttlMs), String(HISTORY_INDEX_MAX), String(HISTORY_ATTEMPTS),
-        JSON.stringify(e), member, step.subscription ?? '', step.state ?? '',
-        step.attempt ? JSON.stringify(step.attempt) : '', step.next_at === undefined ? '' : String(Math.round(step.next_at)), step.reason ?? '')
+    /** Records steps in one script call (in order); resolves once Redis holds them. */
+    record (steps: HistoryStep[], nowMs: number): Promise<number> {
+      const k: string[] = []
+      const args = [String(Math.round(nowMs + ttlMs)), sortKey(nowMs - ttlMs), String(HISTORY_INDEX_MAX), String(HISTORY_ATTEMPTS)]
+      for (const step of steps) {
+        const e = step.event
+        k.push(keys.historyEvent(e.event_id), keys.historyBucket(e.bucket))
+        args.push(JSON.stringify(e), `${sortKey(detectedMs(e, nowMs))}:${e.event_id}`, step.subscription ?? '', step.state ?? '',
+          step.attempt ? JSON.stringify(step.attempt) : '', step.next_at === undefined ? '' : String(Math.round(step.next_at)), step.reason ?? '')
+      }
+      return record(k, ...args)
     },
 
     /** An event and its deliveries; undefined when unknown or expired. */

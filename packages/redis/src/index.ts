@@ -1,6 +1,6 @@
 export { createKeys, type Keys, type KeyOptions } from './keys.ts'
 export { createRedis, createSubscriber, checkRedis, awaitRedis, sentinelAddresses, type RedisConnectionConfig, type RedisHealth } from './client.ts'
-export { defineScript } from './scripts.ts'
+export { defineScript, ANY_KEYS } from './scripts.ts'
 export type { Redis } from 'ioredis'
 export { createDeliveryQueue, type DeliveryQueue, type QueueDepths } from './queue.ts'
 export { createDeadLetters, deadLetterRecord, type DeadLetters, type DeadLetterRecord, type DeadLetterInput } from './dead-letter.ts'

@@ -42,10 +42,10 @@ test('an event keeps its fields from the detection, and per subscription its sta
   const { history } = setup()
   const now = Date.now()
   const e = event('b', 1, now)
-  await history.record({ event: e }, now)
-  for (let i = 0; i < 25; i++) await history.record({ event: { ...e, retry_count: i }, subscription: 'thumbs', state: 'scheduled', attempt: attempt(now + i, 503), next_at: now + 1000 }, now + i)
-  await history.record({ event: e, subscription: 'thumbs', state: 'delivered', attempt: attempt(now + 30, 200) }, now + 30)
-  await history.record({ event: e, subscription: 'archive', state: 'in_flight' }, now + 31)
+  await history.record([{ event: e }], now)
+  for (let i = 0; i < 25; i++) await history.record([{ event: { ...e, retry_count: i }, subscription: 'thumbs', state: 'scheduled', attempt: attempt(now + i, 503), next_at: now + 1000 }], now + i)
+  await history.record([{ event: e, subscription: 'thumbs', state: 'delivered', attempt: attempt(now + 30, 200) }], now + 30)
+  await history.record([{ event: e, subscription: 'archive', state: 'in_flight' }], now + 31)
   const rec = (await history.get(e.event_id))!
   assert.deepEqual(rec.event, e, 'the first record\'s fields stay')
   assert.deepEqual(rec.deliveries.map(d => [d.subscription, d.state, d.attempts.length]), [['archive', 'in_flight', 0], ['thumbs', 'delivered', HISTORY_ATTEMPTS]])
@@ -61,8 +61,8 @@ test('history expires by the clock of whoever records: a step 8 days ago is gone
   const now = Date.now()
   const old = event('x', 1, now - 8 * DAY_MS)
   const recent = event('x', 2, now - 6 * DAY_MS)
-  await history.record({ event: old, subscription: 'default', state: 'delivered', attempt: attempt(now - 8 * DAY_MS, 200) }, now - 8 * DAY_MS)
-  await history.record({ event: recent, subscription: 'default', state: 'delivered', attempt: attempt(now - 6 * DAY_MS, 200) }, now - 6 * DAY_MS)
+  await history.record([{ event: old, subscription: 'default', state: 'delivered', attempt: attempt(now - 8 * DAY_MS, 200) }], now - 8 * DAY_MS)
+  await history.record([{ event: recent, subscription: 'default', state: 'delivered', attempt: attempt(now - 6 * DAY_MS, 200) }], now - 6 * DAY_MS)
   assert.equal(await history.get(old.event_id), undefined)
   assert.ok(await history.get(recent.event_id))
   const ttl = await redis.pttl(keys.historyEvent(recent.event_id))
@@ -70,7 +70,7 @@ test('history expires by the clock of whoever records: a step 8 days ago is gone
   // A later step records with its own now and drops index entries older than the TTL.
   const page = await history.page('x', { limit: 10 })
   assert.deepEqual(page.items.map(r => r.event.event_id), [recent.event_id])
-  await history.record({ event: event('x', 3, now) }, now + 2 * DAY_MS)
+  await history.record([{ event: event('x', 3, now) }], now + 2 * DAY_MS)
   assert.equal(await redis.zcard(keys.historyBucket('x')), 1, 'the 6-day-old entry fell out of the index at the 8th day')
 })
 
@@ -78,7 +78,7 @@ test('pages newest first by an exclusive cursor, within since/until, filtered', 
   const { history } = setup()
   const base = Date.now() - 3600_000
   const events = Array.from({ length: 57 }, (_, i) => event('p', i, base + Math.floor(i / 10) * 1000)) // ten share each detection time
-  for (const [i, e] of events.entries()) await history.record({ event: e, subscription: 'default', state: i % 3 === 0 ? 'dead' : 'delivered' }, base)
+  for (const [i, e] of events.entries()) await history.record([{ event: e, subscription: 'default', state: i % 3 === 0 ? 'dead' : 'delivered' }], base)
   const seen: string[] = []
   let after: string | undefined
   for (let pages = 0; pages < 20; pages++) {
@@ -103,8 +103,8 @@ test('memory per event: one subscription, one to three attempts', async () => {
   const n = 3000
   for (let i = 0; i < n; i++) {
     const e = event('mem', i, now)
-    const steps = [history.record({ event: e }, now)]
-    for (let a = 0; a <= i % 3; a++) steps.push(history.record({ event: e, subscription: 'default', state: a === i % 3 ? 'delivered' : 'scheduled', attempt: attempt(now + a, a === i % 3 ? 200 : 503) }, now))
+    const steps = [history.record([{ event: e }], now)]
+    for (let a = 0; a <= i % 3; a++) steps.push(history.record([{ event: e, subscription: 'default', state: a === i % 3 ? 'delivered' : 'scheduled', attempt: attempt(now + a, a === i % 3 ? 200 : 503) }], now))
     await Promise.all(steps)
   }
   const ids = (await redis.zrange(keys.historyBucket('mem'), 0, -1)).map(m => m.slice(14))
@@ -115,7 +115,7 @@ test('memory per event: one subscription, one to three attempts', async () => {
   assert.ok(perEvent < 1500, `${perEvent} bytes per event`)
 })
 
-test('the recorder writes steps and publishes their activity in one message per turn, and never throws', async () => {
+test('the recorder writes steps and publishes their activity in one message per flush, and never throws', async () => {
   const { keys, history } = setup()
   const sub = server.client()
   const messages: ActivityEvent[][] = []
@@ -136,4 +136,18 @@ test('the recorder writes steps and publishes their activity in one message per 
   assert.ok(await history.get(lines[2]!.step.event.event_id))
   assert.equal(await history.get(lines[3]!.step.event.event_id), undefined)
   await sub.quit()
+})
+
+test('an in-flight step followed by its attempt within one flush is not written; a lone one is', async () => {
+  const { keys, history } = setup()
+  const recorder = createRecorder({ redis, keys, history, now: Date.now, onError: err => { throw err } })
+  const now = Date.now()
+  const [a, b] = [event('c', 1, now), event('c', 2, now)]
+  const line = (e: typeof a, type: string) => ({ kind: 'state' as const, at: new Date(now).toISOString(), bucket: 'c', key: e.key, event_id: e.event_id, type, subscription: 'default' })
+  recorder.add({ event: a, subscription: 'default', state: 'in_flight' }, line(a, 'in_flight'))
+  recorder.add({ event: b, subscription: 'default', state: 'in_flight' }, line(b, 'in_flight'))
+  recorder.add({ event: a, subscription: 'default', state: 'delivered', attempt: attempt(now, 200) }, line(a, 'delivered'))
+  await recorder.flush()
+  assert.deepEqual((await history.get(a.event_id))!.deliveries.map(d => [d.state, d.attempts.length]), [['delivered', 1]])
+  assert.deepEqual((await history.get(b.event_id))!.deliveries.map(d => [d.state, d.attempts.length]), [['in_flight', 0]])
 })

@@ -42,10 +42,10 @@ function event (bucket: string, i: number, detectedMs: number, type = 'created')
 test('an event shows every attempt per subscription, times as ISO 8601; unknown and expired ids are 404 EVENT_NOT_FOUND', async () => {
   const now = Date.now()
   const e = event('shots', 1, now)
-  await history.record({ event: e }, now)
-  await history.record({ event: e, subscription: 'default', state: 'scheduled', attempt: { at: now, status: 503, duration_ms: 4, error: null, excerpt: 'busy' }, next_at: now + 5000 }, now)
-  await history.record({ event: e, subscription: 'default', state: 'scheduled', attempt: { at: now + 5000, status: null, duration_ms: 2000, error: 'WEBHOOK_TIMEOUT: no answer in 2000 ms', excerpt: null }, next_at: now + 9000 }, now)
-  await history.record({ event: e, subscription: 'default', state: 'delivered', attempt: { at: now + 9000, status: 200, duration_ms: 3, error: null, excerpt: null } }, now)
+  await history.record([{ event: e }], now)
+  await history.record([{ event: e, subscription: 'default', state: 'scheduled', attempt: { at: now, status: 503, duration_ms: 4, error: null, excerpt: 'busy' }, next_at: now + 5000 }], now)
+  await history.record([{ event: e, subscription: 'default', state: 'scheduled', attempt: { at: now + 5000, status: null, duration_ms: 2000, error: 'WEBHOOK_TIMEOUT: no answer in 2000 ms', excerpt: null }, next_at: now + 9000 }], now)
+  await history.record([{ event: e, subscription: 'default', state: 'delivered', attempt: { at: now + 9000, status: 200, duration_ms: 3, error: null, excerpt: null } }], now)
   const res = await get(`/api/events/${e.event_id}`)
   assert.equal(res.statusCode, 200, res.body)
   const body = res.json()
@@ -63,7 +63,7 @@ test('an event shows every attempt per subscription, times as ISO 8601; unknown 
   assert.equal(unknown.statusCode, 404)
   assert.equal(unknown.json().code, 'EVENT_NOT_FOUND')
   const old = event('shots', 2, now - 8 * DAY_MS)
-  await history.record({ event: old, subscription: 'default', state: 'delivered' }, now - 8 * DAY_MS) // recorded by a clock 8 days back
+  await history.record([{ event: old, subscription: 'default', state: 'delivered' }], now - 8 * DAY_MS) // recorded by a clock 8 days back
   assert.equal((await get(`/api/events/${old.event_id}`)).statusCode, 404, 'expired after consumer.history_ttl (7 days)')
   assert.equal((await h.app.inject({ method: 'GET', url: `/api/events/${e.event_id}` })).statusCode, 401)
 })
@@ -71,7 +71,7 @@ test('an event shows every attempt per subscription, times as ISO 8601; unknown 
 test('a bucket\'s events page newest first: several pages, no duplicate, no gap; since/until/type/state filter; bad input names the field', async () => {
   const t0 = Date.parse('2026-11-30T10:00:00Z')
   const events = Array.from({ length: 45 }, (_, i) => event('paged', i, t0 + Math.floor(i / 4) * 1000, i % 5 === 0 ? 'deleted' : 'created'))
-  for (const [i, e] of events.entries()) await history.record({ event: e, subscription: 'default', state: i % 3 === 0 ? 'dead' : 'delivered' }, Date.now())
+  for (const [i, e] of events.entries()) await history.record([{ event: e, subscription: 'default', state: i % 3 === 0 ? 'dead' : 'delivered' }], Date.now())
   const ids: string[] = []
   let cursor: string | null = null
   let pages = 0
