@@ -9,6 +9,7 @@
   { subscription: { state, next_at, reason, attempts: [ { at, status, duration_ms, error, excerpt } ] } }
   (the fields' JSON, written by JSON.stringify, holds no raw newline).
 
+  Per step i, two keys (KEYS[1] and KEYS[2] for the first step):
   KEYS[2i-1] event  string  fields JSON .. "\n" .. deliveries JSON
   KEYS[2i]   index  zset    all scores 0; member = newest-first sort key .. ":" .. event id
   ARGV[1] expire-at (epoch ms): the caller's now plus the history TTL
