@@ -2,6 +2,8 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { startRedis, type RedisServer } from '../../../test/support/redis-server.ts'
+import { freePort } from '../../../test/support/ports.ts'
+import { Redis as Client } from 'ioredis'
 import { createHistory, createKeys, createRecorder, HISTORY_ATTEMPTS, type ActivityEvent, type Redis } from '../src/index.ts'
 
 const DAY_MS = 24 * 3600 * 1000
@@ -151,4 +153,26 @@ test('an in-flight step followed by its attempt within one flush is not written;
   await recorder.flush()
   assert.deepEqual((await history.get(a.event_id))!.deliveries.map(d => [d.state, d.attempts.length]), [['delivered', 1]])
   assert.deepEqual((await history.get(b.event_id))!.deliveries.map(d => [d.state, d.attempts.length]), [['in_flight', 0]])
+})
+
+test('with Redis gone the recorder neither throws nor waits, and reports the failures once per interval', async () => {
+  const { keys } = setup()
+  const dead = new Client({ port: await freePort(), host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  dead.on('error', () => {})
+  const reports: Array<{ failed: number, dropped: number }> = []
+  let clock = 0
+  const recorder = createRecorder({ redis: dead, keys, history: createHistory(dead, keys, { ttlMs: TTL_MS }), now: () => clock, onError: (_err, counts) => reports.push(counts), errorEveryMs: 1000, flushEveryMs: 1 })
+  const e = event('down', 1, Date.now())
+  const line = { kind: 'detection' as const, at: new Date().toISOString(), bucket: 'down', key: e.key, event_id: e.event_id, type: 'created' }
+  for (let i = 0; i < 5; i++) {
+    recorder.add({ event: e }, line)
+    await recorder.flush()
+  }
+  assert.deepEqual(reports, [{ failed: 1, dropped: 0 }], 'the first failure is reported, the next ones within the interval are counted')
+  clock = 2000
+  recorder.add({ event: e }, line)
+  await recorder.flush()
+  assert.equal(reports.length, 2)
+  assert.ok(reports[1]!.failed >= 9, `the failures since: ${JSON.stringify(reports[1])}`)
+  dead.disconnect()
 })
