@@ -64,14 +64,24 @@ export function createRecorder (opts: RecorderOptions): Recorder {
   let reportedAt = -Infinity
   const inFlight = new Set<Promise<void>>()
 
-  function report (err: Error): void {
-    lastError = err
-    const nowMs = opts.now()
-    if (nowMs - reportedAt < errorEveryMs) return
-    reportedAt = nowMs
-    opts.onError(lastError, { failed, dropped })
+  let lateReport: NodeJS.Timeout | undefined
+
+  function emit (): void {
+    reportedAt = opts.now()
+    opts.onError(lastError!, { failed, dropped })
     failed = 0
     dropped = 0
+  }
+
+  // The first failure is reported at once; later ones are counted and reported together, at
+  // the latest one interval on, so the last of a burst is not lost.
+  function report (err: Error): void {
+    lastError = err
+    if (opts.now() - reportedAt >= errorEveryMs) return emit()
+    lateReport ??= setTimeout(() => {
+      lateReport = undefined
+      if (failed + dropped > 0) emit()
+    }, errorEveryMs).unref()
   }
 
   function write (): Promise<void> {

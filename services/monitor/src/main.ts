@@ -88,6 +88,8 @@ const recorder = createRecorder({
   keys,
   history: createHistory(redis, keys, { ttlMs: config.consumer.history_ttl * 1000 }),
   now: Date.now,
+  // A first scan commits pages of up to 1,000 events back to back; they wait here, not in the scan.
+  maxPending: 50_000,
   onError: (err, counts) => log.warn({ err, ...counts }, 'attempt history or activity not written')
 })
 const scheduler = new Scheduler({
