@@ -9,9 +9,14 @@
   { subscription: { state, next_at, reason, attempts: [ { at, status, duration_ms, error, excerpt } ] } }
   (the fields' JSON, written by JSON.stringify, holds no raw newline).
 
-  Per step i, two keys (KEYS[1] and KEYS[2] for the first step):
-  KEYS[2i-1] event  string  fields JSON .. "\n" .. deliveries JSON
-  KEYS[2i]   index  zset    all scores 0; member = newest-first sort key .. ":" .. event id
+  A step of a bucket that no longer exists, or of a subscription the bucket's config no longer
+  lists (other than `default`), is left out: a delivery settled after the deletion must not
+  bring its history back.
+
+  Per step i, three keys (KEYS[1] to KEYS[3] for the first step):
+  KEYS[3i-2] event          string  fields JSON .. "\n" .. deliveries JSON
+  KEYS[3i-1] index          zset    all scores 0; member = newest-first sort key .. ":" .. event id
+  KEYS[3i]   bucket config  string  must exist (JSON; `subscriptions` lists `{ id }`)
   ARGV[1] expire-at (epoch ms): the caller's now plus the history TTL
   ARGV[2] index floor: members sorting after it are older than the TTL and are removed
   ARGV[3] most index entries per bucket
@@ -44,9 +49,8 @@ end
 
 local created = 0
 local indexes = {}
-for i = 1, #KEYS / 2 do
-  local a = 5 + (i - 1) * 7
-  local eventKey = KEYS[2 * i - 1]
+
+local function record (eventKey, indexKey, a)
   local doc = rcall('GET', eventKey)
   local fields, deliveries = ARGV[a], ''
   if doc then
@@ -59,10 +63,34 @@ for i = 1, #KEYS / 2 do
   rcall('SET', eventKey, fields .. '\n' .. deliveries, 'PXAT', expireAt)
   -- The index member never changes, so an index is written at an event's first step only.
   if not doc then
-    rcall('ZADD', KEYS[2 * i], 0, ARGV[a + 1])
-    indexes[KEYS[2 * i]] = true
+    rcall('ZADD', indexKey, 0, ARGV[a + 1])
+    indexes[indexKey] = true
     created = created + 1
   end
+end
+
+-- Per bucket config key: false when it is gone, else the set of its subscription ids.
+local configs = {}
+local function subscriptionsOf (configKey)
+  if configs[configKey] == nil then
+    local raw = rcall('GET', configKey)
+    local ids = false
+    if raw then
+      ids = {}
+      local ok, config = pcall(cjson.decode, raw)
+      if ok and type(config) == 'table' and type(config.subscriptions) == 'table' then
+        for _, sub in ipairs(config.subscriptions) do if type(sub) == 'table' and sub.id then ids[sub.id] = true end end
+      end
+    end
+    configs[configKey] = ids
+  end
+  return configs[configKey]
+end
+
+for i = 1, #KEYS / 3 do
+  local a = 5 + (i - 1) * 7
+  local ids, sub = subscriptionsOf(KEYS[3 * i]), ARGV[a + 2]
+  if ids and (sub == '' or sub == 'default' or ids[sub]) then record(KEYS[3 * i - 2], KEYS[3 * i - 1], a) end
 end
 for indexKey in pairs(indexes) do
   rcall('ZREMRANGEBYLEX', indexKey, '(' .. floor, '+')

@@ -19,7 +19,10 @@ export interface HistoryAttempt {
   excerpt: string | null
 }
 
-/** One step of an event: its detection (no subscription) or a delivery step for one subscription. */
+/**
+ * One step of an event: its detection (no subscription) or a delivery step for one
+ * subscription. A step of a bucket that is not configured (deleted) is not recorded.
+ */
 export interface HistoryStep {
   /** The event's fields; `event_id`, `bucket` and `detection_time` (epoch seconds) are read. */
   event: Record<string, unknown> & { event_id: string, bucket: string }
@@ -63,6 +66,8 @@ const SORT_TOP = 9_999_999_999_999
 const sortKey = (ms: number) => String(SORT_TOP - Math.max(0, Math.min(SORT_TOP, Math.round(ms)))).padStart(13, '0')
 // Index entries examined per page at most, so a filter matching nothing answers in bounded time.
 const SCAN_BUDGET = 5000
+// Events rewritten per script call when a subscription is deleted (each call holds Redis briefly).
+const FORGET_BATCH = 500
 
 /** The history's records of the detection time of an event: epoch seconds in its fields, or now. */
 function detectedMs (event: Record<string, unknown>, nowMs: number): number {
@@ -89,6 +94,7 @@ export function parseHistory (doc: string): HistoryRecord {
  */
 export function createHistory (redis: Redis, keys: Keys, { ttlMs }: { ttlMs: number }) {
   const record = defineScript<string[], number>(redis, 'wfRecordHistory', new URL('../lua/recordHistory.lua', import.meta.url), ANY_KEYS)
+  const forget = defineScript<[string], number>(redis, 'wfForgetHistory', new URL('../lua/forgetHistory.lua', import.meta.url), ANY_KEYS)
 
   async function fetchSlice (bucket: string, min: string, max: string, count: number): Promise<Array<{ member: string, doc: string | null }>> {
     const members = await redis.zrangebylex(keys.historyBucket(bucket), min, max, 'LIMIT', 0, count)
@@ -104,11 +110,21 @@ export function createHistory (redis: Redis, keys: Keys, { ttlMs }: { ttlMs: num
       const args = [String(Math.round(nowMs + ttlMs)), sortKey(nowMs - ttlMs), String(HISTORY_INDEX_MAX), String(HISTORY_ATTEMPTS)]
       for (const step of steps) {
         const e = step.event
-        k.push(keys.historyEvent(e.event_id), keys.historyBucket(e.bucket))
+        k.push(keys.historyEvent(e.event_id), keys.historyBucket(e.bucket), keys.bucketConfig(e.bucket))
         args.push(JSON.stringify(e), `${sortKey(detectedMs(e, nowMs))}:${e.event_id}`, step.subscription ?? '', step.state ?? '',
           step.attempt ? JSON.stringify(step.attempt) : '', step.next_at === undefined ? '' : String(Math.round(step.next_at)), step.reason ?? '')
       }
       return record(k, ...args)
+    },
+
+    /** Removes a subscription's deliveries from its bucket's events, a few hundred per script call; returns how many changed. */
+    async forgetSubscription (bucket: string, subscription: string): Promise<number> {
+      let changed = 0
+      for (let start = 0; ; start += FORGET_BATCH) {
+        const members = await redis.zrange(keys.historyBucket(bucket), start, start + FORGET_BATCH - 1)
+        if (members.length > 0) changed += await forget(members.map(m => keys.historyEvent(m.slice(14))), subscription)
+        if (members.length < FORGET_BATCH) return changed
+      }
     },
 
     /** An event and its deliveries; undefined when unknown or expired. */

@@ -11,7 +11,14 @@ const TTL_MS = 7 * DAY_MS
 
 let server: RedisServer
 let redis: Redis
-before(async () => { server = await startRedis(); redis = server.client() })
+before(async () => {
+  server = await startRedis()
+  redis = server.client()
+  const keys = createKeys({ queueName: 'q', deadLetterName: 'd', statePrefix: 's:' })
+  // History is kept for configured buckets and the subscriptions they list (and `default`).
+  const config = JSON.stringify({ subscriptions: [{ id: 'thumbs' }, { id: 'archive' }] })
+  for (const bucket of ['b', 'x', 'p', 'mem', 'r', 'c']) await redis.set(keys.bucketConfig(bucket), config)
+})
 after(async () => { await server.stop() })
 
 function setup () {
@@ -56,6 +63,37 @@ test('an event keeps its fields from the detection, and per subscription its sta
   assert.deepEqual(thumbs.attempts.at(-1), attempt(now + 30, 200))
   assert.equal(thumbs.attempts[0]!.at, now + 6, 'the oldest attempts were dropped')
   assert.equal(await history.get('unknown'), undefined)
+})
+
+test('a step of a bucket or subscription no longer configured is not recorded, so a late delivery does not bring it back', async () => {
+  const { history, keys } = setup()
+  const now = Date.now()
+  const e = event('gone', 1, now)
+  assert.equal(await history.record([{ event: e }, { event: e, subscription: 'default', state: 'dead', attempt: attempt(now, null, 'BUCKET_UNKNOWN: gone') }], now), 0)
+  assert.equal(await history.get(e.event_id), undefined)
+  assert.equal(await redis.exists(keys.historyBucket('gone')), 0)
+  const kept = event('b', 2, now)
+  await history.record([{ event: kept, subscription: 'deleted-one', state: 'delivered' }, { event: kept, subscription: 'default', state: 'delivered' }], now)
+  assert.deepEqual((await history.get(kept.event_id))!.deliveries.map(d => d.subscription), ['default'])
+})
+
+test('forgetting a subscription removes its deliveries from every event of the bucket and keeps the rest', async () => {
+  const { history, keys } = setup()
+  const now = Date.now()
+  const events = Array.from({ length: 1200 }, (_, i) => event('c', i, now))
+  for (let i = 0; i < events.length; i += 200) {
+    await history.record(events.slice(i, i + 200).flatMap(e => [
+      { event: e, subscription: 'thumbs', state: 'delivered', attempt: attempt(now, 200) },
+      { event: e, subscription: 'archive', state: 'scheduled', attempt: attempt(now, 503), next_at: now + 1000 }
+    ]), now)
+  }
+  const only = event('c', 5000, now)
+  await history.record([{ event: only, subscription: 'thumbs', state: 'dead' }], now)
+  assert.equal(await history.forgetSubscription('c', 'thumbs'), 1201)
+  assert.deepEqual((await history.get(events[700]!.event_id))!.deliveries.map(d => d.subscription), ['archive'])
+  assert.deepEqual((await history.get(only.event_id))!.deliveries, [])
+  assert.ok(await redis.pttl(keys.historyEvent(only.event_id)) > TTL_MS - 60_000, 'the expiry is kept')
+  assert.equal(await history.forgetSubscription('c', 'thumbs'), 0)
 })
 
 test('history expires by the clock of whoever records: a step 8 days ago is gone, 6 days ago kept', async () => {

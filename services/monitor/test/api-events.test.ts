@@ -27,6 +27,7 @@ before(async () => {
     logDestination: { write (l: string) { logs.push(l) } }
   })
   history = createHistory(h.redis, h.keys, { ttlMs: h.config.consumer.history_ttl * 1000 })
+  for (const bucket of ['shots', 'paged']) await h.redis.set(h.keys.bucketConfig(bucket), '{}') // history is kept for configured buckets
   recorder = createRecorder({ redis: h.redis, keys: h.keys, history, now: Date.now, onError: err => { throw err } })
   base = await h.app.listen({ host: '127.0.0.1', port: 0 })
   read = await h.token('read')
