@@ -109,7 +109,8 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
         const finished = await worker.close(deadlineMs)
         endpoints.close()
         await buckets.close()
-        await recorder.flush()
+        // The last steps' history, unless Redis does not answer within a second.
+        await Promise.race([recorder.flush(), new Promise(resolve => setTimeout(resolve, 1000).unref())])
         // Deliveries still running past the deadline are abandoned (their entries return after the
         // visibility timeout), and so are 2xx bodies still draining (their events are settled):
         // close() would wait for them, up to webhook.timeout beyond the deadline.
