@@ -1,5 +1,5 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
-import { availableParallelism } from 'node:os'
+import { availableParallelism, setPriority } from 'node:os'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
@@ -17,12 +17,15 @@ const PAIRS = Number(process.env.BENCH_ACTIVITY_PAIRS ?? 5)
 const CLIENTS = 100
 
 // Deployed, the monitor (and the clients) run elsewhere than the consumer and Redis. On one
-// machine with two or more CPUs the benchmark keeps them apart as well: this process (the
-// consumer) and Redis on the first CPU, the monitor and the clients on the second. Without
-// that, the 99 readers' own parsing (hundreds of MB per run) would take the consumer's CPU.
+// machine the benchmark keeps them apart as well: with two or more CPUs this process (the
+// consumer) and Redis on the first CPU, the monitor and the clients on the second, and those
+// two at the lowest priority, so the machine's other work goes to them rather than to the
+// consumer's CPU. Without that, the 99 readers' own parsing (hundreds of MB per run) would
+// take the consumer's CPU.
 const PINNED = availableParallelism() >= 2 && (() => { try { execFileSync('taskset', ['-V'], { stdio: 'ignore' }); return true } catch { return false } })()
 function pin (pid: number, cpu: number): void {
   if (PINNED) execFileSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { stdio: 'ignore' })
+  if (cpu > 0) setPriority(pid, 19)
 }
 
 interface Clients { child: ChildProcess, counts (): Promise<number>, stop (): Promise<void> }
