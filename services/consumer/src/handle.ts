@@ -14,7 +14,7 @@ import { findDeliveryError, WebhookTimeoutError } from './errors.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { sendWithAuth } from './send.ts'
 import { createAckBatcher } from './ack-batcher.ts'
-import type { AttemptRecord, DeliveryObserver, DeliveryState } from './observer.ts'
+import type { AttemptRecord, DeliveryObserver, DeliveryReport, DeliveryState } from './observer.ts'
 
 export interface HandlerDeps {
   queue: DeliveryQueue
@@ -81,7 +81,7 @@ export function createHandler (deps: HandlerDeps) {
   function observe (claimed: Claimed, state: DeliveryState, attempt?: AttemptRecord, extra: { next_at?: number, reason?: string } = {}): void {
     if (!deps.observer) return
     const { retry_count: _n, request_id: _r, delivery_attempt_time: _t, ...event } = claimed.fields
-    deps.observer.report({ event: event as any, subscription: claimed.subscription ?? 'default', state, ...(attempt && { attempt }), ...extra })
+    deps.observer.report({ event: event as DeliveryReport['event'], subscription: claimed.subscription ?? 'default', state, ...(attempt && { attempt }), ...extra })
   }
 
   return async function handle (entry: string, release: () => void = () => {}): Promise<void> {
