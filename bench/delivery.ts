@@ -3,7 +3,8 @@ import { Writable } from 'node:stream'
 import { Agent, request } from 'undici'
 import { Redis } from 'ioredis'
 import { ConfigFile, BaseEnv, type Config } from '@internal/config'
-import { createMemorySecretStore } from '@internal/buckets'
+import { createBucketStore, createMemorySecretStore } from '@internal/buckets'
+import { createKeys } from '@internal/redis'
 import { createLogger } from '@internal/telemetry'
 import { startRedis } from '../test/support/redis-server.ts'
 import { makeEvent } from '../services/consumer/test/harness.ts'
@@ -47,7 +48,7 @@ function percentile (values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p / 100 * sorted.length))] ?? 0
 }
 
-function summary (receipt: Receipt, startedAt: number) {
+export function summary (receipt: Receipt, startedAt: number) {
   const seconds = (receipt.lastAt - startedAt) / 1000
   return { events: receipt.count, seconds: +seconds.toFixed(2), per_second: Math.round(receipt.count / seconds), p50_ms: percentile(receipt.latencies, 50), p99_ms: percentile(receipt.latencies, 99) }
 }
@@ -87,6 +88,13 @@ function config (port: number, url: string): Config {
   return { ...file, env: BaseEnv.parse({}), logLevel: 'info', httpPort: 0, httpHost: '127.0.0.1' }
 }
 
+/** The bucket the events name, with the receiver as its webhook: the consumer delivers for known buckets only. */
+async function saveBenchBucket (redis: Redis, port: number, url: string): Promise<void> {
+  const { redis: r } = config(port, url)
+  const keys = createKeys({ queueName: r.queue_name, deadLetterName: r.dead_letter_queue, statePrefix: r.state_prefix })
+  await createBucketStore(redis, keys).save({ name: 'bench-bucket', endpoint: 'http://127.0.0.1:9', webhook_url: url, status: 'active' }, 'put')
+}
+
 /**
  * Latency without a backlog: a running consumer, events pushed at `perSecond` in batches of
  * ten; each event's latency is enqueue to receipt.
@@ -95,6 +103,7 @@ async function pacedRun (redisPort: number, url: string, count: number, perSecon
   const redis = new Redis({ port: redisPort, enableAutoPipelining: true })
   const blocking = new Redis({ port: redisPort, maxRetriesPerRequest: null })
   const subscriber = new Redis({ port: redisPort })
+  await saveBenchBucket(redis, redisPort, url)
   const log = createLogger({ service: 'webhook-consumer', level: 'info', destination: new Writable({ write (_c, _e, cb) { cb() } }) })
   const consumer = await startConsumer({ config: config(redisPort, url), redis, blocking, subscriber, secrets: createMemorySecretStore(), log, consumerId: 'bench-paced' })
   const started = Date.now()
@@ -114,6 +123,7 @@ export async function consumerRun (redisPort: number, url: string, count: number
   // Logs at info as deployed (one line per delivery), written to nowhere.
   const log = createLogger({ service: 'webhook-consumer', level: 'info', destination: new Writable({ write (_c, _e, cb) { cb() } }) })
   const [redis, blocking, subscriber] = conns
+  await saveBenchBucket(redis, redisPort, url)
   for (let i = 0; i < count; i += 1000) {
     const now = Date.now() / 1000
     await redis.rpush('bench:queue', ...Array.from({ length: Math.min(1000, count - i) }, (_, j) => JSON.stringify(makeEvent('bench-bucket', i + j, { detection_time: now }))))

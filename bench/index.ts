@@ -1,6 +1,6 @@
 // `npm run bench [name...]`: runs the benchmark suites whose name contains one of the
 // arguments (all without arguments). Each suite is a module exporting `run()`.
-const suites = ['scan', 'scan-latency', 'delivery', 'delivery-subscriptions', 'pipeline', 'scale']
+const suites = ['scan', 'scan-latency', 'delivery', 'delivery-subscriptions', 'pipeline', 'scale', 'activity']
 
 const filters = process.argv.slice(2)
 const selected = suites.filter(name => filters.length === 0 || filters.some(f => name.includes(f)))

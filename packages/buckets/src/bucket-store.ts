@@ -21,7 +21,7 @@ export interface BucketStoreOptions {
 export function createBucketStore (redis: Redis, keys: Keys, { deadline }: BucketStoreOptions = {}) {
   const saveScript = defineScript<[string, string, string, string, string], number>(redis, 'wfSaveBucket', lua('saveBucket'), 2)
   const notifyScript = defineScript<[string, string, string, string], number>(redis, 'wfSetNotifications', lua('setNotifications'), 3)
-  const deleteScript = defineScript<[string, string, string, string], number>(redis, 'wfDeleteBucket', lua('deleteBucket'), 15)
+  const deleteScript = defineScript<[string, string, string, string, string], number>(redis, 'wfDeleteBucket', lua('deleteBucket'), 16)
   const until = () => deadline === undefined ? '' : String(deadline())
 
   async function save (bucket: StoredBucket, mode: SaveMode): Promise<SaveResult> {
@@ -40,9 +40,9 @@ export function createBucketStore (redis: Redis, keys: Keys, { deadline }: Bucke
     const keyList = [
       keys.bucketConfig(name), keys.notificationsDisabled(name), keys.lastScan(name), keys.objectState(name),
       keys.bucketStatus(name), keys.lease(name), keys.schedule, keys.legacyWebhookUrl(name), keys.scanSeen(name), keys.configVersion,
-      keys.stateIndex(name), keys.stateMeta(name), keys.requestGrants(name), keys.requestRate(name), keys.fastSchedule
+      keys.stateIndex(name), keys.stateMeta(name), keys.requestGrants(name), keys.requestRate(name), keys.fastSchedule, keys.historyBucket(name)
     ]
-    return checkDeadline(await deleteScript(keyList, name, keys.configChannel, until(), keys.stateChunkPrefix(name))) !== MISSING
+    return checkDeadline(await deleteScript(keyList, name, keys.configChannel, until(), keys.stateChunkPrefix(name), keys.historyEventPrefix)) !== MISSING
   }
 
   async function get (name: string): Promise<Bucket | undefined> {

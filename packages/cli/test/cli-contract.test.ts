@@ -40,6 +40,7 @@ before(async () => {
       activity.push(chunk => res.write(chunk))
       return
     }
+    if (path === '/api/events/on-an-old-monitor') return json(404, { error: 'Not found', reason: 'not found' }) // as a monitor without the route answers
     if (path === '/api/events/evt-1') {
       return json(200, { event: { event_id: 'evt-1', bucket: 'b', key: 'a.jpg', event_type: 'created' }, deliveries: [{ subscription: 'default', state: 'delivered', attempts: [{ at: '2026-12-01T10:00:00Z', status: 500, duration_ms: 12, error: 'HTTP 500' }, { at: '2026-12-01T10:00:05Z', status: 200, duration_ms: 9, error: null }] }] })
     }
@@ -111,6 +112,10 @@ test('events show prints every attempt; events tail prints one line per event un
   const show = await cli(['events', 'show', 'evt-1', '-o', 'table'])
   assert.equal(show.code, 0, show.stderr)
   assert.match(show.stdout, /default: delivered\nAT\s+STATUS\s+DURATION_MS\s+ERROR\n2026-12-01T10:00:00Z\s+500\s+12\s+HTTP 500/)
+
+  const old = await cli(['events', 'show', 'on-an-old-monitor'])
+  assert.equal(old.code, EXIT.notFound)
+  assert.equal(old.stderr.trim(), 'watch-folder: this monitor does not serve GET /api/events/{id} (a version without delivery history and the activity stream)')
 
   const tail = cli(['events', 'tail', '--bucket', 'b', '--subscription', 'jpgs', '-o', 'table'])
   await waitFor(() => activity.length > 0, { what: 'the stream to open' })

@@ -108,7 +108,9 @@ export const ConsumerSection = z.object({
   batch_size: count.default(10),
   webhook_threads: count.default(20),
   max_empty_polls: count.default(10),
-  visibility_timeout: seconds.default(30)
+  visibility_timeout: seconds.default(30),
+  /** Seconds an event's attempt history is kept after its last step (7 days). */
+  history_ttl: seconds.default(7 * 24 * 3600)
 }).loose()
 
 export const ApiClient = z.object({
@@ -129,7 +131,11 @@ export const ApiSection = z.object({
    * per address): false (default), true, or comma-separated addresses/CIDRs,
    * as fastify's trustProxy. Behind a Linode NodeBalancer in HTTP mode, set it to its subnet.
    */
-  trust_proxy: z.union([z.boolean(), z.string().min(1)]).default(false)
+  trust_proxy: z.union([z.boolean(), z.string().min(1)]).default(false),
+  /** Milliseconds between two heartbeats (comment lines) of GET /api/activity. */
+  activity_heartbeat_ms: count.default(15_000),
+  /** Bytes an activity client may leave unread before it is dropped. */
+  activity_max_buffer_bytes: count.default(1024 * 1024)
 }).loose()
 
 export const LoggingSection = z.object({

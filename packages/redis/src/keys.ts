@@ -75,7 +75,17 @@ export function createKeys ({ queueName, deadLetterName, statePrefix }: KeyOptio
     subscriptionState: (bucket: string, id: string) => `${queueName}:subscription:${bucket}:${id}`,
     /** A disabled subscription's parked entries, oldest first. */
     parked: (bucket: string, id: string) => `${queueName}:parked:${bucket}:${id}`,
-    endpointStatus: 'linode:notifications:endpoints'
+    endpointStatus: 'linode:notifications:endpoints',
+
+    // Attempt history and the live activity stream.
+    /** One string per event: its fields (JSON), a newline, its deliveries per subscription (JSON). */
+    historyEvent: (eventId: string) => `${OBJSTORE}:history:event:${eventId}`,
+    /** historyEvent's prefix: a bucket's deletion removes its events' strings by their ids. */
+    historyEventPrefix: `${OBJSTORE}:history:event:`,
+    /** A bucket's recorded events: a sorted set, all scores 0, member = newest-first sort key + event id. */
+    historyBucket: (bucket: string) => `${OBJSTORE}:history:bucket:${bucket}`,
+    /** The pub/sub channel every replica publishes detections, attempts and state changes on. */
+    activityChannel: `${OBJSTORE}:activity`
   } as const
 }
 

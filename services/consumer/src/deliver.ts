@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici'
 import type { NetworkPolicy } from '@internal/buckets'
+import { EXCERPT_MAX_BYTES } from '@internal/redis'
 import { assertUrlAllowed } from './network-guard.ts'
 import { formatWebhook, webhookHeaders as standardHeaders, type FormatContext, type OriginalFields, type WebhookFormat } from '@internal/events'
 import type { AttemptResult } from './classify.ts'
@@ -34,7 +35,8 @@ export interface PostOptions {
   now: () => number
 }
 
-const EXCERPT_BYTES = 256
+// The start of a refusal's answer, as the attempt history and the dead-letter list keep it.
+const EXCERPT_BYTES = EXCERPT_MAX_BYTES
 const DRAIN_BYTES = 64 * 1024
 
 const ADDED_FIELDS = ['retry_count', 'request_id', 'delivery_attempt_time'] as const

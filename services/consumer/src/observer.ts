@@ -40,3 +40,9 @@ export interface DeliveryObserver {
 
 /** Observes nothing: the default when history and activity are off. */
 export const noObserver: DeliveryObserver = { report () {} }
+
+/** Reports to both: the history's observer and one a caller adds (a test's, say). */
+export function bothObservers (extra: DeliveryObserver | undefined, history: DeliveryObserver): DeliveryObserver {
+  if (!extra) return history
+  return { report (r) { history.report(r); extra.report(r) } }
+}

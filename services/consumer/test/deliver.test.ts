@@ -58,13 +58,13 @@ test('the body is the queued event plus retry_count, request_id and delivery_att
 })
 
 test('no signature header without a signing secret; Retry-After and an excerpt come back', async () => {
-  receiver.respond = (_req, res) => { res.writeHead(503, { 'retry-after': '5' }); res.end('x'.repeat(1000)) }
+  receiver.respond = (_req, res) => { res.writeHead(503, { 'retry-after': '5' }); res.end('x'.repeat(3000)) }
   const result = await postWebhook(request(receiver.url), { dispatcher: agent, policy: open, timeoutMs: 2000, userAgent: 'ua', now })
   receiver.respond = (_req, res) => { res.statusCode = 200; res.end('ok') }
   assert.ok('status' in result)
   assert.equal(result.status, 503)
   assert.equal(result.retryAfter, '5')
-  assert.equal(result.excerpt?.length, 256)
+  assert.equal(result.excerpt?.length, 1024)
   assert.equal(receiver.requests.at(-1)!.headers['webhook-signature'], undefined)
 })
 

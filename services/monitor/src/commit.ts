@@ -56,6 +56,17 @@ export async function commit (deps: ScanDeps, target: Pick<ScanTarget, 'bucket' 
   if (Number(pushed) > 0) {
     const skippedSet = new Set(skippedAt.map(Number))
     types.forEach((t, i) => { if (t && !skippedSet.has(i)) progress.events[t]++ })
+    deps.onEvents?.(pushedEvents(quads, skippedSet))
   }
   if (deps.waitReplicas > 0) await deps.redis.wait(deps.waitReplicas, deps.waitTimeoutMs)
+}
+
+/** The event JSON of every quad the commit enqueued (not skipped, with an event). */
+function pushedEvents (quads: string[], skipped: Set<number>): string[] {
+  const events: string[] = []
+  for (let i = 0; i * 4 < quads.length; i++) {
+    const event = quads[i * 4 + 3]!
+    if (event !== '' && !skipped.has(i)) events.push(event)
+  }
+  return events
 }

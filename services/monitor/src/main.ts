@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { ConfigError } from '@internal/config'
 import { BucketRegistry, createBucketStore, createNetworkPolicy, createSecretStore, createSecretWriter, invalidateSecretsOnChange, migrateLegacySecretNames } from '@internal/buckets'
-import { awaitRedis, checkRedis, createKeys, createRedis, createSubscriber, createWriteDeadline, watchMasterChanges } from '@internal/redis'
+import { awaitRedis, checkRedis, createHistory, createKeys, createRecorder, createRedis, createSubscriber, createWriteDeadline, watchMasterChanges } from '@internal/redis'
 import { createLogger, createRegistry, registerHealthRoutes, closeWithDeadline, startupMessage, toError, unsupportedNode, trackConfigSubscription, Counter } from '@internal/telemetry'
 import { loadMonitorConfig } from './config.ts'
 import { loadConfiguredBuckets } from './bucket-bootstrap.ts'
@@ -18,6 +18,7 @@ import { Scheduler } from './scheduler.ts'
 import { createResync } from './resync.ts'
 import { checkConfiguredBucketNetworks, createApiRedis, registerApi } from './api/index.ts'
 import { adoptOriginal } from './adopt.ts'
+import { recordDetections } from './detections.ts'
 
 // The only file that reads the environment, listens, handles signals and exits.
 
@@ -42,7 +43,8 @@ const owner = env.MONITOR_ID ?? `${hostname()}:${process.pid}:${randomBytes(3).t
 const redis = createRedis(config.redis)
 const subscriber = createSubscriber(config.redis)
 const apiRedis = createApiRedis(config)
-for (const [name, conn] of Object.entries({ redis, subscriber, api: apiRedis })) {
+const activitySubscriber = createRedis(config.redis, { enableReadyCheck: false })
+for (const [name, conn] of Object.entries({ redis, subscriber, api: apiRedis, activity: activitySubscriber })) {
   conn.on('error', err => log.warn({ err: toError(err), connection: name }, 'redis connection error'))
 }
 const failovers = new Counter({ name: 'watch_folder_redis_failovers_total', help: 'Redis master changes seen (Sentinel failovers)', registers: [promRegistry] })
@@ -83,6 +85,15 @@ const clients = new S3ClientCache({
   onHit: () => metrics.clientCacheHits.inc(),
   onMiss: () => metrics.clientCacheMisses.inc()
 })
+const recorder = createRecorder({
+  redis,
+  keys,
+  history: createHistory(redis, keys, { ttlMs: config.consumer.history_ttl * 1000 }),
+  now: Date.now,
+  // A first scan commits pages of up to 1,000 events back to back; they wait here, not in the scan.
+  maxPending: 50_000,
+  onError: (err, counts) => log.warn({ err, ...counts }, 'attempt history or activity not written')
+})
 const scheduler = new Scheduler({
   redis,
   keys,
@@ -96,6 +107,7 @@ const scheduler = new Scheduler({
   pageSize: config.defaults.max_objects_per_batch,
   headFailures: new HeadFailures(),
   stateTtlSec: config.redis.ttl,
+  onEvents: recordDetections(recorder, Date.now),
   waitReplicas: config.redis.wait_replicas,
   waitTimeoutMs: config.redis.wait_timeout_ms,
   regions: new LimiterMap(par.rate_limit_per_region, { perBucket: par.s3_requests_per_bucket, slowAfterMs: Math.min(SLOW_REQUEST_MS, par.s3_request_timeout * 1000) }),
@@ -155,6 +167,7 @@ await registerApi(app, {
   // applied after a 503, and never queued behind a scan's commands on the scanner's connection.
   scans: createResync({ redis: apiRedis, keys, now: Date.now, deadline: createWriteDeadline(apiRedis, config.api.redis_timeout_ms), wake: () => scheduler.wake() }),
   metrics: promRegistry,
+  activitySubscriber,
   auth: { jwtSecret: env.JWT_SECRET, clientId: env.API_CLIENT_ID, clientSecret: env.API_CLIENT_SECRET }
 }).catch(fail)
 await app.listen({ host: config.httpHost, port: config.httpPort }).catch(fail)
@@ -166,11 +179,13 @@ async function shutdown (signal: string): Promise<void> {
   log.info({ signal }, 'stopping: no new buckets, aborting scans, releasing leases')
   const finished = await closeWithDeadline([
     () => scheduler.close(),
+    () => recorder.flush(),
     () => app.close(),
     () => registry.close(),
     async () => wipeWatch.close(),
     async () => clients.close(),
     () => subscriber.quit(),
+    () => activitySubscriber.quit(),
     () => apiRedis.quit(),
     () => redis.quit()
   ], config.env.SHUTDOWN_TIMEOUT_MS, err => log.warn({ err: toError(err) }, 'close step failed'))

@@ -29,6 +29,8 @@ export interface ScanDeps {
   progressEveryMs?: number
   /** Write the scan's progress into its status this often (PROGRESS_WRITE_MS when not given). */
   progressWriteMs?: number
+  /** Told of the events each commit enqueued (their JSON), once Redis holds them; must not throw or wait. */
+  onEvents?: (events: string[]) => void
   now: () => number
 }
 

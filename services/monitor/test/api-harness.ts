@@ -59,7 +59,8 @@ export async function startApi (opts: HarnessOptions = {}): Promise<Harness> {
   const config = loadConfig({ CONFIG_PATH: configPath }, { defaultHttpPort: 8080 })
   const redis = server.client()
   const subscriber = server.client()
-  for (const c of [redis, subscriber]) c.on('error', () => {}) // the server is killed at the end; reconnect noise is not a test failure
+  const activitySubscriber = server.client()
+  for (const c of [redis, subscriber, activitySubscriber]) c.on('error', () => {}) // the server is killed at the end; reconnect noise is not a test failure
   const keys = createKeys({ queueName: config.redis.queue_name, deadLetterName: config.redis.dead_letter_queue, statePrefix: config.redis.state_prefix })
   const store = createBucketStore(redis, keys)
   const registry = new BucketRegistry({ store, keys, subscriber, checkIntervalMs: 200 })
@@ -83,7 +84,8 @@ export async function startApi (opts: HarnessOptions = {}): Promise<Harness> {
     now: () => clock.now,
     checkCredentials: opts.checkCredentials,
     lookup: opts.lookup,
-    metrics: opts.metrics
+    metrics: opts.metrics,
+    activitySubscriber
   }
   await registerApi(app, deps)
   await app.ready()
@@ -107,7 +109,7 @@ export async function startApi (opts: HarnessOptions = {}): Promise<Harness> {
     async close () {
       await app.close()
       await registry.close()
-      if (opts.server) for (const c of [redis, subscriber]) await c.quit().catch(() => c.disconnect())
+      if (opts.server) for (const c of [redis, subscriber, activitySubscriber]) await c.quit().catch(() => c.disconnect())
       else await server.stop()
       rmSync(dir, { recursive: true, force: true })
     }

@@ -65,6 +65,15 @@ export function isRedisUnavailable (err: unknown): boolean {
   return code === 'REDIS_WRITE_DEADLINE_PASSED' || err.name === 'MaxRetriesPerRequestError' || UNAVAILABLE_MESSAGES.includes(err.message)
 }
 
+/** 404 for an event the history does not hold (never recorded, or expired). */
+export class EventNotFoundError extends ApiError {
+  readonly code = 'EVENT_NOT_FOUND'
+  constructor (eventId: string) {
+    super(404, `Event ${eventId} not found (unknown, or its history expired)`, { code: 'EVENT_NOT_FOUND' })
+    this.name = 'EventNotFoundError'
+  }
+}
+
 export const badRequest = (error: string, extra?: Record<string, unknown>) => new ApiError(400, error, extra)
 export const notFound = (error: string) => new ApiError(404, error)
 

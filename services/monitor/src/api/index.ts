@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fastifyRateLimit from '@fastify/rate-limit'
-import { boundedRedisOptions, createDeadLetters, createLifecycle, createRedis, createSubscriptionCleanup, createWriteDeadline, type DeadLetters, type Redis, type Keys } from '@internal/redis'
+import { boundedRedisOptions, createDeadLetters, createHistory, createLifecycle, createRedis, createSubscriptionCleanup, createWriteDeadline, type DeadLetters, type Redis, type Keys } from '@internal/redis'
 import { createBucketStore, createNetworkPolicy, writeThrough, type BucketRegistry, type CachedSecretStore, type SecretStore } from '@internal/buckets'
 import type { Config } from '@internal/config'
 import type { Logger, Registry } from '@internal/telemetry'
@@ -18,6 +18,9 @@ import { bucketRoutes } from './bucket-routes.ts'
 import { notificationRoutes } from './notification-routes.ts'
 import { deadLetterRoutes } from './dead-letter-routes.ts'
 import { subscriptionRoutes } from './subscription-routes.ts'
+import { eventRoutes } from './event-routes.ts'
+import { activityRoute } from './activity-route.ts'
+import { createActivityHub } from './activity-hub.ts'
 import { createSubscriptionTester } from './subscription-test.ts'
 import { openApiDocument } from './openapi.ts'
 import { registerDocs } from './docs.ts'
@@ -51,6 +54,8 @@ export interface ApiDeps {
   checkCredentials?: CredentialCheck
   /** DNS resolution for the SSRF guard; defaults to the system resolver. */
   lookup?: Lookup
+  /** A connection for SUBSCRIBE only, for GET /api/activity; without it that route is not served. */
+  activitySubscriber?: Redis
 }
 
 /**
@@ -100,8 +105,14 @@ export async function registerApi (app: FastifyInstance<any, any, any, any, any>
     ...notificationRoutes(ctx),
     ...bucketRoutes(ctx, deps.scans),
     ...subscriptionRoutes(ctx, tester),
-    ...deadLetterRoutes(deps.deadLetters ?? createDeadLetters(deps.redis, deps.keys, { deadline }))
+    ...deadLetterRoutes(deps.deadLetters ?? createDeadLetters(deps.redis, deps.keys, { deadline })),
+    ...eventRoutes(createHistory(deps.redis, deps.keys, { ttlMs: config.consumer.history_ttl * 1000 }))
   ]
+  if (deps.activitySubscriber) {
+    const hub = createActivityHub({ subscriber: deps.activitySubscriber, channel: deps.keys.activityChannel, log: deps.log, heartbeatMs: config.api.activity_heartbeat_ms, maxBufferBytes: config.api.activity_max_buffer_bytes })
+    app.addHook('preClose', async () => { hub.close() })
+    routes.push(activityRoute(hub))
+  }
   routes.push(openApiRoute(routes))
   const protect = bearerHook(auth, (reason, request) => {
     metrics.authFailure(reason)

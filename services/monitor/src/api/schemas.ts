@@ -127,7 +127,7 @@ export const BucketListAnswer = z.object({ buckets: z.array(PublicBucket) })
 export const BucketAnswer = z.object({ bucket: PublicBucket, status: BucketStatusEntry })
 
 // Plain decimal digits only: Number() would also read 0x10, 1e1, " 16" and "" as numbers.
-const queryInt = (min: number, max: number) => z.string().regex(/^[0-9]{1,10}$/, 'must be a decimal integer')
+export const queryInt = (min: number, max: number) => z.string().regex(/^[0-9]{1,10}$/, 'must be a decimal integer')
   .transform(Number).pipe(z.number().int().min(min).max(max))
 
 export const DeadLetterQuery = z.object({
