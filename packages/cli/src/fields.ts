@@ -8,7 +8,7 @@ import { CliError, EXIT } from './errors.ts'
 export interface Field {
   /** The API field, dotted for a nested one. */
   api: string
-  kind: 'string' | 'number' | 'list' | 'boolean' | 'secret' | 'secrets'
+  kind: 'string' | 'number' | 'numbers' | 'list' | 'boolean' | 'secret' | 'secrets'
   help: string
   choices?: string[]
 }
@@ -21,12 +21,12 @@ export const envOf = (field: Field) => `WATCH_FOLDER_${field.api.replaceAll('.',
 /** Adds one option per field to `cmd`. */
 export function addFieldOptions (cmd: Command, fields: Field[], opts: { secretsFromEnv: boolean }): Command {
   for (const f of fields) {
-    const arg = f.kind === 'list' || f.kind === 'secrets' ? '<values...>' : f.kind === 'boolean' ? '<true|false>' : '<value>'
+    const arg = f.kind === 'list' || f.kind === 'numbers' || f.kind === 'secrets' ? '<values...>' : f.kind === 'boolean' ? '<true|false>' : '<value>'
     let help = f.help
     if (f.kind === 'secret' || f.kind === 'secrets') help += `; "-" reads it from stdin${opts.secretsFromEnv ? `; default $${envOf(f)}` : ''}`
     const option = new Option(`--${flagOf(f)} ${arg}`, help)
     if (f.choices) option.choices(f.choices)
-    if (f.kind === 'list' || f.kind === 'secrets') option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(',').filter(Boolean)])
+    if (f.kind === 'list' || f.kind === 'numbers' || f.kind === 'secrets') option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(',').filter(Boolean)])
     cmd.addOption(option)
   }
   return cmd
@@ -57,17 +57,20 @@ export async function bodyOf (options: Record<string, unknown>, fields: Field[],
 }
 
 function convert (f: Field, value: unknown): unknown {
-  if (f.kind === 'number') {
-    const n = Number(value)
-    if (!Number.isFinite(n) || String(value).trim() === '') throw new CliError(`--${flagOf(f)}: "${String(value)}" is not a number`, EXIT.usage)
-    return n
-  }
+  if (f.kind === 'number') return numberOf(f, value)
+  if (f.kind === 'numbers') return (Array.isArray(value) ? value : String(value).split(',')).map(v => numberOf(f, v))
   if (f.kind === 'boolean') {
     if (value === 'true' || value === 'false') return value === 'true'
     throw new CliError(`--${flagOf(f)}: give true or false`, EXIT.usage)
   }
   if (f.kind === 'secrets' && typeof value === 'string') return value.split(',').filter(Boolean)
   return value
+}
+
+function numberOf (f: Field, value: unknown): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || String(value).trim() === '') throw new CliError(`--${flagOf(f)}: "${String(value)}" is not a number`, EXIT.usage)
+  return n
 }
 
 function setAt (target: Record<string, unknown>, path: string, value: unknown): void {

@@ -88,6 +88,9 @@ test('subscriptions: every command sends the documented request', async () => {
   assert.match(list.stdout, /default\s+http:\/\/h\/a\s+created/)
   await cli(['subscriptions', 'update', 'b', 'jpgs', '--prefix', 'photos/', '--enabled', 'false'])
   assert.deepEqual([last('PATCH').url, last('PATCH').body], ['/api/buckets/b/subscriptions/jpgs', { prefix: 'photos/', enabled: false }])
+  await cli(['subscriptions', 'update', 'b', 'jpgs', '--retry-schedule', '5,60,3600'])
+  assert.deepEqual(last('PATCH').body, { retry_schedule: [5, 60, 3600] })
+  assert.equal((await cli(['subscriptions', 'update', 'b', 'jpgs', '--retry-schedule', '5,soon'])).code, EXIT.usage)
   await cli(['subscriptions', 'show', 'b', 'jpgs'])
   assert.equal(last('GET').url, '/api/buckets/b/subscriptions/jpgs')
   for (const verb of ['enable', 'disable']) {

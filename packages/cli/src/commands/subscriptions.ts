@@ -17,6 +17,7 @@ const SUBSCRIPTION_FIELDS: Field[] = [
   { api: 'webhook_auth.token_url', kind: 'string', help: 'OAuth2 token URL for the receiver' },
   { api: 'webhook_auth.scope', kind: 'string', help: 'OAuth2 scope for the receiver' },
   { api: 'signing_secrets', kind: 'secrets', help: 'Standard Webhooks secrets, comma-separated; every one signs' },
+  { api: 'retry_schedule', kind: 'numbers', help: 'seconds to wait before each retry, comma-separated (replaces webhook.retry_schedule)' },
   { api: 'enabled', kind: 'boolean', help: 'whether it receives events' }
 ]
 const EVENT_TYPES = ['created', 'updated', 'detected', 'deleted']
