@@ -19,12 +19,10 @@
 
   Returns the new config version, or -2 when the bucket does not exist, or -3 when the deadline has passed.
 ]]
+--- @include "clock"
+
 local rcall = redis.call
-local deadline = tonumber(ARGV[3])
-if deadline then
-  local now = rcall('TIME')
-  if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then return -3 end
-end
+if past_deadline(ARGV[3]) then return -3 end
 if rcall('EXISTS', KEYS[1]) == 0 then return -2 end
 rcall('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[8], KEYS[9])
 for _, lower in ipairs(rcall('ZRANGE', KEYS[11], 0, -1)) do rcall('DEL', ARGV[4] .. lower) end

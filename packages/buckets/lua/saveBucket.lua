@@ -13,14 +13,12 @@
   Returns the new config version, or -1 (exists, on create) / -2 (missing, on update), or
   -3 when the deadline has passed.
 ]]
+--- @include "clock"
+
 local rcall = redis.call
 local configKey, versionKey = KEYS[1], KEYS[2]
 local json, channel, bucket, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local deadline = tonumber(ARGV[5])
-if deadline then
-  local now = rcall('TIME')
-  if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then return -3 end
-end
+if past_deadline(ARGV[5]) then return -3 end
 
 local exists = rcall('EXISTS', configKey) == 1
 if mode == 'create' and exists then return -1 end

@@ -12,13 +12,11 @@
 
   Returns the new config version, or -2 when the bucket does not exist, or -3 when the deadline has passed.
 ]]
+--- @include "clock"
+
 local rcall = redis.call
 local configKey, flagKey, versionKey = KEYS[1], KEYS[2], KEYS[3]
-local deadline = tonumber(ARGV[4])
-if deadline then
-  local now = rcall('TIME')
-  if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then return -3 end
-end
+if past_deadline(ARGV[4]) then return -3 end
 if rcall('EXISTS', configKey) == 0 then return -2 end
 if ARGV[1] == 'disable' then rcall('SET', flagKey, 'true') else rcall('DEL', flagKey) end
 local version = rcall('INCR', versionKey)

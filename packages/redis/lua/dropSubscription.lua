@@ -16,14 +16,12 @@
 
   Returns the number of entries and records removed, or -3 when the deadline has passed.
 ]]
+--- @include "clock"
+
 local rcall = redis.call
 local retryKey, deadKey, statusKey, subKey, parkedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local bucket, subscription, url = ARGV[1], ARGV[2], ARGV[3]
-local deadline = tonumber(ARGV[4])
-if deadline then
-  local now = rcall('TIME')
-  if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then return -3 end
-end
+if past_deadline(ARGV[4]) then return -3 end
 
 -- A plain search first: most entries do not name the subscription at all, and decoding
 -- every one would cost far more.

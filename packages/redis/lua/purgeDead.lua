@@ -8,13 +8,11 @@
 
   Returns how many records went, or -3 when the deadline has passed.
 ]]
+--- @include "clock"
+
 local rcall = redis.call
 local deadKey = KEYS[1]
-local deadline = tonumber(ARGV[2])
-if deadline then
-  local now = rcall('TIME')
-  if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then return -3 end
-end
+if past_deadline(ARGV[2]) then return -3 end
 if ARGV[1] ~= '' then return rcall('LREM', deadKey, 1, ARGV[1]) end
 local count = rcall('LLEN', deadKey)
 rcall('DEL', deadKey)

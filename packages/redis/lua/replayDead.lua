@@ -11,13 +11,11 @@
   Returns 1, 0 when the record was gone (replayed or purged by someone else), or -3 when
   the deadline has passed.
 ]]
+--- @include "clock"
+
 local rcall = redis.call
 local deadKey, queueKey = KEYS[1], KEYS[2]
-local deadline = tonumber(ARGV[3])
-if deadline then
-  local now = rcall('TIME')
-  if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then return -3 end
-end
+if past_deadline(ARGV[3]) then return -3 end
 
 if rcall('LREM', deadKey, 1, ARGV[1]) == 0 then return 0 end
 rcall('RPUSH', queueKey, ARGV[2])

@@ -1,10 +1,18 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
 
-/** The script's text, each `--- @include "name"` line replaced by `includes/name.lua` beside it. */
+/** Includes every workspace's scripts share (the Redis clock and write deadlines). */
+const SHARED_INCLUDES = new URL('../lua/includes/', import.meta.url)
+
+/**
+ * The script's text, each `--- @include "name"` line replaced by `includes/name.lua` beside
+ * it, or else by the shared one of that name.
+ */
 function scriptText (file: URL): string {
-  return readFileSync(file, 'utf8').replace(/^--- @include "([\w-]+)"$/gm, (_line, name: string) =>
-    readFileSync(new URL(`includes/${name}.lua`, file), 'utf8').trimEnd())
+  return readFileSync(file, 'utf8').replace(/^--- @include "([\w-]+)"$/gm, (_line, name: string) => {
+    const beside = new URL(`includes/${name}.lua`, file)
+    return readFileSync(existsSync(beside) ? beside : new URL(`${name}.lua`, SHARED_INCLUDES), 'utf8').trimEnd()
+  })
 }
 
 /**

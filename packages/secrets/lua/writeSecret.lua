@@ -10,8 +10,9 @@
 
   Returns 1 when written, or -3 when the deadline has passed.
 ]]
+--- @include "clock"
+
 local rcall = redis.call
-local now = rcall('TIME')
-if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[1]) then return -3 end
+if past_deadline(ARGV[1]) then return -3 end
 if ARGV[3] == 'set' then rcall('HSET', KEYS[1], ARGV[2], ARGV[4]) else rcall('HDEL', KEYS[1], ARGV[2]) end
 return 1

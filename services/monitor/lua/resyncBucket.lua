@@ -19,11 +19,10 @@
 
   Returns 1, or -3 when the deadline has passed.
 ]]
+--- @include "clock"
+
 local rcall = redis.call
-if ARGV[5] ~= '' then
-  local t = rcall('TIME')
-  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[5]) then return -3 end
-end
+if past_deadline(ARGV[5]) then return -3 end
 if ARGV[3] == '1' then
   -- UNLINK frees the chunks' memory off the main thread; a chunk is one small listpack.
   for _, lower in ipairs(rcall('ZRANGE', KEYS[4], 0, -1)) do rcall('UNLINK', ARGV[4] .. lower) end

@@ -12,6 +12,7 @@
   ARGV[4] recovery (requests per second gained per second)   ARGV[5] nonce (unique per call)
   Returns { granted, wait_ms (until a grant leaves the window; 0 when granted), rate }.
 ]]
+--- @include "clock"
 --- @include "budgetRate"
 
 local limit, wanted, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])

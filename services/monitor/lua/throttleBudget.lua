@@ -8,6 +8,7 @@
   ARGV[1] limit   ARGV[2] recovery per second   ARGV[3] lowest rate
   Returns the rate now in force (requests per second).
 ]]
+--- @include "clock"
 --- @include "budgetRate"
 
 local limit, recover, lowest = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])

@@ -1,6 +1,6 @@
 -- The bucket's allowed requests per second now: its limit, or the rate a SlowDown lowered it
 -- to, raised back by `recover` per second since then. Deletes the record once fully recovered.
--- Needs: rate_key (a hash: rate, lowered_at), limit, recover, now_ms.
+-- Takes: rate_key (a hash: rate, lowered_at), limit, recover, now_ms.
 local function current_rate (rate_key, limit, recover, now_ms)
   local rec = redis.call('HMGET', rate_key, 'rate', 'lowered_at')
   if not rec[1] then return limit end
@@ -10,9 +10,4 @@ local function current_rate (rate_key, limit, recover, now_ms)
     return limit
   end
   return rate
-end
-
-local function now_ms ()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end

@@ -10,8 +10,9 @@
 
   Returns 1 when taken, 0 when held by another request, -3 when the deadline has passed.
 ]]
+--- @include "clock"
+
 local rcall = redis.call
-local now = rcall('TIME')
-if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[3]) then return -3 end
+if past_deadline(ARGV[3]) then return -3 end
 if rcall('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
 return 0

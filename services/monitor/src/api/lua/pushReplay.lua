@@ -10,8 +10,9 @@
 
   Returns the number of entries pushed, -1 when the bucket is gone, -3 when the deadline has passed.
 ]]
+--- @include "clock"
+
 local rcall = redis.call
-local now = rcall('TIME')
-if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[1]) then return -3 end
+if past_deadline(ARGV[1]) then return -3 end
 if rcall('EXISTS', KEYS[2]) == 0 then return -1 end
 return rcall('RPUSH', KEYS[1], unpack(ARGV, 2))

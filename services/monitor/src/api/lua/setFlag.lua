@@ -9,8 +9,9 @@
 
   Returns 1 when set, -3 when the deadline has passed.
 ]]
+--- @include "clock"
+
 local rcall = redis.call
-local now = rcall('TIME')
-if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[2]) then return -3 end
+if past_deadline(ARGV[2]) then return -3 end
 rcall('SET', KEYS[1], ARGV[1])
 return 1
