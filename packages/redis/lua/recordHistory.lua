@@ -31,9 +31,19 @@ local rcall = redis.call
 local expireAt, floor = ARGV[1], ARGV[2]
 local maxIndex, maxAttempts = tonumber(ARGV[3]), tonumber(ARGV[4])
 
+-- An event's first delivery step (the common case: one subscription, one attempt) is
+-- written as a string, without decoding and encoding JSON: the attempt arrives as JSON and
+-- next_at as the digits of an integer.
+local function firstDelivery (sub, state, attempt, nextAt, reason)
+  local d = '{"state":' .. cjson.encode(state)
+  if nextAt ~= '' then d = d .. ',"next_at":' .. nextAt end
+  if reason ~= '' then d = d .. ',"reason":' .. cjson.encode(reason) end
+  return '{' .. cjson.encode(sub) .. ':' .. d .. ',"attempts":[' .. attempt .. ']}}'
+end
+
 local function withDelivery (text, sub, state, attempt, nextAt, reason)
-  local deliveries = {}
-  if text ~= '' then deliveries = cjson.decode(text) end
+  if text == '' then return firstDelivery(sub, state, attempt, nextAt, reason) end
+  local deliveries = cjson.decode(text)
   local d = deliveries[sub] or {}
   if type(d.attempts) ~= 'table' or next(d.attempts) == nil then d.attempts = {} end
   d.state = state
@@ -61,10 +71,13 @@ local function record (eventKey, indexKey, a)
     deliveries = withDelivery(deliveries, ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6])
   end
   rcall('SET', eventKey, fields .. '\n' .. deliveries, 'PXAT', expireAt)
-  -- The index member never changes, so an index is written at an event's first step only.
+  -- The index member never changes, so an index is written at an event's first step only;
+  -- each index's new members go in with one ZADD at the end.
   if not doc then
-    rcall('ZADD', indexKey, 0, ARGV[a + 1])
-    indexes[indexKey] = true
+    local added = indexes[indexKey]
+    if not added then added = {}; indexes[indexKey] = added end
+    added[#added + 1] = 0
+    added[#added + 1] = ARGV[a + 1]
     created = created + 1
   end
 end
@@ -92,7 +105,8 @@ for i = 1, #KEYS / 3 do
   local ids, sub = subscriptionsOf(KEYS[3 * i]), ARGV[a + 2]
   if ids and (sub == '' or sub == 'default' or ids[sub]) then record(KEYS[3 * i - 2], KEYS[3 * i - 1], a) end
 end
-for indexKey in pairs(indexes) do
+for indexKey, added in pairs(indexes) do
+  rcall('ZADD', indexKey, unpack(added))
   rcall('ZREMRANGEBYLEX', indexKey, '(' .. floor, '+')
   rcall('ZREMRANGEBYRANK', indexKey, maxIndex, -1)
   rcall('PEXPIREAT', indexKey, expireAt)

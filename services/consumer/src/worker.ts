@@ -3,6 +3,9 @@ import type { DeliveryQueue, Redis } from '@internal/redis'
 import { toError, type Logger } from '@internal/telemetry'
 import { createStaleCheck } from './stale-check.ts'
 
+/** Claims on their way at once, at most. */
+const MAX_CLAIMERS = 4
+
 export interface WorkerOptions {
   queue: DeliveryQueue
   /** A connection of its own for BLMOVE (maxRetriesPerRequest: null). */
@@ -40,8 +43,9 @@ export interface Worker {
 }
 
 /**
- * The claim loop: claims while a worker slot is free (plus `prefetch` entries ahead),
- * without waiting when the queue has entries and with a blocking BLMOVE when it is empty.
+ * The claim loops: claim while a worker slot is free (plus `prefetch` entries ahead), several
+ * claims on their way at once, without waiting when the queue has entries and with one
+ * blocking BLMOVE when it is empty.
  * Timers beat the heartbeat, promote due retries and reap silent consumers.
  */
 export function startWorker (opts: WorkerOptions): Worker {
@@ -54,10 +58,16 @@ export function startWorker (opts: WorkerOptions): Worker {
   const ready: string[] = []
   const prefetch = opts.prefetch ?? 0
   const threads = () => Math.max(1, Math.min(opts.threads, opts.threadLimit?.() ?? opts.threads))
-  let wake: (() => void) | undefined
+  // Waiting for a free slot or for entries: woken together when either comes.
+  let waiters: Array<() => void> = []
+  const wakeAll = () => { const w = waiters; waiters = []; for (const resolve of w) resolve() }
+  const nextWake = () => controller.signal.aborted ? Promise.resolve() : new Promise<void>(resolve => { waiters.push(resolve) })
   // Slots taken: a delivery frees its slot once the receiver has answered; its settle (one
   // Redis round trip) finishes in the background and is still awaited by close().
   let busy = 0
+  // Entries asked for by claims on their way, and whether one of them waits in BLMOVE.
+  let claiming = 0
+  let blocked = false
   const stale = createStaleCheck(queue, consumerId, function * () { yield * inFlight.values(); yield * ready })
 
   function start (entry: string): void {
@@ -68,7 +78,7 @@ export function startWorker (opts: WorkerOptions): Worker {
       released = true
       busy--
       dispatch()
-      wake?.()
+      wakeAll()
     }
     const job = opts.handle(entry, release)
       .catch(err => log.error({ err: toError(err) }, 'settling a delivery failed; the entry is returned later'))
@@ -80,35 +90,74 @@ export function startWorker (opts: WorkerOptions): Worker {
     while (busy < threads() && ready.length > 0 && !controller.signal.aborted) start(ready.shift()!)
   }
 
-  // While one claim is on its way, more deliveries finish, so claims batch up by themselves
-  // under load; a free slot never waits for a chunk to fill.
-  const room = () => threads() + prefetch - busy - ready.length
+  // Several claims travel at once (each of at most batchSize entries), so deliveries never
+  // wait for one claim's round trip while the event loop is busy; together they never ask for
+  // more than the free slots plus `prefetch`.
+  const room = () => threads() + prefetch - busy - ready.length - claiming
   async function slotFree (): Promise<void> {
-    while (!controller.signal.aborted && room() <= 0) {
-      await new Promise<void>(resolve => { wake = resolve })
+    while (!controller.signal.aborted && room() <= 0) await nextWake()
+  }
+
+  // Claims hand their entries over in the order they were sent, so entries are dispatched in
+  // queue order (a subscription's parked events go out oldest first) however the answers
+  // arrive; a claim that failed hands over nothing.
+  let sent = 0
+  let handedOver = 0
+  const handovers = new Map<number, string[]>()
+  function handOver (ticket: number, got: string[]): void {
+    handovers.set(ticket, got)
+    for (let next = handovers.get(handedOver); next !== undefined; next = handovers.get(handedOver)) {
+      handovers.delete(handedOver++)
+      ready.push(...next)
+    }
+    dispatch()
+    wakeAll()
+  }
+
+  async function claim (): Promise<number> {
+    const free = Math.min(opts.batchSize, room())
+    if (free <= 0) return 0 // another claimer took the room since this one was woken
+    const got = await take(free, () => queue.claim(consumerId, free))
+    if (got > 0 || controller.signal.aborted || ready.length > 0 || blocked) return got
+    return await take(1, claimBlocking)
+  }
+
+  // A ticket per claim, taken as it is sent: a BLMOVE takes its own once the queue was found
+  // empty, so entries claimed by others meanwhile are never held behind its wait.
+  async function take (count: number, fetch: () => Promise<string[]>): Promise<number> {
+    const ticket = sent++
+    claiming += count
+    let got: string[] = []
+    try {
+      got = await fetch()
+      return got.length
+    } finally {
+      claiming -= count
+      handOver(ticket, got)
     }
   }
 
-  async function claim (): Promise<string[]> {
-    const free = Math.min(opts.batchSize, room())
-    const got = await queue.claim(consumerId, free)
-    if (got.length > 0 || controller.signal.aborted || ready.length > 0) return got
-    const first = await queue.claimBlocking(opts.blocking, consumerId, opts.pollSec)
-    if (first === null) return []
-    return [first, ...free > 1 ? await queue.claim(consumerId, free - 1) : []]
+  // The queue is empty: one claimer waits in BLMOVE (its own connection), the others for it.
+  // It takes the first entry only: the next claims, sent at once, take the rest in order.
+  async function claimBlocking (): Promise<string[]> {
+    blocked = true
+    try {
+      const first = await queue.claimBlocking(opts.blocking, consumerId, opts.pollSec)
+      return first === null ? [] : [first]
+    } finally {
+      blocked = false
+    }
   }
 
-  async function loop (): Promise<void> {
+  async function claimer (): Promise<void> {
     const signal = controller.signal
     while (!signal.aborted) {
       await slotFree()
       if (signal.aborted) break
       try {
         const got = await claim()
-        ready.push(...got)
-        dispatch()
-        // Queue empty but entries still waiting for slots: claim again once a slot frees.
-        if (got.length === 0 && ready.length > 0) await new Promise<void>(resolve => { wake = resolve })
+        // Nothing claimed but entries waiting, or another claimer in BLMOVE: wait for a change.
+        if (got === 0 && (ready.length > 0 || blocked)) await nextWake()
       } catch (err) {
         if (signal.aborted) break
         // UNBLOCKED (a failover ended BLMOVE) and connection errors: wait a moment, claim again.
@@ -117,6 +166,9 @@ export function startWorker (opts: WorkerOptions): Worker {
       }
     }
   }
+
+  const claimers = Math.max(1, Math.min(MAX_CLAIMERS, Math.ceil((opts.threads + prefetch) / opts.batchSize)))
+  const loop = () => Promise.all(Array.from({ length: claimers }, claimer)).then(() => {})
 
   const timers = startTimers(opts, now, stale, () => controller.signal.aborted)
   // A first beat that fails (Redis away at start) must neither reject unobserved, which ends
@@ -131,7 +183,7 @@ export function startWorker (opts: WorkerOptions): Worker {
     close (deadlineMs) {
       closing ??= (async () => {
         controller.abort()
-        wake?.()
+        wakeAll()
         opts.blocking.disconnect() // ends a pending BLMOVE now; its entry, if any, is in our processing list
         await done.catch(() => {})
         const finished = await Promise.race([
