@@ -82,7 +82,8 @@ export function encodeEvent (event: ChangeEvent | QueuedEvent): string {
 }
 
 export type DecodeResult =
-  | { ok: true, event: QueuedEvent }
+  /** `fields`: the entry's JSON as written, without the fields the check adds or drops. */
+  | { ok: true, event: QueuedEvent, fields: Record<string, unknown> }
   | { ok: false, reason: string }
 
 /** Parses a raw queue entry; a malformed one yields the reason instead of throwing. */
@@ -94,7 +95,7 @@ export function decodeEvent (raw: string): DecodeResult {
     return { ok: false, reason: `not JSON: ${(err as Error).message}` }
   }
   const parsed = QueuedEvent.safeParse(withEventId(json))
-  if (parsed.success) return { ok: true, event: parsed.data }
+  if (parsed.success) return { ok: true, event: parsed.data, fields: json as Record<string, unknown> }
   const reason = parsed.error.issues.map(i => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
   return { ok: false, reason }
 }

@@ -97,7 +97,7 @@ export function createHandler (deps: HandlerDeps) {
       await malformed(entry, decoded.reason)
       return
     }
-    const d = deliveryOf(entry, decoded.event)
+    const d = deliveryOf(entry, decoded.event, decoded.fields)
     const route = await deps.route(d.event)
     if (route.kind === 'deliver') return await admitFor(d, route.bucket, route.sub)
     if (route.kind === 'fan-out') await fanOut(d, route.subs.map(sub => sub.id))
@@ -184,8 +184,8 @@ export function createHandler (deps: HandlerDeps) {
   }
 }
 
-function deliveryOf (entry: string, event: QueuedEvent): Delivery {
-  const { subscription: _tag, ...fields } = JSON.parse(entry) as Record<string, unknown>
+function deliveryOf (entry: string, event: QueuedEvent, parsed: Record<string, unknown>): Delivery {
+  const { subscription: _tag, ...fields } = parsed
   return { entry, event, fields, subscription: event.subscription, attemptNo: event.retry_count + 1, requestId: event.request_id ?? requestIdFor(entry) }
 }
 

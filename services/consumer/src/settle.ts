@@ -6,7 +6,7 @@ import { describe, type Decision } from './decide.ts'
 import { safeUrl, type Target } from './target.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import type { SubscriptionStates } from './subscription-states.ts'
-import { noObserver, type AttemptRecord, type DeliveryObserver, type DeliveryState } from './observer.ts'
+import { noObserver, type AttemptRecord, type DeliveryObserver, type DeliveryReport, type DeliveryState } from './observer.ts'
 
 /**
  * A claimed entry on its way: `fields` are the event's without the subscription tag (the
@@ -23,7 +23,11 @@ export interface Delivery {
   attemptNo: number
   requestId: string
   target?: Target | undefined
+  /** What the observer is told of the event, once built. */
+  reported?: ReportedEvent
 }
+
+type ReportedEvent = DeliveryReport['event']
 
 /** One attempt as settled: its result and the record the observer gets. */
 export interface Attempted { result: AttemptResult, record: AttemptRecord }
@@ -151,10 +155,11 @@ function deadFields (reason: string, attempts: number, result: AttemptResult | u
   return { reason, attempts, last_status: answer?.status ?? null, response_excerpt: answer?.excerpt ?? null }
 }
 
-/** The event as the observer gets it: the queued fields without the subscription tag. */
-export function reportedEvent (d: Delivery) {
+/** The event as the observer gets it: the queued fields without the subscription tag (built once per delivery, never changed). */
+export function reportedEvent (d: Delivery): ReportedEvent {
   const e = d.event
-  return { ...d.fields, event_id: e.event_id, bucket: e.bucket, key: e.key, event_type: e.event_type }
+  d.reported ??= { ...d.fields, event_id: e.event_id, bucket: e.bucket, key: e.key, event_type: e.event_type }
+  return d.reported
 }
 
 /** The observer's record of one attempt (the excerpt within 1 KiB). */
