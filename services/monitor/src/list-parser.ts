@@ -1,6 +1,7 @@
 import type { ListObjectsV2Command, _Object } from '@aws-sdk/client-s3'
 
-const CONTENTS = /<Contents>([\s\S]*?)<\/Contents>/g
+const OPEN = '<Contents>'
+const CLOSE = '</Contents>'
 const ENTITY = /&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
 
@@ -20,10 +21,9 @@ export function withFastContents (command: ListObjectsV2Command): ListObjectsV2C
     const response = result.response as { statusCode?: number, body?: unknown }
     contents = undefined
     if (response.statusCode !== 200 || response.body === undefined) return result
-    const xml = await readBody(response.body)
-    const parsed: _Object[] = []
-    response.body = Buffer.from(xml.replace(CONTENTS, (_, entry: string) => { parsed.push(parseEntry(entry)); return '' }))
-    contents = parsed
+    const { entries, rest } = splitContents(await readBody(response.body))
+    response.body = Buffer.from(rest)
+    contents = entries
     return result
   }, { step: 'deserialize', name: 'fastListContents', priority: 'low' })
   command.middlewareStack.add(next => async args => {
@@ -41,22 +41,48 @@ async function readBody (body: unknown): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-function parseEntry (entry: string): _Object {
-  const lastModified = text(entry, 'LastModified')
-  const size = text(entry, 'Size')
+/**
+ * The `<Contents>` entries of a page, parsed, and the page without them (a few hundred bytes
+ * for the SDK). Found by position in the one page string: no match arrays, no copy of the
+ * page without its entries built character by character.
+ */
+function splitContents (xml: string): { entries: _Object[], rest: string } {
+  const entries: _Object[] = []
+  const rest: string[] = []
+  let at = 0
+  for (let open = xml.indexOf(OPEN); open >= 0; open = xml.indexOf(OPEN, at)) {
+    const close = xml.indexOf(CLOSE, open + OPEN.length)
+    if (close < 0) break
+    rest.push(xml.slice(at, open))
+    entries.push(parseEntry(xml, open + OPEN.length, close))
+    at = close + CLOSE.length
+  }
+  rest.push(xml.slice(at))
+  return { entries, rest: rest.join('') }
+}
+
+const TAGS = { Key: tags('Key'), ETag: tags('ETag'), LastModified: tags('LastModified'), Size: tags('Size') }
+
+function tags (name: string) { return { open: `<${name}>`, close: `</${name}>` } }
+
+function parseEntry (xml: string, start: number, end: number): _Object {
+  const lastModified = text(xml, TAGS.LastModified, start, end)
+  const size = text(xml, TAGS.Size, start, end)
   return {
-    Key: decode(text(entry, 'Key')),
-    ETag: decode(text(entry, 'ETag')),
+    Key: decode(text(xml, TAGS.Key, start, end)),
+    ETag: decode(text(xml, TAGS.ETag, start, end)),
     LastModified: lastModified === undefined ? undefined : new Date(lastModified),
     Size: size === undefined ? undefined : Number(size)
   }
 }
 
-function text (entry: string, tag: string): string | undefined {
-  const open = entry.indexOf(`<${tag}>`)
-  if (open < 0) return undefined
-  const start = open + tag.length + 2
-  return entry.slice(start, entry.indexOf(`</${tag}>`, start))
+/** The text of the first `tag` element between `start` and `end`. */
+function text (xml: string, tag: { open: string, close: string }, start: number, end: number): string | undefined {
+  const open = xml.indexOf(tag.open, start)
+  if (open < 0 || open >= end) return undefined
+  const from = open + tag.open.length
+  const close = xml.indexOf(tag.close, from)
+  return xml.slice(from, close < 0 || close > end ? end : close)
 }
 
 const QUOT = '&quot;'
