@@ -2,14 +2,15 @@
 // every request after 50 ms, as object stores answer a ListObjectsV2 page in tens to hundreds
 // of milliseconds, and counts the requests. A bucket of BENCH_LATENCY_OBJECTS (default
 // 1,000,000) objects; every ratio compares two figures measured in the same run. The scans
-// run in a process of their own started as the monitor is (plain node, plus
-// BENCH_SCANNER_FLAGS, e.g. --max-semi-space-size=2), whose peak RSS is reported.
+// run in a process of their own started as the monitor is shipped (the flags and env of
+// services/monitor/src/process-tuning.ts), whose peak RSS is reported.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ScanProgress } from '../services/monitor/src/scan-context.ts'
 import { startRedis } from '../test/support/redis-server.ts'
+import { MONITOR_ENV, MONITOR_NODE_FLAGS } from '../services/monitor/src/process-tuning.ts'
 import { benchKey } from './bench-keys.ts'
 import { bareListing, benchKeys as keys, plainClient, round, startS3Child, stateBytes, usedMemory } from './scan-support.ts'
 
@@ -24,8 +25,7 @@ const BUCKET_SHARE = 5
 interface ScanResult { ms: number, progress: ScanProgress, cpuMs: number, peakRssMb: number }
 
 async function startScanner (redisPort: number, endpoint: string) {
-  const flags = (process.env.BENCH_SCANNER_FLAGS ?? '').split(' ').filter(Boolean)
-  const proc = fork(new URL('./scan-worker.ts', import.meta.url), [String(redisPort), endpoint], { execArgv: flags, stdio: 'inherit' })
+  const proc = fork(new URL('./scan-worker.ts', import.meta.url), [String(redisPort), endpoint], { execArgv: [...MONITOR_NODE_FLAGS], env: { ...process.env, ...MONITOR_ENV }, stdio: 'inherit' })
   const [ready] = await once(proc, 'message') as [{ idleRssMb: number }]
   const scan = async (bucket: string, perBucket?: number): Promise<ScanResult> => {
     proc.send({ type: 'scan', bucket, perBucket })
@@ -110,7 +110,8 @@ export async function run (): Promise<void> {
       peak_rss_mb: round(changed.peakRssMb, 1),
       peak_rss_mb_after_first_scan: round(first.peakRssMb, 1),
       idle_rss_mb: round(idleRssMb, 1),
-      scanner_flags: process.env.BENCH_SCANNER_FLAGS ?? ''
+      scanner_flags: MONITOR_NODE_FLAGS.join(' '),
+      scanner_env: MONITOR_ENV
     })
   } finally {
     scanner.disconnect()

@@ -106,7 +106,7 @@ for (const [svc, port] of Object.entries(APPS)) {
     const runtime = stages[2]!
     assert.match(runtime, /^COPY --from=check \/app\/\.type-checked/m, 'the runtime stage waits for the type check')
     assert.match(runtime, /^USER node$/m)
-    assert.match(runtime, new RegExp(`^CMD \\["node", "services/${svc}/src/main.ts"\\]$`, 'm'), 'exec form: node is PID 1, stripping the types itself')
+    assert.match(runtime, new RegExp(`^CMD \\["node", (?:"--[a-z-]+=\\d+", )*"services/${svc}/src/main.ts"\\]$`, 'm'), 'exec form: node is PID 1, stripping the types itself')
     assert.match(runtime, new RegExp(`^EXPOSE ${port}$`, 'm'))
     assert.match(runtime, new RegExp(`HTTP_PORT=${port}`))
     const other = svc === 'monitor' ? 'consumer' : 'monitor'

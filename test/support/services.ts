@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { freePort, waitFor } from './ports.ts'
 import { killProcess } from './redis-server.ts'
+import { MONITOR_ENV, MONITOR_NODE_FLAGS } from '../../services/monitor/src/process-tuning.ts'
 
 /** One of the two services running its real main.ts in a child process, as in production. */
 export interface ServiceProcess {
@@ -32,8 +33,10 @@ export async function spawnService (kind: 'monitor' | 'consumer', name: string, 
   const configPath = join(dir, 'config.yaml')
   writeFileSync(configPath, stringify(config))
   const port = opts.port ?? await freePort()
-  const proc = spawn(process.execPath, [MAIN[kind]], {
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env, CONFIG_PATH: configPath, HTTP_PORT: String(port) },
+  // A monitor runs with the shipped heap and allocator settings, as in its image.
+  const tuning = kind === 'monitor' ? { flags: MONITOR_NODE_FLAGS, env: MONITOR_ENV } : { flags: [], env: {} }
+  const proc = spawn(process.execPath, [...tuning.flags, MAIN[kind]], {
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...tuning.env, ...env, CONFIG_PATH: configPath, HTTP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const logs: Array<Record<string, any>> = []

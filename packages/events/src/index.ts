@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { z } from 'zod'
 
 export const EventType = z.enum(['created', 'updated', 'detected', 'deleted'])
@@ -67,7 +67,7 @@ export function eventId (change: { bucket: string, key: string, etag: string, la
   const kind = change.event_type === 'deleted' ? 'deleted' : 'present'
   const parts = [change.bucket, change.key, change.etag, String(change.last_modified), kind]
   if (epoch) parts.push(epoch)
-  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32)
+  return hash('sha256', parts.join('\0'), 'hex').slice(0, 32) // one-shot: no Hash object per event
 }
 
 /** Seconds within which an object first seen counts as `created` rather than `detected`. */

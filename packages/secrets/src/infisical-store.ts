@@ -1,4 +1,4 @@
-import { InfisicalSDK, SecretType } from '@infisical/sdk'
+import type { InfisicalSDK, SecretType } from '@infisical/sdk'
 import type { SecretStore } from './secret-store.ts'
 
 export interface InfisicalStoreOptions {
@@ -14,6 +14,10 @@ export interface InfisicalStoreOptions {
 }
 
 type Sdk = InfisicalSDK
+
+// The SDK (with the AWS credential providers and OpenTelemetry it brings, about 25 MB of
+// RSS) is loaded at the first login, so a process that never uses Infisical never loads it.
+const SHARED = 'shared' as SecretType.Shared
 
 /** The HTTP status in an InfisicalSDKRequestError's message (`[StatusCode=404]`), if any. */
 export function infisicalStatus (err: unknown): number | undefined {
@@ -37,6 +41,7 @@ export function createInfisicalSecretStore (opts: InfisicalStoreOptions): Secret
   }
 
   async function login (): Promise<Sdk> {
+    const { InfisicalSDK } = await import('@infisical/sdk')
     const sdk = new InfisicalSDK({ siteUrl: opts.siteUrl })
     if ('accessToken' in opts.auth) return sdk.auth().accessToken(opts.auth.accessToken)
     return await sdk.auth().universalAuth.login({ clientId: opts.auth.clientId, clientSecret: opts.auth.clientSecret })
@@ -54,9 +59,9 @@ export function createInfisicalSecretStore (opts: InfisicalStoreOptions): Secret
   }
 
   const update = (name: string, value: string) =>
-    call(sdk => sdk.secrets().updateSecret(name, { ...base, secretValue: value, type: SecretType.Shared }))
+    call(sdk => sdk.secrets().updateSecret(name, { ...base, secretValue: value, type: SHARED }))
   const create = (name: string, value: string) =>
-    call(sdk => sdk.secrets().createSecret(name, { ...base, secretValue: value, type: SecretType.Shared, skipMultilineEncoding: true }))
+    call(sdk => sdk.secrets().createSecret(name, { ...base, secretValue: value, type: SHARED, skipMultilineEncoding: true }))
 
   return {
     kind: 'infisical',
@@ -84,7 +89,7 @@ export function createInfisicalSecretStore (opts: InfisicalStoreOptions): Secret
     },
     async delete (name) {
       try {
-        await call(sdk => sdk.secrets().deleteSecret(name, { ...base, type: SecretType.Shared }))
+        await call(sdk => sdk.secrets().deleteSecret(name, { ...base, type: SHARED }))
       } catch (err) {
         if (infisicalStatus(err) !== 404) throw err
       }
