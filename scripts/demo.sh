@@ -104,7 +104,8 @@ export API_CLIENT_SECRET=${DEMO_CLIENT_SECRET:-demo-client-secret-change-me}
 export ALLOW_DEMO_SECRETS=true
 
 step "Starting the monitor (npm run monitor) on :$MONITOR_PORT and the consumer (npm run consumer) on :$CONSUMER_PORT"
-HTTP_PORT=$MONITOR_PORT node services/monitor/src/main.ts > "$WORK/monitor.log" 2>&1 &
+# The monitor with its shipped heap and allocator settings, as `npm run monitor` starts it.
+HTTP_PORT=$MONITOR_PORT env MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072 node --max-semi-space-size=2 --max-old-space-size=256 services/monitor/src/main.ts > "$WORK/monitor.log" 2>&1 &
 PIDS+=($!)
 HTTP_PORT=$CONSUMER_PORT node services/consumer/src/main.ts > "$WORK/consumer.log" 2>&1 &
 PIDS+=($!)

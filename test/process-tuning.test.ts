@@ -1,5 +1,5 @@
 // The monitor's heap and allocator settings (services/monitor/src/process-tuning.ts) are the
-// same wherever it runs: the image, `npm run monitor`, the k8s manifests and docker-compose.yml
+// same wherever it runs: the image, `npm run monitor`, the demo, the k8s manifests and docker-compose.yml
 // (which run the image as built), and the benchmarks' and tests' monitor processes.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -26,6 +26,11 @@ test('npm run monitor runs node with the same flags and env', () => {
   const script = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.monitor
   const env = Object.entries(MONITOR_ENV).map(([k, v]) => `${k}=${v}`).join(' ')
   assert.equal(script, `exec env ${env} node ${MONITOR_NODE_FLAGS.join(' ')} ${MAIN}`)
+})
+
+test('the demo starts its monitor with the same flags and env', () => {
+  const env = Object.entries(MONITOR_ENV).map(([k, v]) => `${k}=${v}`).join(' ')
+  assert.ok(read('scripts/demo.sh').includes(`env ${env} node ${MONITOR_NODE_FLAGS.join(' ')} ${MAIN}`))
 })
 
 test('k8s and docker-compose.yml keep the image\'s command and set none of these themselves', () => {
