@@ -154,6 +154,13 @@ export function startWorker (opts: WorkerOptions): Worker {
     while (!signal.aborted) {
       await slotFree()
       if (signal.aborted) break
+      // While a BLMOVE waits, no other claim is sent: one sent before Redis has taken the
+      // BLMOVE in could take the entries it waits for, and they would be handed over only
+      // after the BLMOVE's ticket, up to polling_interval later.
+      if (blocked) {
+        await nextWake()
+        continue
+      }
       try {
         const got = await claim()
         // Nothing claimed but entries waiting, or another claimer in BLMOVE: wait for a change.

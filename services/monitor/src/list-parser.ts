@@ -70,23 +70,25 @@ const TAGS = { Key: tags('Key'), ETag: tags('ETag'), LastModified: tags('LastMod
 function tags (name: string) { return { open: Buffer.from(`<${name}>`), close: Buffer.from(`</${name}>`) } }
 
 function parseEntry (xml: Buffer, start: number, end: number): _Object {
-  const lastModified = text(xml, TAGS.LastModified, start, end)
-  const size = text(xml, TAGS.Size, start, end)
+  // A view of the entry's bytes (no copy): a field it lacks is searched for in it alone.
+  const entry = xml.subarray(start, end)
+  const lastModified = text(entry, TAGS.LastModified)
+  const size = text(entry, TAGS.Size)
   return {
-    Key: decode(text(xml, TAGS.Key, start, end)),
-    ETag: decode(text(xml, TAGS.ETag, start, end)),
+    Key: decode(text(entry, TAGS.Key)),
+    ETag: decode(text(entry, TAGS.ETag)),
     LastModified: lastModified === undefined ? undefined : new Date(lastModified),
     Size: size === undefined ? undefined : Number(size)
   }
 }
 
-/** The text of the first `tag` element between `start` and `end`. */
-function text (xml: Buffer, tag: { open: Buffer, close: Buffer }, start: number, end: number): string | undefined {
-  const open = xml.indexOf(tag.open, start)
-  if (open < 0 || open >= end) return undefined
+/** The text of the entry's first `tag` element (to the entry's end when it is not closed). */
+function text (entry: Buffer, tag: { open: Buffer, close: Buffer }): string | undefined {
+  const open = entry.indexOf(tag.open)
+  if (open < 0) return undefined
   const from = open + tag.open.length
-  const close = xml.indexOf(tag.close, from)
-  return xml.toString('utf8', from, close < 0 || close > end ? end : close)
+  const close = entry.indexOf(tag.close, from)
+  return entry.toString('utf8', from, close < 0 ? entry.length : close)
 }
 
 const QUOT = '&quot;'
